@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * ADD: a veth pair with the pod end created inside the pod's netns, a /32
+ * from the node's pod CIDR, a default route via a link-local gateway with
+ * a permanent neighbour (no ARP, no bridge), a host route to the /32, the
+ * endpoint entry, and the pinned programs on the host end.
+ */
+#include "plugin.h"
+#include "datapath.h"
+#include "fsutil.h"
+#include "link.h"
+#include "log.h"
+#include "netns.h"
+#include "result.h"
+#include "tc.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <netlink/netlink.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sluice/endpoint.h>
+#include <sluice/pins.h>
+
+struct add_ctx {
+	const struct sl_env *env;
+	const struct sl_conf *conf;
+	struct sl_datapath dp;
+	struct sl_store store;
+	struct sl_ep_record rec;
+	struct nl_sock *host_sk, *pod_sk;
+	int netns_fd;
+	uint32_t gateway;
+	bool allocated;
+};
+
+static int disable_ipv6(int netns_fd, const char *ifname)
+{
+	char key[96];
+	int err;
+
+	/* sluice is IPv4-only: no link-local addresses, no ND or MLD
+	 * chatter on a link that would only count as drops. */
+	snprintf(key, sizeof(key), "net/ipv6/conf/%s/disable_ipv6", ifname);
+	err = sl_sysctl_write(netns_fd, key, "1");
+	return err == -ENOENT ? 0 : err; /* kernel without IPv6 */
+}
+
+static int prepare(struct add_ctx *c, struct sl_ipv4_net *pool,
+		   struct sl_err *err)
+{
+	const struct sl_conf *conf = c->conf;
+	char lock[PATH_MAX + 32];
+	struct sl_link_info li;
+	int ret;
+
+	if (sl_resolve_pod_cidr(conf, pool) < 0)
+		return sl_errf(err, CNI_ERR_TRY_AGAIN, "no pod CIDR yet",
+			       "podCIDR is not in the configuration and the agent has not written %s/node.json yet",
+			       conf->run_dir);
+	ret = sl_mkdir_p(conf->run_dir, 0700);
+	if (ret < 0)
+		return sl_errf(err, SL_ERR_STORE, "cannot create runDir",
+			       "%s: %s", conf->run_dir, strerror(-ret));
+
+	snprintf(lock, sizeof(lock), "%s/datapath.lock", conf->run_dir);
+	ret = sl_datapath_open(&c->dp, conf->bpf_root, lock);
+	if (ret < 0)
+		return sl_errf(err, SL_ERR_DATAPATH, "datapath unavailable",
+			       "cannot open or load the datapath under %s: %s",
+			       conf->bpf_root, strerror(-ret));
+
+	c->netns_fd = sl_netns_open(c->env->netns);
+	if (c->netns_fd < 0)
+		return sl_errf(err, SL_ERR_NETNS, "cannot open netns",
+			       "%s: %s", c->env->netns, strerror(-c->netns_fd));
+	c->host_sk = sl_nl_socket(-1, &ret);
+	if (c->host_sk)
+		c->pod_sk = sl_nl_socket(c->netns_fd, &ret);
+	if (!c->pod_sk)
+		return sl_errf(err, SL_ERR_NETLINK, "netlink unavailable",
+			       "cannot open rtnetlink sockets: %s",
+			       strerror(-ret));
+
+	ret = sl_link_get(c->pod_sk, c->env->ifname, &li);
+	if (ret == 0)
+		return sl_errf(err, SL_ERR_INTERFACE_EXISTS,
+			       "interface already exists",
+			       "%s already exists in %s", c->env->ifname,
+			       c->env->netns);
+	return 0;
+}
+
+static int allocate(struct add_ctx *c, const struct sl_ipv4_net *pool,
+		    struct sl_err *err)
+{
+	struct sl_ep_record *rec = &c->rec;
+	bool existed;
+	int ret;
+
+	ret = sl_store_open(&c->store, c->conf->run_dir);
+	if (ret == 0)
+		ret = sl_store_lock(&c->store);
+	if (ret < 0)
+		return sl_errf(err, SL_ERR_STORE, "endpoint store unavailable",
+			       "%s/endpoints: %s", c->conf->run_dir,
+			       strerror(-ret));
+	snprintf(rec->container_id, sizeof(rec->container_id), "%s",
+		 c->env->container_id);
+	snprintf(rec->ifname, sizeof(rec->ifname), "%s", c->env->ifname);
+	snprintf(rec->netns, sizeof(rec->netns), "%s", c->env->netns);
+	rec->pod = c->env->pod;
+	ret = sl_store_allocate(&c->store, pool, rec, &existed);
+	sl_store_unlock(&c->store);
+	if (ret == -ENOSPC) {
+		char net[16];
+
+		sl_ip4_to_str(pool->addr, net);
+		return sl_errf(err, SL_ERR_POOL_EXHAUSTED,
+			       "no free address in the pod CIDR",
+			       "every address of %s/%u is allocated", net,
+			       pool->prefix);
+	}
+	if (ret < 0)
+		return sl_errf(err, SL_ERR_STORE, "address allocation failed",
+			       "%s", strerror(-ret));
+	/* Ours either way: an address left by an ADD that died before its
+	 * interface existed is reused, and released if this one fails. */
+	c->allocated = true;
+	if (existed)
+		log_info("reusing the address an earlier ADD allocated");
+	return 0;
+}
+
+static int netlink_failed(struct sl_err *err, const char *what, int ret)
+{
+	return sl_errf(err, SL_ERR_NETLINK, "interface setup failed", "%s: %s",
+		       what, strerror(-ret));
+}
+
+static int wire_host_side(struct add_ctx *c, struct sl_err *err)
+{
+	struct sl_ep_record *rec = &c->rec;
+	struct sl_link_info li;
+	int ret;
+
+	sl_host_veth_name(rec->container_id, rec->ifname, rec->host_veth);
+	/* A host veth without a pod end is what a killed ADD leaves. */
+	ret = sl_link_delete(c->host_sk, rec->host_veth);
+	if (ret < 0)
+		return netlink_failed(err, "removing a stale host veth", ret);
+
+	if (sl_random_mac(rec->host_mac) < 0 || sl_random_mac(rec->pod_mac) < 0)
+		return sl_errf(err, CNI_ERR_INTERNAL, "no randomness",
+			       "getrandom failed");
+	rec->mtu = c->conf->mtu;
+	ret = sl_veth_create(c->host_sk, rec->host_veth, rec->ifname,
+			     c->netns_fd, rec->mtu, rec->host_mac,
+			     rec->pod_mac);
+	if (ret < 0)
+		return netlink_failed(err, "creating the veth pair", ret);
+
+	ret = sl_link_get(c->host_sk, rec->host_veth, &li);
+	if (ret < 0)
+		return netlink_failed(err, "reading the host veth", ret);
+	rec->host_ifindex = li.ifindex;
+
+	ret = disable_ipv6(-1, rec->host_veth);
+	if (ret < 0)
+		return netlink_failed(err, "disabling IPv6 on the host veth",
+				      ret);
+	ret = sl_neigh_add(c->host_sk, li.ifindex, rec->ip, rec->pod_mac);
+	if (ret < 0)
+		return netlink_failed(err, "adding the pod's neighbour entry",
+				      ret);
+	ret = sl_route_add(c->host_sk, li.ifindex, rec->ip, 32, 0, false);
+	if (ret < 0)
+		return netlink_failed(err, "adding the host route", ret);
+	return 0;
+}
+
+static int wire_pod_side(struct add_ctx *c, struct sl_err *err)
+{
+	struct sl_ep_record *rec = &c->rec;
+	struct sl_link_info li;
+	int ret;
+
+	ret = disable_ipv6(c->netns_fd, rec->ifname);
+	if (ret < 0)
+		return netlink_failed(err, "disabling IPv6 in the pod", ret);
+	ret = sl_link_get(c->pod_sk, rec->ifname, &li);
+	if (ret < 0)
+		return netlink_failed(err, "reading the pod interface", ret);
+	ret = sl_addr_add(c->pod_sk, li.ifindex, rec->ip, 32);
+	if (ret < 0)
+		return netlink_failed(err, "adding the pod address", ret);
+	ret = sl_link_set_up(c->pod_sk, li.ifindex);
+	if (ret < 0)
+		return netlink_failed(err, "bringing the pod interface up", ret);
+	ret = sl_neigh_add(c->pod_sk, li.ifindex, c->gateway, rec->host_mac);
+	if (ret < 0)
+		return netlink_failed(err, "adding the gateway neighbour", ret);
+	ret = sl_route_add(c->pod_sk, li.ifindex, 0, 0, c->gateway, true);
+	if (ret < 0)
+		return netlink_failed(err, "adding the default route", ret);
+	return 0;
+}
+
+static int attach_datapath(struct add_ctx *c, struct sl_err *err)
+{
+	struct sl_ep_record *rec = &c->rec;
+	struct sl_endpoint_key key = { .ip4 = htonl(rec->ip) };
+	struct sl_endpoint ep = { .ifindex = (__u32)rec->host_ifindex };
+	int ret;
+
+	memcpy(ep.pod_mac, rec->pod_mac, 6);
+	memcpy(ep.host_mac, rec->host_mac, 6);
+	/* The entry first: the programs drop a source they do not know. */
+	if (bpf_map_update_elem(c->dp.endpoints_fd, &key, &ep, BPF_ANY) < 0)
+		return sl_errf(err, SL_ERR_DATAPATH, "endpoint map update failed",
+			       "%s", strerror(errno));
+	ret = sl_tc_attach(rec->host_ifindex, c->dp.from_pod_fd,
+			   c->dp.to_pod_fd);
+	if (ret < 0)
+		return sl_errf(err, SL_ERR_DATAPATH, "attaching programs failed",
+			       "tc attach on %s: %s", rec->host_veth,
+			       strerror(-ret));
+	ret = sl_store_update(&c->store, rec);
+	if (ret < 0)
+		return sl_errf(err, SL_ERR_STORE, "endpoint record update failed",
+			       "%s", strerror(-ret));
+	return 0;
+}
+
+static void rollback(struct add_ctx *c)
+{
+	/* Teardown looks the veth up by name and the map entry by our
+	 * ifindex, so it is right whichever step failed. */
+	if (!c->allocated)
+		return;
+	if (sl_store_lock(&c->store) < 0 ||
+	    sl_endpoint_teardown(c->conf, &c->store, &c->rec) < 0)
+		log_error("cleanup after a failed ADD was incomplete");
+	sl_store_unlock(&c->store);
+}
+
+int sl_cmd_add(const struct sl_env *env, const struct sl_conf *conf,
+	       json_object **result, struct sl_err *err)
+{
+	struct add_ctx c = { .env = env, .conf = conf, .dp = SL_DATAPATH_INIT,
+			     .store = { .lock_fd = -1 }, .netns_fd = -1 };
+	struct sl_result res = {};
+	struct sl_ipv4_net pool;
+	struct in_addr gw;
+	int ret = -1;
+
+	inet_pton(AF_INET, SL_POD_GATEWAY, &gw);
+	c.gateway = ntohl(gw.s_addr);
+
+	if (prepare(&c, &pool, err) < 0 || allocate(&c, &pool, err) < 0 ||
+	    wire_host_side(&c, err) < 0 || wire_pod_side(&c, err) < 0 ||
+	    attach_datapath(&c, err) < 0) {
+		rollback(&c);
+		goto out;
+	}
+
+	res.host = (struct sl_result_iface){ .name = c.rec.host_veth,
+					     .mtu = c.rec.mtu };
+	res.pod = (struct sl_result_iface){ .name = env->ifname,
+					    .mtu = c.rec.mtu,
+					    .sandbox = env->netns };
+	memcpy(res.host.mac, c.rec.host_mac, 6);
+	memcpy(res.pod.mac, c.rec.pod_mac, 6);
+	res.ip = c.rec.ip;
+	res.gateway = c.gateway;
+	res.dns = conf->dns;
+	*result = sl_result_build(&res, conf->ver, conf->prev_result);
+	if (!*result) {
+		rollback(&c);
+		sl_errf(err, CNI_ERR_INTERNAL, "out of memory", "%s", "");
+		goto out;
+	}
+	{
+		char ip[16];
+
+		sl_ip4_to_str(c.rec.ip, ip);
+		log_info("added %s/%s: %s on %s (ifindex %d)",
+			 env->pod.namespace, env->pod.name, ip,
+			 c.rec.host_veth, c.rec.host_ifindex);
+	}
+	ret = 0;
+out:
+	if (c.pod_sk)
+		nl_socket_free(c.pod_sk);
+	if (c.host_sk)
+		nl_socket_free(c.host_sk);
+	if (c.netns_fd >= 0)
+		close(c.netns_fd);
+	sl_store_close(&c.store);
+	sl_datapath_close(&c.dp);
+	return ret;
+}

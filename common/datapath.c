@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include "datapath.h"
+#include "fsutil.h"
+#include "log.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <sluice/drop.h>
+#include <sluice/endpoint.h>
+#include <sluice/pins.h>
+
+#include "sluice.skel.h"
+
+bool sl_bpffs_at(const char *path)
+{
+	char buf[PATH_MAX];
+	struct statfs st;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return false;
+	for (;;) {
+		char *slash;
+
+		if (statfs(buf, &st) == 0)
+			return st.f_type == BPF_FS_MAGIC;
+		if (errno != ENOENT)
+			return false;
+		slash = strrchr(buf, '/');
+		if (!slash || slash == buf)
+			return false;
+		*slash = '\0';
+	}
+}
+
+static int obj_get(const char *bpf_root, const char *name)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/%s", bpf_root, name) >=
+	    (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = bpf_obj_get(path);
+	return fd < 0 ? -errno : fd;
+}
+
+void sl_datapath_close(struct sl_datapath *dp)
+{
+	int *fds[] = { &dp->from_pod_fd, &dp->to_pod_fd, &dp->endpoints_fd,
+		       &dp->metrics_fd };
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+int sl_datapath_open_pinned(struct sl_datapath *dp, const char *bpf_root)
+{
+	struct {
+		int *fd;
+		const char *name;
+	} objs[] = {
+		{ &dp->from_pod_fd, SL_PROG_FROM_POD },
+		{ &dp->to_pod_fd, SL_PROG_TO_POD },
+		{ &dp->endpoints_fd, SL_ENDPOINTS_MAP },
+		{ &dp->metrics_fd, SL_METRICS_MAP },
+	};
+
+	for (size_t i = 0; i < sizeof(objs) / sizeof(objs[0]); i++) {
+		int fd = obj_get(bpf_root, objs[i].name);
+
+		if (fd < 0) {
+			sl_datapath_close(dp);
+			return fd;
+		}
+		*objs[i].fd = fd;
+	}
+	return 0;
+}
+
+static int pin_prog(struct bpf_program *prog, const char *bpf_root)
+{
+	char path[PATH_MAX];
+	int err;
+
+	snprintf(path, sizeof(path), "%s/%s", bpf_root, bpf_program__name(prog));
+	/* A pin left by a load that died half-way is stale: replace it. */
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	err = bpf_program__pin(prog, path);
+	return err < 0 ? err : 0;
+}
+
+int sl_datapath_load_and_pin(const char *bpf_root)
+{
+	struct sluice_bpf *skel;
+	struct bpf_map *map;
+	char path[PATH_MAX];
+	int err;
+
+	err = sl_mkdir_p(bpf_root, 0700);
+	if (err < 0) {
+		log_error("cannot create bpfRoot %s: %s", bpf_root,
+			  strerror(-err));
+		return err;
+	}
+
+	skel = sluice_bpf__open();
+	if (!skel)
+		return -errno ? -errno : -EINVAL;
+
+	/* Reuse maps already pinned (their contents survive a reload). */
+	bpf_object__for_each_map(map, skel->obj) {
+		snprintf(path, sizeof(path), "%s/%s", bpf_root,
+			 bpf_map__name(map));
+		err = bpf_map__set_pin_path(map, path);
+		if (err < 0)
+			goto out;
+	}
+
+	err = sluice_bpf__load(skel);
+	if (err < 0) {
+		log_error("loading the datapath object failed: %s",
+			  strerror(-err));
+		goto out;
+	}
+	/* sl_from_pod last: its pin is what marks the datapath complete. */
+	err = pin_prog(skel->progs.sl_to_pod, bpf_root);
+	if (!err)
+		err = pin_prog(skel->progs.sl_from_pod, bpf_root);
+	if (err < 0)
+		log_error("pinning programs under %s failed: %s", bpf_root,
+			  strerror(-err));
+	else
+		log_info("loaded and pinned the datapath under %s", bpf_root);
+out:
+	sluice_bpf__destroy(skel);
+	return err;
+}
+
+int sl_datapath_open(struct sl_datapath *dp, const char *bpf_root,
+		     const char *lock_path)
+{
+	int lock_fd, err;
+
+	err = sl_datapath_open_pinned(dp, bpf_root);
+	if (err != -ENOENT)
+		return err;
+
+	if (!sl_bpffs_at(bpf_root)) {
+		log_error("bpfRoot %s is not on a bpffs mount", bpf_root);
+		return -ENOTSUP;
+	}
+	lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lock_fd < 0)
+		return -errno;
+	if (flock(lock_fd, LOCK_EX) < 0) {
+		err = -errno;
+		goto out;
+	}
+	/* Someone may have loaded it while we waited for the lock. */
+	err = sl_datapath_open_pinned(dp, bpf_root);
+	if (err == -ENOENT) {
+		err = sl_datapath_load_and_pin(bpf_root);
+		if (!err)
+			err = sl_datapath_open_pinned(dp, bpf_root);
+	}
+out:
+	close(lock_fd); /* releases the flock */
+	return err;
+}
+
+unsigned int sl_prog_id(int prog_fd)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len) < 0)
+		return 0;
+	return info.id;
+}

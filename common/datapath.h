@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The pinned datapath: find it under bpfRoot, or load the embedded object
+ * once and pin its programs and maps there.
+ */
+#ifndef SL_COMMON_DATAPATH_H
+#define SL_COMMON_DATAPATH_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+struct sl_datapath {
+	int from_pod_fd;
+	int to_pod_fd;
+	int endpoints_fd;
+	int metrics_fd;
+};
+
+#define SL_DATAPATH_INIT                                                       \
+	{ .from_pod_fd = -1, .to_pod_fd = -1, .endpoints_fd = -1,              \
+	  .metrics_fd = -1 }
+
+/* True when path, or its nearest existing ancestor, is on a bpffs mount. */
+bool sl_bpffs_at(const char *path);
+
+/* Open the pinned programs and maps; -ENOENT when something is missing. */
+int sl_datapath_open_pinned(struct sl_datapath *dp, const char *bpf_root);
+
+/*
+ * sl_datapath_open - open the pinned datapath, loading and pinning the
+ * embedded object first when nothing is pinned. Loading happens under an
+ * exclusive flock on lock_path, so concurrent callers load once.
+ */
+int sl_datapath_open(struct sl_datapath *dp, const char *bpf_root,
+		     const char *lock_path);
+
+/* Load the embedded object and pin it under bpf_root (caller holds lock). */
+int sl_datapath_load_and_pin(const char *bpf_root);
+
+void sl_datapath_close(struct sl_datapath *dp);
+
+/* Kernel id of the program behind fd, or 0. */
+unsigned int sl_prog_id(int prog_fd);
+
+#endif /* SL_COMMON_DATAPATH_H */

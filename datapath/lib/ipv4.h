@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* IPv4 header validation and rewriting. */
+#ifndef SL_LIB_IPV4_H
+#define SL_LIB_IPV4_H
+
+#include "common.h"
+
+/**
+ * ipv4_validate - make the IPv4 header readable and check it
+ * @skb: packet whose L3 protocol is IPv4
+ * @ip: set to the header on success
+ *
+ * Pulls the header into the linear area when the stack left it in a
+ * fragment, then checks version, header length and total length against
+ * the frame. Options and fragments are valid: forwarding only needs the
+ * addresses. Returns 0 or -SL_INVALID_IPV4.
+ */
+static __always_inline int ipv4_validate(struct __sk_buff *skb,
+					 struct iphdr **ip)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct iphdr *iph = data + ETH_HLEN;
+	__u32 tot_len;
+
+	if ((void *)(iph + 1) > data_end) {
+		if (skb->len < ETH_HLEN + sizeof(*iph) ||
+		    bpf_skb_pull_data(skb, ETH_HLEN + sizeof(*iph)) < 0)
+			return -SL_INVALID_IPV4;
+		data = (void *)(long)skb->data;
+		data_end = (void *)(long)skb->data_end;
+		iph = data + ETH_HLEN;
+		if ((void *)(iph + 1) > data_end)
+			return -SL_INVALID_IPV4;
+	}
+	if (iph->version != 4 || iph->ihl < 5)
+		return -SL_INVALID_IPV4;
+	tot_len = bpf_ntohs(iph->tot_len);
+	if (tot_len < (__u32)iph->ihl * 4 || tot_len > skb->len - ETH_HLEN)
+		return -SL_INVALID_IPV4;
+	*ip = iph;
+	return 0;
+}
+
+/**
+ * ipv4_dec_ttl - decrement the TTL as a router hop does, fixing the checksum
+ * @skb: the packet
+ * @ip: its validated IPv4 header (invalid after this call)
+ *
+ * Returns 0 or -SL_REWRITE_FAILED.
+ */
+static __always_inline int ipv4_dec_ttl(struct __sk_buff *skb,
+					struct iphdr *ip)
+{
+	/* TTL shares a 16-bit checksum word with the protocol. */
+	__u8 ttl = ip->ttl - 1;
+	__be16 old = bpf_htons((__u16)ip->ttl << 8 | ip->protocol);
+	__be16 new = bpf_htons((__u16)ttl << 8 | ip->protocol);
+
+	if (bpf_l3_csum_replace(skb, ETH_HLEN + SL_OFFSETOF(struct iphdr, check),
+				old, new, sizeof(__u16)) < 0 ||
+	    bpf_skb_store_bytes(skb, ETH_HLEN + SL_OFFSETOF(struct iphdr, ttl),
+				&ttl, sizeof(ttl), 0) < 0)
+		return -SL_REWRITE_FAILED;
+	return 0;
+}
+
+#endif /* SL_LIB_IPV4_H */

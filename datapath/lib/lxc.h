@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The pod veth: what happens to a packet leaving a pod (sl_from_pod, tc
+ * ingress of the host-side veth) and to a packet the host stack sends to a
+ * pod (sl_to_pod, tc egress of the host-side veth).
+ */
+#ifndef SL_LIB_LXC_H
+#define SL_LIB_LXC_H
+
+#include "common.h"
+#include "maps.h"
+#include "eth.h"
+#include "ipv4.h"
+
+static __always_inline struct sl_endpoint *lookup_endpoint4(__be32 ip4)
+{
+	struct sl_endpoint_key key = { .ip4 = ip4 };
+
+	return bpf_map_lookup_elem(&sl_endpoints, &key);
+}
+
+/*
+ * A pod may only send from its own address: the endpoint that owns the
+ * source IP must sit behind the veth the packet arrived on.
+ */
+static __always_inline struct sl_verdict lxc_ipv4_from_pod(struct __sk_buff *skb)
+{
+	struct sl_endpoint *src, *dst;
+	struct iphdr *ip;
+	__be32 daddr;
+	int ret;
+
+	ret = ipv4_validate(skb, &ip);
+	if (ret < 0)
+		return sl_drop(-ret);
+
+	src = lookup_endpoint4(ip->saddr);
+	if (!src || src->ifindex != skb->ifindex)
+		return sl_drop(SL_SPOOFED_SOURCE);
+
+	daddr = ip->daddr;
+	dst = lookup_endpoint4(daddr);
+	if (!dst)
+		return sl_pass(TC_ACT_OK, SL_TO_STACK);
+	/* The kernel answers an expiring TTL with ICMP time exceeded. */
+	if (ip->ttl <= 1)
+		return sl_pass(TC_ACT_OK, SL_TO_STACK);
+
+	ret = ipv4_dec_ttl(skb, ip);
+	if (ret < 0)
+		return sl_drop(-ret);
+	ret = eth_rewrite_macs(skb, dst->pod_mac, dst->host_mac);
+	if (ret < 0)
+		return sl_drop(-ret);
+	/* Straight into the peer's netns: no host stack, no backlog queue. */
+	return sl_pass(bpf_redirect_peer(dst->ifindex, 0), SL_REDIRECT_PEER);
+}
+
+static __always_inline struct sl_verdict lxc_from_pod(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+
+	/* Unreachable from a veth; the verifier needs the bound. */
+	if ((void *)(eth + 1) > data_end)
+		return sl_drop(SL_SHORT_FRAME);
+
+	switch (eth->h_proto) {
+	case bpf_htons(ETH_P_IP):
+		return lxc_ipv4_from_pod(skb);
+	case bpf_htons(ETH_P_ARP):
+		/* The pod has a static neighbour for its gateway; an ARP
+		 * still reaching us is the kernel's to answer or ignore. */
+		return sl_pass(TC_ACT_OK, SL_TO_STACK);
+	default:
+		return sl_drop(SL_UNSUPPORTED_L3);
+	}
+}
+
+static __always_inline struct sl_verdict lxc_to_pod(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip;
+	int ret;
+
+	if ((void *)(eth + 1) > data_end)
+		return sl_drop(SL_SHORT_FRAME);
+
+	switch (eth->h_proto) {
+	case bpf_htons(ETH_P_IP):
+		ret = ipv4_validate(skb, &ip);
+		if (ret < 0)
+			return sl_drop(-ret);
+		return sl_pass(TC_ACT_OK, SL_TO_POD);
+	case bpf_htons(ETH_P_ARP):
+		return sl_pass(TC_ACT_OK, SL_TO_POD);
+	default:
+		return sl_drop(SL_UNSUPPORTED_L3);
+	}
+}
+
+#endif /* SL_LIB_LXC_H */

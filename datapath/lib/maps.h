@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The datapath's maps. Their key/value types live in include/sluice/; the
+ * loader pins each map under bpfRoot by name so every pod's programs, the
+ * plugin and the agent share one copy.
+ */
+#ifndef SL_LIB_MAPS_H
+#define SL_LIB_MAPS_H
+
+#include "common.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct sl_endpoint_key);
+	__type(value, struct sl_endpoint);
+	__uint(max_entries, SL_ENDPOINTS_MAX);
+} sl_endpoints SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct sl_metrics_val);
+	__uint(max_entries, SL_METRICS_MAX);
+} sl_metrics SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, SL_EVENTS_BYTES);
+} sl_events SEC(".maps");
+
+#endif /* SL_LIB_MAPS_H */
