@@ -1,0 +1,70 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# make test            every suite below, after installing what they need
+# make test-unit       cmocka unit tests under ASan/UBSan (no root)
+# make test-fuzz       the config/CNI_ARGS/record parser fuzzer, FUZZ_SECS long
+# make test-datapath   BPF_PROG_TEST_RUN suite (root)
+# make test-e2e        plugin end to end in network namespaces (root)
+# make test-conformance  ADD/CHECK/DEL through libcni, chaining (root)
+# TEST=name            run one case of a suite
+
+FUZZ_SECS ?= 30
+
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+TEST_CPPFLAGS := -Icni -Itests/unit
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/unit.h \
+		       $(call san_obj,$(LIB_SRCS))
+	$(call msg,LD-TEST,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(SAN_FLAGS) $(WARN) -std=gnu11 $(CPPFLAGS) $(TEST_CPPFLAGS) \
+		$(NL_CFLAGS) $(filter %.c %.o,$^) -o $@ $(LDLIBS) -lcmocka
+
+FUZZ_LIB := cni/conf.c cni/env.c cni/errors.c cni/store.c common/log.c common/fsutil.c
+$(BUILD)/tests/fuzz_conf: tests/fuzz/fuzz_conf.c $(FUZZ_LIB) $(BPF_SKEL)
+	$(call msg,LD-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) -std=gnu11 \
+		$(CPPFLAGS) $(TEST_CPPFLAGS) $(NL_CFLAGS) tests/fuzz/fuzz_conf.c \
+		$(FUZZ_LIB) -o $@ $(LDLIBS)
+
+SL_CNIRUN := $(BUILD)/bin/sl-cnirun
+$(SL_CNIRUN): hack/cnirun/main.go
+	$(call msg,GO,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)cd hack/cnirun && GO111MODULE=off GOPATH=/usr/share/gocode \
+		GOCACHE=$(abspath $(BUILD))/gocache go build -o $(abspath $@) .
+
+-include tests/datapath/datapath.mk
+
+.PHONY: test test-deps test-unit test-fuzz test-e2e test-conformance
+test-deps:
+	$(Q)hack/deps.sh test
+
+test: test-deps
+	$(Q)$(MAKE) --no-print-directory all $(SL_CNIRUN) $(BUILD)/san/bin/sluice
+	$(Q)$(MAKE) --no-print-directory test-unit
+	$(Q)$(MAKE) --no-print-directory test-fuzz
+	$(Q)$(MAKE) --no-print-directory test-datapath
+	$(Q)$(MAKE) --no-print-directory test-e2e
+	$(Q)$(MAKE) --no-print-directory test-conformance
+	@echo "all test suites passed"
+
+test-unit: $(UNIT_TESTS)
+	$(Q)set -e; for t in $(UNIT_TESTS); do echo "== $$t"; \
+		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $$t; done
+
+test-fuzz: $(BUILD)/tests/fuzz_conf
+	$(Q)mkdir -p $(BUILD)/fuzz-corpus
+	$(Q)$(BUILD)/tests/fuzz_conf -max_total_time=$(FUZZ_SECS) -print_final_stats=1 \
+		-max_len=4096 -artifact_prefix=$(BUILD)/ $(BUILD)/fuzz-corpus \
+		tests/fuzz/corpus >$(BUILD)/fuzz.log 2>&1 || \
+		{ tail -40 $(BUILD)/fuzz.log; exit 1; }
+	$(Q)grep -E 'number_of_executed_units|new_units_added' $(BUILD)/fuzz.log
+
+test-e2e: all $(SL_CNIRUN) $(BUILD)/san/bin/sluice
+	$(Q)tests/e2e/run.sh
+
+test-conformance: all $(SL_CNIRUN)
+	$(Q)tests/conformance/run.sh
