@@ -44,7 +44,7 @@ BPF_SKEL := $(BUILD)/sluice.skel.h
 obj     = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 san_obj = $(patsubst %.c,$(BUILD)/san/%.o,$(1))
 
-PROGS := $(BUILD)/bin/sluice
+PROGS := $(BUILD)/bin/sluice $(BUILD)/bin/sluicectl
 
 .PHONY: all
 all: $(PROGS) $(BPF_OBJ)
@@ -75,6 +75,11 @@ $(BUILD)/bin/sluice: $(call obj,cni/main.c $(LIB_SRCS))
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
+$(BUILD)/bin/sluicectl: $(call obj,agent/sluicectl.c $(COMMON_SRCS))
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
 # The plugin built with sanitizers, for the end-to-end and fuzz runs.
 $(BUILD)/san/bin/sluice: $(call san_obj,cni/main.c $(LIB_SRCS))
 	$(call msg,LD-SAN,$@)
@@ -91,10 +96,15 @@ include tests/tests.mk
 deps:
 	$(Q)hack/deps.sh
 
-demo: deps all
+# Sub-makes: the flags from pkg-config are only right once deps exist.
+demo:
+	$(Q)hack/deps.sh demo
+	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bin/sl-cnirun
 	$(Q)hack/demo.sh
 
-bench: deps all
+bench:
+	$(Q)hack/deps.sh bench
+	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bin/sl-cnirun
 	$(Q)hack/bench/run.sh
 
 clean:

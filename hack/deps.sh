@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
 # Install the Debian 12 packages a target needs, only when one is missing.
-#   hack/deps.sh [build|test|demo|bench]   (default: test, which is a superset)
+#   hack/deps.sh [--list] [build|test|demo|bench]   (default: test)
+# --list prints the packages instead of installing them.
 set -euo pipefail
 
 build=(make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
@@ -15,13 +16,24 @@ runtime=(golang-go golang-github-appc-cni-dev containernetworking-plugins
 test=(libcmocka-dev libclang-rt-14-dev)
 bench=(iperf3)
 
+list=
+if [[ ${1:-} == --list ]]; then
+	list=1
+	shift
+fi
+
 case ${1:-test} in
 build) want=("${build[@]}") ;;
 demo) want=("${build[@]}" "${runtime[@]}") ;;
 test) want=("${build[@]}" "${runtime[@]}" "${test[@]}") ;;
 bench) want=("${build[@]}" "${runtime[@]}" "${bench[@]}") ;;
-*) echo "usage: $0 [build|test|demo|bench]" >&2; exit 2 ;;
+*) echo "usage: $0 [--list] [build|test|demo|bench]" >&2; exit 2 ;;
 esac
+
+if [[ -n $list ]]; then
+	echo "${want[@]}"
+	exit 0
+fi
 
 missing=()
 for p in "${want[@]}"; do
