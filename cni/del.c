@@ -15,6 +15,7 @@ int sl_cmd_del(const struct sl_env *env, const struct sl_conf *conf,
 {
 	struct sl_store store = { .lock_fd = -1 };
 	struct sl_ep_record rec = {};
+	bool known;
 	int ret;
 
 	ret = sl_store_open(&store, conf->run_dir);
@@ -27,6 +28,7 @@ int sl_cmd_del(const struct sl_env *env, const struct sl_conf *conf,
 			       strerror(-ret));
 	}
 	ret = sl_store_find(&store, env->container_id, env->ifname, &rec);
+	known = ret == 0;
 	if (ret == -ENOENT) {
 		/* No record: nothing allocated, but a veth may remain. */
 		snprintf(rec.container_id, sizeof(rec.container_id), "%s",
@@ -41,7 +43,11 @@ int sl_cmd_del(const struct sl_env *env, const struct sl_conf *conf,
 	if (ret < 0)
 		return sl_errf(err, SL_ERR_NETLINK, "DEL failed", "%s",
 			       strerror(-ret));
-	log_info("deleted %s/%s", rec.pod.namespace, rec.pod.name);
+	if (known)
+		log_info("deleted %s/%s (%s)", rec.pod.namespace, rec.pod.name,
+			 rec.host_veth);
+	else
+		log_info("nothing recorded for this attachment; leftovers removed");
 	return 0;
 }
 
