@@ -239,12 +239,9 @@ static void rollback(struct add_ctx *c)
 {
 	/* Teardown looks the veth up by name and the map entry by our
 	 * ifindex, so it is right whichever step failed. */
-	if (!c->allocated)
-		return;
-	if (sl_store_lock(&c->store) < 0 ||
+	if (c->allocated &&
 	    sl_endpoint_teardown(c->conf, &c->store, &c->rec) < 0)
 		log_error("cleanup after a failed ADD was incomplete");
-	sl_store_unlock(&c->store);
 }
 
 int sl_cmd_add(const struct sl_env *env, const struct sl_conf *conf,

@@ -19,10 +19,7 @@ int sl_cmd_del(const struct sl_env *env, const struct sl_conf *conf,
 	int ret;
 
 	ret = sl_store_open(&store, conf->run_dir);
-	if (ret == 0)
-		ret = sl_store_lock(&store);
 	if (ret < 0) {
-		sl_store_close(&store);
 		return sl_errf(err, SL_ERR_STORE, "endpoint store unavailable",
 			       "%s/endpoints: %s", conf->run_dir,
 			       strerror(-ret));
@@ -38,7 +35,6 @@ int sl_cmd_del(const struct sl_env *env, const struct sl_conf *conf,
 	}
 	if (ret == 0)
 		ret = sl_endpoint_teardown(conf, &store, &rec);
-	sl_store_unlock(&store);
 	sl_store_close(&store);
 	if (ret < 0)
 		return sl_errf(err, SL_ERR_NETLINK, "DEL failed", "%s",
@@ -107,10 +103,7 @@ int sl_cmd_gc(const struct sl_conf *conf, struct sl_err *err)
 	}
 	ret = sl_store_open(&store, conf->run_dir);
 	if (ret == 0)
-		ret = sl_store_lock(&store);
-	if (ret == 0)
 		ret = sl_store_foreach(&store, gc_one, &ctx);
-	sl_store_unlock(&store);
 	sl_store_close(&store);
 	if (ret < 0)
 		return sl_errf(err, SL_ERR_STORE, "endpoint store unavailable",

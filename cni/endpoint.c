@@ -88,11 +88,18 @@ int sl_endpoint_teardown(const struct sl_conf *conf, struct sl_store *store,
 	sk = sl_nl_socket(-1, &err);
 	if (!sk)
 		return err;
+	/* Deleting a veth waits for RCU grace periods: not under the lock
+	 * that concurrent ADDs need. The address stays reserved until then. */
 	err = sl_link_delete(sk, veth);
 	nl_socket_free(sk);
 	if (err < 0) {
 		log_error("deleting %s failed: %s", veth, strerror(-err));
 		return err;
 	}
-	return sl_store_release(store, rec);
+	err = sl_store_lock(store);
+	if (err < 0)
+		return err;
+	err = sl_store_release(store, rec);
+	sl_store_unlock(store);
+	return err;
 }

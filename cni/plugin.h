@@ -41,7 +41,7 @@ int sl_resolve_pod_cidr(const struct sl_conf *conf, struct sl_ipv4_net *net);
 /*
  * sl_endpoint_teardown - undo an attachment: endpoint map entry, host veth
  * (its peer, routes and neighbours go with it), then the address. Missing
- * pieces are not errors. The store must be locked by the caller.
+ * pieces are not errors. Takes the store lock only to free the address.
  */
 int sl_endpoint_teardown(const struct sl_conf *conf, struct sl_store *store,
 			 const struct sl_ep_record *rec);

@@ -335,41 +335,33 @@ static uint32_t read_last(struct sl_store *store)
 	return ip;
 }
 
+/*
+ * Create the record file for rec->ip, failing with -EEXIST when it exists.
+ * Written to a temporary name and linked into place, so readers that do not
+ * take the lock never see a half-written record.
+ */
 static int create_record(struct sl_store *store, const struct sl_ep_record *rec)
 {
-	char path[PATH_MAX], ip[16], *json;
-	size_t len, off = 0;
-	int fd, err = 0;
+	char path[PATH_MAX], tmp[PATH_MAX], ip[16], name[32], *json;
+	int err;
 
 	sl_ip4_to_str(rec->ip, ip);
+	snprintf(name, sizeof(name), ".new-%d", (int)getpid());
 	err = store_path(store, ip, path, sizeof(path));
+	if (!err)
+		err = store_path(store, name, tmp, sizeof(tmp));
 	if (err < 0)
 		return err;
 	json = sl_record_to_json(rec);
 	if (!json)
 		return -ENOMEM;
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		free(json);
-		return -errno;
-	}
-	len = strlen(json);
-	while (off < len) {
-		ssize_t n = write(fd, json + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = -errno;
-			break;
-		}
-		off += (size_t)n;
-	}
+	err = sl_write_file_atomic(tmp, json, strlen(json), 0600);
 	free(json);
-	if (close(fd) < 0 && !err)
+	if (err < 0)
+		return err;
+	if (link(tmp, path) < 0)
 		err = -errno;
-	if (err)
-		unlink(path);
+	unlink(tmp);
 	return err;
 }
 

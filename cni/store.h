@@ -4,8 +4,9 @@
  * <runDir>/endpoints/, named by the address, holding the endpoint record
  * (container ID, ifname, pod metadata, interfaces) as JSON. The file's
  * existence is the IPAM reservation; an flock on <runDir>/endpoints/.lock
- * serialises allocation between concurrent plugin runs. The agent reads
- * the same records.
+ * serialises allocation and release between concurrent plugin runs. Records
+ * appear and change only by rename or link, so readers (find, foreach, the
+ * agent) need no lock.
  */
 #ifndef SL_CNI_STORE_H
 #define SL_CNI_STORE_H
@@ -63,7 +64,8 @@ int sl_store_find(struct sl_store *store, const char *container_id,
 /* Rewrite a record atomically (its address file must exist). */
 int sl_store_update(struct sl_store *store, const struct sl_ep_record *rec);
 
-/* Free rec->ip if it still belongs to rec's (container ID, ifname). */
+/* Free rec->ip if it still belongs to rec's (container ID, ifname); the
+ * store must be locked. */
 int sl_store_release(struct sl_store *store, const struct sl_ep_record *rec);
 
 /* Call fn for every record; stops early when fn returns non-zero. */
