@@ -1,0 +1,23 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# The datapath test runner (tests/datapath/datapath_test.c): every branch of
+# the tc programs through BPF_PROG_TEST_RUN, and the few test_run cannot
+# reach through a veth, in network namespaces of its own. Included from
+# tests/tests.mk; needs root. V=1 also shows libbpf's debug output.
+#
+#   make test-datapath              every case
+#   make test-datapath TEST=name    one case (datapath_test -l lists them)
+
+DATAPATH_TEST      := $(BUILD)/tests/datapath_test
+DATAPATH_TEST_SRCS := $(wildcard tests/datapath/*.c)
+
+# Objects come from the top Makefile's $(BUILD)/obj/%.o rule: $(ALL_CFLAGS),
+# dependency files, and an order after $(BPF_SKEL), which the runner includes.
+$(DATAPATH_TEST): $(call obj,$(DATAPATH_TEST_SRCS) common/reasons.c) $(BPF_SKEL)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(filter %.o,$^) -o $@ $(LDLIBS)
+
+.PHONY: test-datapath
+test-datapath: $(DATAPATH_TEST)
+	$(Q)TEST='$(TEST)' $(DATAPATH_TEST)

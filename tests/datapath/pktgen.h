@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * pktgen: builds the frames the datapath tests feed to BPF_PROG_TEST_RUN,
+ * one header at a time (Cilium's bpf/tests/pktgen.h, in user space). The
+ * builder never checks what it is asked for, so a test can also build the
+ * malformed frames the datapath must reject.
+ */
+#ifndef SL_TEST_PKTGEN_H
+#define SL_TEST_PKTGEN_H
+
+#include <linux/types.h>
+#include <stddef.h>
+
+/* IPv4 frag_off bits, host byte order (the kernel's are not in its UAPI). */
+#define PKT_IP_MF 0x2000
+#define PKT_IP_OFFSET 0x1fff
+
+/*
+ * Large enough for every test frame, the jumbo ones sent through a veth
+ * included; test_run's output buffer too.
+ */
+#define PKT_MAX 8192
+
+/**
+ * struct pkt - a frame under construction
+ * @align: like the kernel's NET_IP_ALIGN: two bytes before the Ethernet
+ *         header put the IP header on a 4-byte boundary, so the tests may
+ *         read it through struct iphdr without unaligned accesses
+ * @data: the frame, starting with its Ethernet header
+ * @len: bytes of @data in use
+ * @l3_off: offset of the IPv4 header in @data, 0 when there is none
+ */
+struct pkt {
+	__u16 align;
+	__u8 data[PKT_MAX];
+	__u32 len;
+	__u32 l3_off;
+};
+
+struct iphdr;
+
+/* Start an empty frame. */
+void pkt_init(struct pkt *p);
+
+/* Append len zeroed bytes and return them; aborts when PKT_MAX is hit. */
+void *pkt_put(struct pkt *p, size_t len);
+
+/* Append an Ethernet header; proto in host byte order. */
+void pkt_put_eth(struct pkt *p, const __u8 *dst, const __u8 *src,
+		 __u16 proto);
+
+/**
+ * pkt_put_ipv4 - append an IPv4 header with opt_len bytes of options
+ * @p: the frame
+ * @saddr: source address, host byte order
+ * @daddr: destination address, host byte order
+ * @proto: IPPROTO_* of what follows
+ * @ttl: time to live
+ * @opt_len: bytes of options (NOPs ending in EOL), a multiple of 4
+ *
+ * Total length and checksum are left to pkt_ipv4_finish(), once the
+ * payload is in place.
+ */
+struct iphdr *pkt_put_ipv4(struct pkt *p, __u32 saddr, __u32 daddr,
+			   __u8 proto, __u8 ttl, size_t opt_len);
+
+/*
+ * L4 headers. Their checksums are left zero: the datapath does not read
+ * them, and a test compares the whole frame it gets back, so a change to
+ * any L4 byte shows without them.
+ */
+void pkt_put_tcp(struct pkt *p, __u16 sport, __u16 dport);
+void pkt_put_udp(struct pkt *p, __u16 sport, __u16 dport);
+void pkt_put_icmp_echo(struct pkt *p, __u16 id, __u16 seq);
+
+/* Append len bytes of a fixed, recognisable pattern. */
+void pkt_put_payload(struct pkt *p, size_t len);
+
+/*
+ * Set the IPv4 total length to cover everything appended after the header
+ * so far, and compute the header checksum.
+ */
+void pkt_ipv4_finish(struct pkt *p);
+
+/* Recompute the IPv4 header checksum only, over the header as built. */
+void pkt_ipv4_csum(struct pkt *p);
+
+/* The frame's IPv4 header, or NULL when it has none (strchr-like const). */
+struct iphdr *pkt_ipv4(const struct pkt *p);
+
+/* Append an IPv6 header carrying payload_len bytes of next_hdr. */
+void pkt_put_ipv6(struct pkt *p, __u8 next_hdr, __u16 payload_len);
+
+/* Append an ARP request (Ethernet/IPv4); addresses in host byte order. */
+void pkt_put_arp_request(struct pkt *p, const __u8 *sha, __u32 spa,
+			 __u32 tpa);
+
+/**
+ * ipv4_csum - the Internet checksum of an IPv4 header
+ * @hdr: the header
+ * @len: its length in bytes (ihl * 4)
+ *
+ * Returns the value for the check field when that field is zero, and 0
+ * when the header, check field included, is intact.
+ */
+__u16 ipv4_csum(const void *hdr, size_t len);
+
+#endif /* SL_TEST_PKTGEN_H */
