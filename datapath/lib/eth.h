@@ -6,20 +6,16 @@
 #include "common.h"
 
 /**
- * eth_rewrite_macs - set destination and source MAC of the frame
- * @skb: the packet
+ * eth_set_macs - set destination and source MAC of the frame in place
+ * @eth: the Ethernet header, inside the packet's bounds
  * @dst: new destination MAC
  * @src: new source MAC
- *
- * Returns 0 or a negative drop reason.
  */
-static __always_inline int eth_rewrite_macs(struct __sk_buff *skb,
-					    const __u8 *dst, const __u8 *src)
+static __always_inline void eth_set_macs(struct ethhdr *eth, const __u8 *dst,
+					 const __u8 *src)
 {
-	if (bpf_skb_store_bytes(skb, 0, dst, ETH_ALEN, 0) < 0 ||
-	    bpf_skb_store_bytes(skb, ETH_ALEN, src, ETH_ALEN, 0) < 0)
-		return -SL_REWRITE_FAILED;
-	return 0;
+	__builtin_memcpy(eth->h_dest, dst, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, src, ETH_ALEN);
 }
 
 #endif /* SL_LIB_ETH_H */

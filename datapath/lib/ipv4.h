@@ -43,26 +43,20 @@ static __always_inline int ipv4_validate(struct __sk_buff *skb,
 }
 
 /**
- * ipv4_dec_ttl - decrement the TTL as a router hop does, fixing the checksum
- * @skb: the packet
- * @ip: its validated IPv4 header (invalid after this call)
+ * ipv4_dec_ttl - decrement the TTL as a router hop does
+ * @ip: a validated IPv4 header in the writable packet
  *
- * Returns 0 or -SL_REWRITE_FAILED.
+ * Direct packet access with the incremental checksum update the kernel's
+ * ip_decrease_ttl() uses: TTL is the high byte of its 16-bit checksum
+ * word, so the sum grows by 0x0100. No helper calls on the hot path.
  */
-static __always_inline int ipv4_dec_ttl(struct __sk_buff *skb,
-					struct iphdr *ip)
+static __always_inline void ipv4_dec_ttl(struct iphdr *ip)
 {
-	/* TTL shares a 16-bit checksum word with the protocol. */
-	__u8 ttl = ip->ttl - 1;
-	__be16 old = bpf_htons((__u16)ip->ttl << 8 | ip->protocol);
-	__be16 new = bpf_htons((__u16)ttl << 8 | ip->protocol);
+	__u32 check = (__u32)ip->check;
 
-	if (bpf_l3_csum_replace(skb, ETH_HLEN + SL_OFFSETOF(struct iphdr, check),
-				old, new, sizeof(__u16)) < 0 ||
-	    bpf_skb_store_bytes(skb, ETH_HLEN + SL_OFFSETOF(struct iphdr, ttl),
-				&ttl, sizeof(ttl), 0) < 0)
-		return -SL_REWRITE_FAILED;
-	return 0;
+	check += (__u32)bpf_htons(0x0100);
+	ip->check = (__sum16)(check + (check >= 0xFFFF));
+	ip->ttl--;
 }
 
 #endif /* SL_LIB_IPV4_H */

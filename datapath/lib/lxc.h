@@ -26,8 +26,8 @@ static __always_inline struct sl_endpoint *lookup_endpoint4(__be32 ip4)
 static __always_inline struct sl_verdict lxc_ipv4_from_pod(struct __sk_buff *skb)
 {
 	struct sl_endpoint *src, *dst;
+	struct ethhdr *eth;
 	struct iphdr *ip;
-	__be32 daddr;
 	int ret;
 
 	ret = ipv4_validate(skb, &ip);
@@ -38,20 +38,19 @@ static __always_inline struct sl_verdict lxc_ipv4_from_pod(struct __sk_buff *skb
 	if (!src || src->ifindex != skb->ifindex)
 		return sl_drop(SL_SPOOFED_SOURCE);
 
-	daddr = ip->daddr;
-	dst = lookup_endpoint4(daddr);
+	dst = lookup_endpoint4(ip->daddr);
 	if (!dst)
 		return sl_pass(TC_ACT_OK, SL_TO_STACK);
 	/* The kernel answers an expiring TTL with ICMP time exceeded. */
 	if (ip->ttl <= 1)
 		return sl_pass(TC_ACT_OK, SL_TO_STACK);
 
-	ret = ipv4_dec_ttl(skb, ip);
-	if (ret < 0)
-		return sl_drop(-ret);
-	ret = eth_rewrite_macs(skb, dst->pod_mac, dst->host_mac);
-	if (ret < 0)
-		return sl_drop(-ret);
+	/* ipv4_validate() may have pulled data: the header is at data. */
+	eth = (void *)(long)skb->data;
+	if ((void *)(eth + 1) > (void *)(long)skb->data_end)
+		return sl_drop(SL_SHORT_FRAME);
+	ipv4_dec_ttl(ip);
+	eth_set_macs(eth, dst->pod_mac, dst->host_mac);
 	/* Straight into the peer's netns: no host stack, no backlog queue. */
 	return sl_pass(bpf_redirect_peer(dst->ifindex, 0), SL_REDIRECT_PEER);
 }
