@@ -101,7 +101,7 @@ static int allocate(struct add_ctx *c, const struct sl_ipv4_net *pool,
 	bool existed;
 	int ret;
 
-	ret = sl_store_open(&c->store, c->conf->run_dir);
+	ret = sl_store_open(&c->store, c->conf->run_dir, true);
 	if (ret == 0)
 		ret = sl_store_lock(&c->store);
 	if (ret < 0)
@@ -204,6 +204,10 @@ static int wire_pod_side(struct add_ctx *c, struct sl_err *err)
 	if (ret < 0)
 		return netlink_failed(err, "adding the gateway neighbour", ret);
 	ret = sl_route_add(c->pod_sk, li.ifindex, 0, 0, c->gateway, true);
+	if (ret == -EEXIST)
+		return sl_errf(err, SL_ERR_NETLINK, "pod already has a default route",
+			       "sluice is the pod's primary network and owns its default route; %s already has one (a second sluice interface per pod is not supported)",
+			       c->env->netns);
 	if (ret < 0)
 		return netlink_failed(err, "adding the default route", ret);
 	return 0;

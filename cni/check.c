@@ -181,7 +181,7 @@ int sl_cmd_check(const struct sl_env *env, const struct sl_conf *conf,
 	if (parse_prev(env, conf->prev_result, &exp, err) < 0)
 		return -1;
 
-	ret = sl_store_open(&store, conf->run_dir);
+	ret = sl_store_open(&store, conf->run_dir, false);
 	if (ret == 0)
 		ret = sl_store_find(&store, env->container_id, env->ifname, &rec);
 	sl_store_close(&store);

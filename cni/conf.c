@@ -206,6 +206,30 @@ static int parse_sluice_keys(json_object *root, struct sl_conf *conf,
 	return 0;
 }
 
+/*
+ * GC removes everything not listed, so a list it cannot read must fail the
+ * request rather than read as "nothing is valid".
+ */
+static bool valid_attachment_list(json_object *list)
+{
+	size_t n;
+
+	if (!json_object_is_type(list, json_type_array))
+		return false;
+	n = json_object_array_length(list);
+	for (size_t i = 0; i < n; i++) {
+		json_object *a = json_object_array_get_idx(list, i), *id, *ifn;
+
+		if (!json_object_is_type(a, json_type_object) ||
+		    !json_object_object_get_ex(a, "containerID", &id) ||
+		    !json_object_object_get_ex(a, "ifname", &ifn) ||
+		    !json_object_is_type(id, json_type_string) ||
+		    !json_object_is_type(ifn, json_type_string))
+			return false;
+	}
+	return true;
+}
+
 static int parse_borrowed(json_object *root, struct sl_conf *conf,
 			  struct sl_err *err)
 {
@@ -229,10 +253,10 @@ static int parse_borrowed(json_object *root, struct sl_conf *conf,
 	if ((json_object_object_get_ex(root, "cni.dev/valid-attachments", &v) &&
 	     v) ||
 	    (json_object_object_get_ex(root, "cni.dev/attachments", &v) && v)) {
-		if (!json_object_is_type(v, json_type_array))
+		if (!valid_attachment_list(v))
 			return sl_errf(err, CNI_ERR_INVALID_CONFIG,
 				       "invalid network configuration",
-				       "cni.dev/valid-attachments must be an array");
+				       "cni.dev/valid-attachments must be an array of {\"containerID\", \"ifname\"} objects");
 		conf->valid_attachments = v;
 	}
 	return 0;

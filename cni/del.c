@@ -18,23 +18,24 @@ int sl_cmd_del(const struct sl_env *env, const struct sl_conf *conf,
 	bool known;
 	int ret;
 
-	ret = sl_store_open(&store, conf->run_dir);
-	if (ret < 0) {
+	ret = sl_store_open(&store, conf->run_dir, false);
+	if (ret == 0)
+		ret = sl_store_find(&store, env->container_id, env->ifname,
+				    &rec);
+	if (ret < 0 && ret != -ENOENT) {
+		sl_store_close(&store);
 		return sl_errf(err, SL_ERR_STORE, "endpoint store unavailable",
 			       "%s/endpoints: %s", conf->run_dir,
 			       strerror(-ret));
 	}
-	ret = sl_store_find(&store, env->container_id, env->ifname, &rec);
 	known = ret == 0;
-	if (ret == -ENOENT) {
+	if (!known) {
 		/* No record: nothing allocated, but a veth may remain. */
 		snprintf(rec.container_id, sizeof(rec.container_id), "%s",
 			 env->container_id);
 		snprintf(rec.ifname, sizeof(rec.ifname), "%s", env->ifname);
-		ret = 0;
 	}
-	if (ret == 0)
-		ret = sl_endpoint_teardown(conf, &store, &rec);
+	ret = sl_endpoint_teardown(conf, &store, &rec);
 	sl_store_close(&store);
 	if (ret < 0)
 		return sl_errf(err, SL_ERR_NETLINK, "DEL failed", "%s",
@@ -101,11 +102,11 @@ int sl_cmd_gc(const struct sl_conf *conf, struct sl_err *err)
 		log_warn("gc: no cni.dev/valid-attachments, ignoring");
 		return 0;
 	}
-	ret = sl_store_open(&store, conf->run_dir);
+	ret = sl_store_open(&store, conf->run_dir, false);
 	if (ret == 0)
 		ret = sl_store_foreach(&store, gc_one, &ctx);
 	sl_store_close(&store);
-	if (ret < 0)
+	if (ret < 0 && ret != -ENOENT)
 		return sl_errf(err, SL_ERR_STORE, "endpoint store unavailable",
 			       "%s/endpoints: %s", conf->run_dir,
 			       strerror(-ret));

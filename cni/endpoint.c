@@ -83,7 +83,8 @@ int sl_endpoint_teardown(const struct sl_conf *conf, struct sl_store *store,
 	struct nl_sock *sk;
 	int err;
 
-	unmap_endpoint(conf, rec);
+	if (rec->ip)
+		unmap_endpoint(conf, rec);
 	sl_host_veth_name(rec->container_id, rec->ifname, veth);
 	sk = sl_nl_socket(-1, &err);
 	if (!sk)
@@ -96,6 +97,8 @@ int sl_endpoint_teardown(const struct sl_conf *conf, struct sl_store *store,
 		log_error("deleting %s failed: %s", veth, strerror(-err));
 		return err;
 	}
+	if (!rec->ip)
+		return 0; /* no record: no address to free */
 	err = sl_store_lock(store);
 	if (err < 0)
 		return err;

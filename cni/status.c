@@ -33,7 +33,7 @@ int sl_cmd_status(const struct sl_conf *conf, struct sl_err *err)
 	ret = sl_datapath_open_pinned(&dp, conf->bpf_root);
 	sl_datapath_close(&dp);
 
-	if (sl_store_open(&store, conf->run_dir) == 0) {
+	if (sl_store_open(&store, conf->run_dir, false) == 0) {
 		sl_store_usage(&store, &pool, &used, &size);
 		sl_store_foreach(&store, count_cb, &endpoints);
 	}

@@ -52,7 +52,7 @@ static int store_path(const struct sl_store *store, const char *name,
 	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
 }
 
-int sl_store_open(struct sl_store *store, const char *run_dir)
+int sl_store_open(struct sl_store *store, const char *run_dir, bool create)
 {
 	char path[PATH_MAX];
 	int err;
@@ -61,13 +61,16 @@ int sl_store_open(struct sl_store *store, const char *run_dir)
 	if (snprintf(store->dir, sizeof(store->dir), "%s/endpoints", run_dir) >=
 	    (int)sizeof(store->dir))
 		return -ENAMETOOLONG;
-	err = sl_mkdir_p(store->dir, 0700);
-	if (err < 0)
-		return err;
+	if (create) {
+		err = sl_mkdir_p(store->dir, 0700);
+		if (err < 0)
+			return err;
+	}
 	err = store_path(store, ".lock", path, sizeof(path));
 	if (err < 0)
 		return err;
-	store->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	store->lock_fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0),
+			      0600);
 	return store->lock_fd < 0 ? -errno : 0;
 }
 

@@ -38,7 +38,13 @@ struct sl_store {
 	int lock_fd;
 };
 
-int sl_store_open(struct sl_store *store, const char *run_dir);
+/*
+ * sl_store_open - open <runDir>/endpoints
+ * @create: make the directory and lock file when missing (ADD); without it
+ *          a missing store is -ENOENT, so DEL, CHECK, GC and STATUS of a
+ *          node that never ran an ADD leave no trace.
+ */
+int sl_store_open(struct sl_store *store, const char *run_dir, bool create);
 void sl_store_close(struct sl_store *store);
 int sl_store_lock(struct sl_store *store);
 void sl_store_unlock(struct sl_store *store);

@@ -150,6 +150,13 @@ static void test_invalid_config(void **state)
 		    SL_CMD_ADD, CNI_ERR_INVALID_CONFIG);
 	expect_code("{\"cniVersion\":\"1.1.0\",\"name\":\"n\",\"cni.dev/valid-attachments\":{}}",
 		    SL_CMD_GC, CNI_ERR_INVALID_CONFIG);
+	/* A GC list it cannot read must not read as "nothing is valid". */
+	expect_code("{\"cniVersion\":\"1.1.0\",\"name\":\"n\",\"cni.dev/valid-attachments\":[\"a\",\"b\"]}",
+		    SL_CMD_GC, CNI_ERR_INVALID_CONFIG);
+	expect_code("{\"cniVersion\":\"1.1.0\",\"name\":\"n\",\"cni.dev/attachments\":[{\"containerID\":\"a\"}]}",
+		    SL_CMD_GC, CNI_ERR_INVALID_CONFIG);
+	expect_code("{\"cniVersion\":\"1.1.0\",\"name\":\"n\",\"cni.dev/attachments\":[{\"containerID\":\"a\",\"ifname\":1}]}",
+		    SL_CMD_GC, CNI_ERR_INVALID_CONFIG);
 }
 
 static void test_ipam_unsupported(void **state)

@@ -20,7 +20,7 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	strcpy(f->dir, "/tmp/sluice-unit-XXXXXX");
-	if (!mkdtemp(f->dir) || sl_store_open(&f->store, f->dir) < 0)
+	if (!mkdtemp(f->dir) || sl_store_open(&f->store, f->dir, true) < 0)
 		return -1;
 	sl_parse_ipv4_cidr("10.9.0.0/29", &f->pool); /* .1 to .6 */
 	*state = f;
@@ -224,7 +224,7 @@ static void test_concurrent_allocation(void **state)
 			snprintf(rec.container_id, sizeof(rec.container_id),
 				 "p%d", i);
 			strcpy(rec.ifname, "eth0");
-			if (sl_store_open(&s, f->dir) < 0 || sl_store_lock(&s) < 0)
+			if (sl_store_open(&s, f->dir, false) < 0 || sl_store_lock(&s) < 0)
 				_exit(1);
 			ret = sl_store_allocate(&s, &big, &rec, &ex);
 			sl_store_unlock(&s);
