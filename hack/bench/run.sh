@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# make bench: install what the benchmarks need from Debian when missing,
+# build the tools (build/bench/rr, build/bench/cnitime, build/bin/sl-cnirun),
+# run the datapath and the CNI latency benchmarks with their defaults and
+# print both tables (also in build/bench/datapath.txt and
+# build/bench/cni_latency.txt). About 15 minutes with the defaults.
+#
+# Knobs (environment): BENCH_REPS, BENCH_SECS, BENCH_PAR, BENCH_CONFIGS,
+# BENCH_RETRIES, BENCH_BUSY_PCT, BENCH_QUIET_WAIT (datapath.sh,
+# cni_latency.sh); BENCH_PODS, BENCH_CONC (cni_latency.sh). See
+# hack/bench/README.md.
+set -euo pipefail
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$top"
+
+if [[ $(id -u) != 0 ]]; then
+	echo "run.sh: needs root (network namespaces)" >&2
+	exit 1
+fi
+
+pkgs=()
+command -v iperf3 >/dev/null || pkgs+=(iperf3)
+command -v jq >/dev/null || pkgs+=(jq)
+command -v gcc >/dev/null || pkgs+=(gcc libc6-dev)
+command -v taskset >/dev/null || pkgs+=(util-linux)
+command -v ss >/dev/null || pkgs+=(iproute2)
+[[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/host-local ]] ||
+	pkgs+=(containernetworking-plugins)
+if [[ ! -x build/bin/sl-cnirun ]]; then
+	command -v go >/dev/null || pkgs+=(golang-go)
+	[[ -d /usr/share/gocode/src/github.com/containernetworking/cni ]] ||
+		pkgs+=(golang-github-appc-cni-dev)
+fi
+if ((${#pkgs[@]})); then
+	echo "run.sh: installing ${pkgs[*]}" >&2
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends "${pkgs[@]}" >/dev/null
+fi
+
+hack/bench/datapath.sh
+echo
+hack/bench/cni_latency.sh
