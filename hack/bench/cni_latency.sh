@@ -39,25 +39,7 @@ PLUGINS=(bridge sluice)
 setup_bridge() {
 	local list=$BENCH_WORK/bridge.conflist
 	bns_add "NODE[bridge]" cb
-	cat >"$list" <<-JSON
-	{
-	  "cniVersion": "1.0.0",
-	  "name": "bench-bridge",
-	  "plugins": [
-	    {
-	      "type": "bridge",
-	      "bridge": "cni0",
-	      "isGateway": true,
-	      "ipMasq": false,
-	      "ipam": {
-	        "type": "host-local",
-	        "ranges": [[{ "subnet": "10.245.0.0/24" }]],
-	        "dataDir": "$BENCH_WORK/ipam"
-	      }
-	    }
-	  ]
-	}
-	JSON
+	bridge_conflist "$list"
 	CONF[bridge]=$BENCH_WORK/bridge.json
 	jq -c '.plugins[0] + {cniVersion, name}' "$list" >"${CONF[bridge]}"
 	BIN[bridge]=$BENCH_REF_CNI/bridge

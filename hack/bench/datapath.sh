@@ -90,25 +90,7 @@ setup_veth() {
 setup_bridge() {
 	local node pod role out ip conf=$BENCH_WORK/bridge.conflist
 	bns_add node bn
-	cat >"$conf" <<-JSON
-	{
-	  "cniVersion": "1.0.0",
-	  "name": "bench-bridge",
-	  "plugins": [
-	    {
-	      "type": "bridge",
-	      "bridge": "cni0",
-	      "isGateway": true,
-	      "ipMasq": false,
-	      "ipam": {
-	        "type": "host-local",
-	        "ranges": [[{ "subnet": "10.245.0.0/24" }]],
-	        "dataDir": "$BENCH_WORK/ipam"
-	      }
-	    }
-	  ]
-	}
-	JSON
+	bridge_conflist "$conf"
 	for role in c s; do
 		bns_add pod "b$role"
 		local run=(env CNI_PATH="$BENCH_REF_CNI" "$CNIRUN")

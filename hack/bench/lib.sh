@@ -208,3 +208,27 @@ bench_env_line() {
 	printf 'kernel %s, %s CPUs, loadavg %s' "$(uname -r)" "$(nproc)" \
 		"$(cut -d' ' -f1-3 /proc/loadavg)"
 }
+
+# bridge_conflist FILE: the reference bridge plugin with host-local IPAM,
+# the baseline both benchmarks compare sluice with.
+bridge_conflist() {
+	cat >"$1" <<-JSON
+	{
+	  "cniVersion": "1.0.0",
+	  "name": "bench-bridge",
+	  "plugins": [
+	    {
+	      "type": "bridge",
+	      "bridge": "cni0",
+	      "isGateway": true,
+	      "ipMasq": false,
+	      "ipam": {
+	        "type": "host-local",
+	        "ranges": [[{ "subnet": "10.245.0.0/24" }]],
+	        "dataDir": "$BENCH_WORK/ipam"
+	      }
+	    }
+	  ]
+	}
+	JSON
+}
