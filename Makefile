@@ -25,8 +25,8 @@ endif
 WARN      := -Wall -Wextra -Werror
 CFLAGS    ?= -O2 -g
 CPPFLAGS  := -Iinclude -Icommon -I$(BUILD) -D_GNU_SOURCE
-NL_CFLAGS := $(shell pkg-config --cflags libnl-3.0 libnl-route-3.0 json-c 2>/dev/null)
-LDLIBS    := $(shell pkg-config --libs libnl-3.0 libnl-route-3.0 json-c 2>/dev/null) -lbpf -lelf -lz
+NL_CFLAGS := $(shell pkg-config --cflags libnl-3.0 libnl-route-3.0 json-c yaml-0.1 2>/dev/null)
+LDLIBS    := $(shell pkg-config --libs libnl-3.0 libnl-route-3.0 json-c yaml-0.1 2>/dev/null) -lbpf -lelf -lz
 ALL_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11 $(CPPFLAGS) $(NL_CFLAGS) -MMD -MP
 BPF_CFLAGS := -O2 -g -target bpf $(WARN) -Iinclude -I$(ARCH_INC)
 
@@ -36,7 +36,8 @@ SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 
 COMMON_SRCS := $(wildcard common/*.c)
 CNI_SRCS    := $(filter-out cni/main.c,$(wildcard cni/*.c))
-LIB_SRCS    := $(COMMON_SRCS) $(CNI_SRCS)
+AGENT_SRCS  := $(filter-out agent/main.c agent/sluicectl.c,$(wildcard agent/*.c))
+LIB_SRCS    := $(COMMON_SRCS) $(CNI_SRCS) $(AGENT_SRCS)
 
 BPF_OBJ  := $(BUILD)/sluice.bpf.o
 BPF_SKEL := $(BUILD)/sluice.skel.h
@@ -44,7 +45,8 @@ BPF_SKEL := $(BUILD)/sluice.skel.h
 obj     = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 san_obj = $(patsubst %.c,$(BUILD)/san/%.o,$(1))
 
-PROGS := $(BUILD)/bin/sluice $(BUILD)/bin/sluicectl
+PROGS := $(BUILD)/bin/sluice $(BUILD)/bin/sluicectl \
+	 $(if $(wildcard agent/main.c),$(BUILD)/bin/sluiced)
 
 .PHONY: all
 all: $(PROGS) $(BPF_OBJ)
@@ -71,6 +73,11 @@ $(BUILD)/san/%.o: %.c $(BPF_SKEL)
 	$(Q)$(CLANG) $(SAN_FLAGS) $(WARN) -std=gnu11 $(CPPFLAGS) $(NL_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/bin/sluice: $(call obj,cni/main.c $(LIB_SRCS))
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/bin/sluiced: $(call obj,agent/main.c $(AGENT_SRCS) $(COMMON_SRCS))
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
