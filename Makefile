@@ -77,7 +77,7 @@ $(BUILD)/bin/sluice: $(call obj,cni/main.c $(LIB_SRCS))
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/bin/sluiced: $(call obj,agent/main.c $(AGENT_SRCS) $(COMMON_SRCS))
+$(BUILD)/bin/sluiced: $(call obj,agent/main.c $(AGENT_SRCS) $(COMMON_SRCS) $(CNI_SRCS))
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "errors.h"
+#include "ipv4.h"
 #include "log.h"
 
 enum sl_cmd {
@@ -40,10 +41,6 @@ int cni_version_parse(const char *s);
 enum sl_cmd sl_cmd_parse(const char *s);
 const char *sl_cmd_name(enum sl_cmd cmd);
 
-struct sl_ipv4_net {
-	uint32_t addr; /* host byte order, the network address */
-	uint8_t prefix;
-};
 
 struct sl_conf {
 	enum cni_ver ver;
@@ -78,11 +75,5 @@ struct sl_conf {
 int sl_conf_parse(const char *buf, size_t len, enum sl_cmd cmd,
 		  struct sl_conf *conf, struct sl_err *err);
 void sl_conf_free(struct sl_conf *conf);
-
-/* Parse an interface address "a.b.c.d/n" (host bits allowed); 0 or -1. */
-int sl_parse_ipv4_prefix(const char *s, uint32_t *addr, int *prefix);
-
-/* Parse "a.b.c.d/n" into a network (host bits must be zero); 0 or -1. */
-int sl_parse_ipv4_cidr(const char *s, struct sl_ipv4_net *net);
 
 #endif /* SL_CNI_CONF_H */

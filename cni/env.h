@@ -5,13 +5,8 @@
 
 #include "conf.h"
 #include "errors.h"
+#include "store.h"
 
-/* What the runtime tells us about the pod through CNI_ARGS. */
-struct sl_pod_meta {
-	char namespace[254];
-	char name[254];
-	char uid[128];
-};
 
 struct sl_env {
 	enum sl_cmd cmd;

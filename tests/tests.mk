@@ -21,7 +21,7 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/unit.h \
 	$(Q)$(CLANG) $(SAN_FLAGS) $(WARN) -std=gnu11 $(CPPFLAGS) $(TEST_CPPFLAGS) \
 		$(NL_CFLAGS) $(filter %.c %.o,$^) -o $@ $(LDLIBS) -lcmocka
 
-FUZZ_LIB := cni/conf.c cni/env.c cni/errors.c cni/store.c common/log.c common/fsutil.c
+FUZZ_LIB := cni/conf.c cni/env.c cni/errors.c common/store.c common/ipv4.c common/log.c common/fsutil.c
 $(BUILD)/tests/fuzz_conf: tests/fuzz/fuzz_conf.c $(FUZZ_LIB) $(BPF_SKEL)
 	$(call msg,LD-FUZZ,$@)
 	$(Q)mkdir -p $(@D)

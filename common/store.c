@@ -16,13 +16,6 @@
 
 #define RECORD_MAX_BYTES (64 * 1024)
 
-void sl_ip4_to_str(uint32_t ip, char buf[16])
-{
-	struct in_addr in = { .s_addr = htonl(ip) };
-
-	inet_ntop(AF_INET, &in, buf, 16);
-}
-
 static int ip4_from_str(const char *s, uint32_t *ip)
 {
 	struct in_addr in;

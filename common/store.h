@@ -8,16 +8,22 @@
  * appear and change only by rename or link, so readers (find, foreach, the
  * agent) need no lock.
  */
-#ifndef SL_CNI_STORE_H
-#define SL_CNI_STORE_H
+#ifndef SL_COMMON_STORE_H
+#define SL_COMMON_STORE_H
 
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "conf.h"
-#include "env.h"
+#include "ipv4.h"
+
+/* The pod behind an attachment, from the runtime's CNI_ARGS. */
+struct sl_pod_meta {
+	char namespace[254];
+	char name[254];
+	char uid[128];
+};
 
 struct sl_ep_record {
 	char container_id[256];
@@ -91,6 +97,4 @@ int sl_record_from_json(const char *buf, size_t len, struct sl_ep_record *rec);
 void sl_pool_range(const struct sl_ipv4_net *pool, uint32_t *first,
 		   uint32_t *last);
 
-void sl_ip4_to_str(uint32_t ip, char buf[16]);
-
-#endif /* SL_CNI_STORE_H */
+#endif /* SL_COMMON_STORE_H */

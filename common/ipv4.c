@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include "ipv4.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+void sl_ip4_to_str(uint32_t ip, char buf[16])
+{
+	struct in_addr in = { .s_addr = htonl(ip) };
+
+	inet_ntop(AF_INET, &in, buf, 16);
+}
+
+int sl_parse_ipv4_prefix(const char *s, uint32_t *addr, int *prefix)
+{
+	char buf[INET_ADDRSTRLEN + 4], *slash, *end;
+	struct in_addr in;
+	unsigned long p;
+
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	if (!slash || slash[1] < '0' || slash[1] > '9')
+		return -1;
+	*slash = '\0';
+	p = strtoul(slash + 1, &end, 10);
+	if (*end || p > 32 || inet_pton(AF_INET, buf, &in) != 1)
+		return -1;
+	*addr = ntohl(in.s_addr);
+	*prefix = (int)p;
+	return 0;
+}
+
+int sl_parse_ipv4_cidr(const char *s, struct sl_ipv4_net *net)
+{
+	uint32_t addr, mask;
+	int prefix;
+
+	if (sl_parse_ipv4_prefix(s, &addr, &prefix) < 0)
+		return -1;
+	mask = prefix ? ~0u << (32 - prefix) : 0;
+	if (addr & ~mask)
+		return -1;
+	net->addr = addr;
+	net->prefix = (uint8_t)prefix;
+	return 0;
+}
+

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* IPv4 addresses and prefixes in host byte order. */
+#ifndef SL_COMMON_IPV4_H
+#define SL_COMMON_IPV4_H
+
+#include <stdint.h>
+
+struct sl_ipv4_net {
+	uint32_t addr; /* host byte order, the network address */
+	uint8_t prefix;
+};
+
+/* Parse an interface address "a.b.c.d/n" (host bits allowed); 0 or -1. */
+int sl_parse_ipv4_prefix(const char *s, uint32_t *addr, int *prefix);
+
+/* Parse "a.b.c.d/n" into a network (host bits must be zero); 0 or -1. */
+int sl_parse_ipv4_cidr(const char *s, struct sl_ipv4_net *net);
+
+/* Dotted quad of a host-order address into buf. */
+void sl_ip4_to_str(uint32_t ip, char buf[16]);
+
+#endif /* SL_COMMON_IPV4_H */
