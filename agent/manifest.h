@@ -30,7 +30,7 @@ struct sl_manifest_error {
  * @objs: out: a malloc'd array of new json_object references, one per
  *        Kubernetes object; a "kind: List" (or any kind ending in "List"
  *        with an "items" array) contributes its items; empty documents
- *        contribute nothing
+ *        contribute nothing (no objects at all: *objs is NULL)
  * @n: out: the number of objects
  * @err: out on failure: where and why
  *

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * sluicectl: the operator's view of a node's datapath. These commands read
- * the pinned maps directly, so they work with no agent running.
+ * sluicectl: the operator's view of a node. status, identities and nodes
+ * ask the agent on <runDir>/sluiced.sock; metrics reads the pinned maps
+ * directly, and endpoints does too when the agent is not running.
  *
- *   sluicectl [--bpf-root P] [--run-dir R] [-o json] metrics
- *   sluicectl [--bpf-root P] [--run-dir R] [-o json] endpoints
+ *   sluicectl [--bpf-root P] [--run-dir R] [-o json] COMMAND
  */
 #include "datapath.h"
 #include "fsutil.h"
@@ -19,6 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <sluice/drop.h>
@@ -36,8 +39,11 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: sluicectl [--bpf-root PATH] [--run-dir PATH] [-o json] COMMAND\n"
 		"commands:\n"
-		"  metrics     packets and bytes per drop reason / trace point\n"
-		"  endpoints   pods in the endpoint map, with their records\n");
+		"  status      the agent: source, sync state, object counts, map fill\n"
+		"  endpoints   pods attached on this node, their identity\n"
+		"  identities  security identities (namespace + labels)\n"
+		"  nodes       nodes the agent knows, their pod CIDRs\n"
+		"  metrics     packets and bytes per drop reason / trace point\n");
 }
 
 static int cmd_metrics(const struct opts *o, const struct sl_datapath *dp)
@@ -176,6 +182,153 @@ static int cmd_endpoints(const struct opts *o, const struct sl_datapath *dp)
 	return 0;
 }
 
+/* Ask the agent; NULL with errno set when it does not answer. */
+static json_object *ask_agent(const struct opts *o, const char *cmd)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = 5 };
+	char req[64], *buf;
+	json_object *out;
+	size_t len;
+	int fd, err;
+
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/sluiced.sock",
+		 o->run_dir);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return NULL;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	snprintf(req, sizeof(req), "{\"cmd\":\"%s\"}\n", cmd);
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+	    send(fd, req, strlen(req), MSG_NOSIGNAL) < 0) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return NULL;
+	}
+	err = sl_read_fd(fd, 64u << 20, &buf, &len);
+	close(fd);
+	if (err < 0) {
+		errno = -err;
+		return NULL;
+	}
+	out = json_tokener_parse(buf);
+	free(buf);
+	if (!out)
+		errno = EPROTO;
+	return out;
+}
+
+static const char *field(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !v)
+		return "";
+	return json_object_get_string(v);
+}
+
+static void print_json(json_object *o)
+{
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+}
+
+static int agent_down(const struct opts *o)
+{
+	fprintf(stderr,
+		"sluicectl: the agent is not answering on %s/sluiced.sock (%s)\n",
+		o->run_dir, strerror(errno));
+	return 1;
+}
+
+static int cmd_status(const struct opts *o)
+{
+	json_object *st = ask_agent(o, "status"), *v;
+
+	if (!st) {
+		struct sl_datapath dp = SL_DATAPATH_INIT;
+		int loaded = sl_datapath_open_pinned(&dp, o->bpf_root) == 0;
+
+		sl_datapath_close(&dp);
+		agent_down(o);
+		fprintf(stderr, "sluicectl: datapath under %s: %s\n", o->bpf_root,
+			loaded ? "pinned (pods keep forwarding)" : "not pinned");
+		return 1;
+	}
+	if (o->json) {
+		print_json(st);
+	} else {
+		printf("node:        %s\n", field(st, "node"));
+		printf("podCIDR:     %s\n", field(st, "podCIDR"));
+		if (json_object_object_get_ex(st, "source", &v)) {
+			printf("source:      %s %s (%s files, %s parse errors, %s bad objects)\n",
+			       field(v, "type"), field(v, "path"), field(v, "files"),
+			       field(v, "parseErrors"), field(v, "objectErrors"));
+			if (field(v, "lastError")[0])
+				printf("source error: %s\n", field(v, "lastError"));
+		}
+		printf("in sync:     %s (%s syncs, last %s)\n", field(st, "inSync"),
+		       field(st, "syncs"), field(st, "lastSync"));
+		printf("datapath:    %s under %s\n",
+		       strcmp(field(st, "datapathLoaded"), "true") ? "not loaded" : "loaded",
+		       field(st, "bpfRoot"));
+		if (json_object_object_get_ex(st, "objects", &v)) {
+			printf("objects:    ");
+			json_object_object_foreach(v, k, n)
+				printf(" %s=%s", k, json_object_get_string(n));
+			printf("\n");
+		}
+		if (json_object_object_get_ex(st, "maps", &v))
+			for (size_t i = 0; i < json_object_array_length(v); i++) {
+				json_object *m = json_object_array_get_idx(v, i);
+
+				printf("map:         %s %s/%s\n", field(m, "name"),
+				       field(m, "entries"), field(m, "max"));
+			}
+		printf("last error:  %s\n", field(st, "lastError")[0] ?
+		       field(st, "lastError") : "-");
+	}
+	json_object_put(st);
+	return 0;
+}
+
+static int cmd_list(const struct opts *o, const char *cmd)
+{
+	json_object *arr = ask_agent(o, cmd);
+
+	if (!arr)
+		return agent_down(o);
+	if (o->json) {
+		print_json(arr);
+		json_object_put(arr);
+		return 0;
+	}
+	if (!strcmp(cmd, "identities"))
+		printf("%-10s %-20s %s\n", "ID", "NAMESPACE", "LABELS");
+	else if (!strcmp(cmd, "nodes"))
+		printf("%-24s %-20s %-16s %s\n", "NAME", "POD-CIDR", "INTERNAL-IP", "SELF");
+	else
+		printf("%-15s %-8s %-10s %-6s %s\n", "IP", "IFINDEX", "IDENTITY",
+		       "IN-MAP", "POD");
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		json_object *e = json_object_array_get_idx(arr, i);
+
+		if (!strcmp(cmd, "identities"))
+			printf("%-10s %-20s %s\n", field(e, "id"), field(e, "namespace"),
+			       field(e, "labels"));
+		else if (!strcmp(cmd, "nodes"))
+			printf("%-24s %-20s %-16s %s\n", field(e, "name"),
+			       field(e, "podCIDR"), field(e, "internalIP"),
+			       field(e, "self"));
+		else
+			printf("%-15s %-8s %-10s %-6s %s/%s\n", field(e, "ip"),
+			       field(e, "ifindex"), field(e, "identity"),
+			       field(e, "inMap"), field(e, "namespace"), field(e, "pod"));
+	}
+	json_object_put(arr);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -219,12 +372,24 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	cmd = argv[optind];
-	if (strcmp(cmd, "metrics") && strcmp(cmd, "endpoints")) {
+	libbpf_set_print(NULL);
+	if (!strcmp(cmd, "status"))
+		return cmd_status(&o);
+	if (!strcmp(cmd, "identities") || !strcmp(cmd, "nodes"))
+		return cmd_list(&o, cmd);
+	if (!strcmp(cmd, "endpoints")) {
+		json_object *probe = ask_agent(&o, "status");
+
+		if (probe) {
+			json_object_put(probe);
+			return cmd_list(&o, cmd);
+		}
+		fprintf(stderr, "sluicectl: agent not running; reading the pinned map\n");
+	} else if (strcmp(cmd, "metrics")) {
 		fprintf(stderr, "sluicectl: unknown command \"%s\"\n", cmd);
 		usage(stderr);
 		return 2;
 	}
-	libbpf_set_print(NULL);
 	ret = sl_datapath_open_pinned(&dp, o.bpf_root);
 	if (ret < 0) {
 		fprintf(stderr, "sluicectl: no datapath pinned under %s: %s\n",

@@ -2,7 +2,9 @@
 #
 # make test            every suite below, after installing what they need
 # make test-unit       cmocka unit tests under ASan/UBSan (no root)
-# make test-fuzz       the config/CNI_ARGS/record parser fuzzer, FUZZ_SECS long
+# make test-fakeapi    the fake API server's self-test
+# make test-fuzz       the config/CNI_ARGS/record and manifest parser fuzzers,
+#                      FUZZ_SECS long each
 # make test-datapath   BPF_PROG_TEST_RUN suite (root)
 # make test-e2e        plugin end to end in network namespaces (root)
 # make test-conformance  ADD/CHECK/DEL through libcni, chaining (root)
@@ -12,7 +14,7 @@ FUZZ_SECS ?= 30
 
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
-TEST_CPPFLAGS := -Icni -Itests/unit
+TEST_CPPFLAGS := -Icni -Iagent -Itests/unit
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/unit.h \
 		       $(call san_obj,$(LIB_SRCS))
@@ -29,6 +31,14 @@ $(BUILD)/tests/fuzz_conf: tests/fuzz/fuzz_conf.c $(FUZZ_LIB) $(BPF_SKEL)
 		$(CPPFLAGS) $(TEST_CPPFLAGS) $(NL_CFLAGS) tests/fuzz/fuzz_conf.c \
 		$(FUZZ_LIB) -o $@ $(LDLIBS)
 
+$(BUILD)/tests/fuzz_manifest: tests/fuzz/fuzz_manifest.c agent/manifest.c \
+			      agent/manifest.h common/log.c
+	$(call msg,LD-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) -std=gnu11 \
+		$(CPPFLAGS) -Iagent $(NL_CFLAGS) tests/fuzz/fuzz_manifest.c \
+		agent/manifest.c common/log.c -o $@ $(LDLIBS)
+
 SL_CNIRUN := $(BUILD)/bin/sl-cnirun
 $(SL_CNIRUN): hack/cnirun/main.go
 	$(call msg,GO,$@)
@@ -36,15 +46,24 @@ $(SL_CNIRUN): hack/cnirun/main.go
 	$(Q)cd hack/cnirun && GO111MODULE=off GOPATH=/usr/share/gocode \
 		GOCACHE=$(abspath $(BUILD))/gocache go build -o $(abspath $@) .
 
+# The fake Kubernetes API server the agent's API source is tested against.
+SL_FAKEAPI := $(BUILD)/bin/sl-fakeapi
+$(SL_FAKEAPI): $(wildcard tests/fakeapi/*.go)
+	$(call msg,GO,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)cd tests/fakeapi && GO111MODULE=off GOCACHE=$(abspath $(BUILD))/gocache \
+		go build -o $(abspath $@) .
+
 -include tests/datapath/datapath.mk
 
-.PHONY: test test-deps test-unit test-fuzz test-e2e test-conformance
+.PHONY: test test-deps test-unit test-fuzz test-e2e test-conformance test-fakeapi
 test-deps:
 	$(Q)hack/deps.sh test
 
 test: test-deps
 	$(Q)$(MAKE) --no-print-directory all $(SL_CNIRUN) $(BUILD)/san/bin/sluice
 	$(Q)$(MAKE) --no-print-directory test-unit
+	$(Q)$(MAKE) --no-print-directory test-fakeapi
 	$(Q)$(MAKE) --no-print-directory test-fuzz
 	$(Q)$(MAKE) --no-print-directory test-datapath
 	$(Q)$(MAKE) --no-print-directory test-e2e
@@ -55,13 +74,23 @@ test-unit: $(UNIT_TESTS)
 	$(Q)set -e; for t in $(UNIT_TESTS); do echo "== $$t"; \
 		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $$t; done
 
-test-fuzz: $(BUILD)/tests/fuzz_conf
-	$(Q)mkdir -p $(BUILD)/fuzz-corpus
+# Its own self-test: pagination, chunking, 410s, bookmarks, auth (T22-T29).
+test-fakeapi: $(SL_FAKEAPI)
+	$(Q)GO111MODULE=off GOCACHE=$(abspath $(BUILD))/gocache go test ./tests/fakeapi/
+
+test-fuzz: $(BUILD)/tests/fuzz_conf $(BUILD)/tests/fuzz_manifest
+	$(Q)mkdir -p $(BUILD)/fuzz-corpus $(BUILD)/fuzz-corpus-manifest
 	$(Q)$(BUILD)/tests/fuzz_conf -max_total_time=$(FUZZ_SECS) -print_final_stats=1 \
 		-max_len=4096 -artifact_prefix=$(BUILD)/ $(BUILD)/fuzz-corpus \
 		tests/fuzz/corpus >$(BUILD)/fuzz.log 2>&1 || \
 		{ tail -40 $(BUILD)/fuzz.log; exit 1; }
 	$(Q)grep -E 'number_of_executed_units|new_units_added' $(BUILD)/fuzz.log
+	$(Q)$(BUILD)/tests/fuzz_manifest -max_total_time=$(FUZZ_SECS) -print_final_stats=1 \
+		-max_len=4096 -artifact_prefix=$(BUILD)/manifest- \
+		$(BUILD)/fuzz-corpus-manifest tests/fuzz/corpus_manifest \
+		>$(BUILD)/fuzz-manifest.log 2>&1 || \
+		{ tail -40 $(BUILD)/fuzz-manifest.log; exit 1; }
+	$(Q)grep -E 'number_of_executed_units|new_units_added' $(BUILD)/fuzz-manifest.log
 
 test-e2e: all $(SL_CNIRUN) $(BUILD)/san/bin/sluice
 	$(Q)tests/e2e/run.sh

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* sluiced: the node agent's state and its parts. */
+#ifndef SL_AGENT_AGENT_H
+#define SL_AGENT_AGENT_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "datapath.h"
+#include "endpoint.h"
+#include "model.h"
+#include "source_dir.h"
+
+#define SL_AGENT_SOCKET "sluiced.sock"
+#define SL_AGENT_RESYNC_SECS 30
+
+struct sl_agent {
+	const char *node_name;
+	const char *source_path;
+	const char *bpf_root;
+	const char *run_dir;
+
+	struct sl_model model;
+	struct sl_source_dir source;
+	struct sl_datapath dp;
+
+	int epoll_fd, signal_fd, timer_fd, api_fd, records_fd;
+	bool stopping;
+	bool records_changed;
+
+	uint64_t synced_generation;
+	uint64_t syncs;
+	struct timespec started, last_sync;
+	struct sl_ep_stats last_ep;
+	size_t endpoints;
+	char node_cidr[24]; /* last written to node.json */
+	char last_error[512];
+};
+
+int sl_agent_start(struct sl_agent *a);
+int sl_agent_run(struct sl_agent *a);
+void sl_agent_stop(struct sl_agent *a);
+
+/* Recompute and write the maps and node record. */
+int sl_agent_sync(struct sl_agent *a);
+
+/* The unix socket API (agent/api.c). */
+int sl_api_listen(struct sl_agent *a);
+void sl_api_accept(struct sl_agent *a);
+json_object *sl_api_handle(struct sl_agent *a, const char *cmd);
+
+#endif /* SL_AGENT_AGENT_H */

@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The agent's API: a unix stream socket under runDir. A client writes one
+ * line ({"cmd":"status"}), the agent answers one JSON document and closes.
+ */
+#include "agent.h"
+#include "log.h"
+#include "reasons.h"
+#include "store.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sluice/drop.h>
+
+int sl_api_listen(struct sl_agent *a)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/%s", a->run_dir,
+		     SL_AGENT_SOCKET) >= (int)sizeof(addr.sun_path)) {
+		log_error("runDir %s is too long for a unix socket path", a->run_dir);
+		return -ENAMETOOLONG;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(addr.sun_path); /* a previous agent's, killed */
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+	    listen(fd, 16) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	a->api_fd = fd;
+	{
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+		if (epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+static json_object *jstr(const char *s)
+{
+	return json_object_new_string(s ? s : "");
+}
+
+static void add_time(json_object *o, const char *key, const struct timespec *ts)
+{
+	char buf[40];
+	struct tm tm;
+
+	if (!ts->tv_sec) {
+		json_object_object_add(o, key, NULL);
+		return;
+	}
+	gmtime_r(&ts->tv_sec, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_object_object_add(o, key, jstr(buf));
+}
+
+static json_object *map_fill(int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), n = 0;
+	__u8 key[64], next[64];
+	void *prev = NULL;
+	json_object *o = json_object_new_object();
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+		return o;
+	/* Hash maps have no count; walk the keys (a node has few pods). */
+	while (info.key_size <= sizeof(key) &&
+	       bpf_map_get_next_key(fd, prev, next) == 0) {
+		memcpy(key, next, info.key_size);
+		prev = key;
+		n++;
+	}
+	json_object_object_add(o, "name", jstr(info.name));
+	json_object_object_add(o, "entries", json_object_new_int64(n));
+	json_object_object_add(o, "max", json_object_new_int64(info.max_entries));
+	return o;
+}
+
+static json_object *status(struct sl_agent *a)
+{
+	json_object *o = json_object_new_object(), *counts, *maps, *src;
+
+	json_object_object_add(o, "node", jstr(a->node_name));
+	json_object_object_add(o, "bpfRoot", jstr(a->bpf_root));
+	json_object_object_add(o, "runDir", jstr(a->run_dir));
+	json_object_object_add(o, "datapathLoaded",
+			       json_object_new_boolean(a->dp.endpoints_fd >= 0));
+	add_time(o, "started", &a->started);
+	add_time(o, "lastSync", &a->last_sync);
+	json_object_object_add(o, "syncs", json_object_new_int64((int64_t)a->syncs));
+	json_object_object_add(o, "inSync", json_object_new_boolean(
+		a->synced_generation == a->model.generation));
+	json_object_object_add(o, "podCIDR", jstr(a->node_cidr));
+
+	src = json_object_new_object();
+	json_object_object_add(src, "type", jstr("manifests"));
+	json_object_object_add(src, "path", jstr(a->source.path));
+	json_object_object_add(src, "files", json_object_new_int64((int64_t)a->source.files.len));
+	json_object_object_add(src, "loads", json_object_new_int64((int64_t)a->source.loads));
+	json_object_object_add(src, "parseErrors",
+			       json_object_new_int64((int64_t)a->source.parse_errors));
+	json_object_object_add(src, "objectErrors",
+			       json_object_new_int64((int64_t)a->source.object_errors));
+	json_object_object_add(src, "lastError", jstr(a->source.last_error));
+	json_object_object_add(o, "source", src);
+
+	counts = json_object_new_object();
+	for (int k = 0; k < SL_KIND_COUNT; k++)
+		json_object_object_add(counts, sl_kind_name((enum sl_kind)k),
+				       json_object_new_int64((int64_t)sl_model_count(
+					       &a->model, (enum sl_kind)k)));
+	json_object_object_add(counts, "Identity",
+			       json_object_new_int64((int64_t)a->model.identities.len));
+	json_object_object_add(counts, "Endpoint",
+			       json_object_new_int64((int64_t)a->endpoints));
+	json_object_object_add(o, "objects", counts);
+	json_object_object_add(o, "identityCollisions",
+			       json_object_new_int64((int64_t)a->model.collisions));
+	json_object_object_add(o, "endpointsWithoutPod",
+			       json_object_new_int64(a->last_ep.unknown_pods));
+
+	maps = json_object_new_array();
+	json_object_array_add(maps, map_fill(a->dp.endpoints_fd));
+	json_object_object_add(o, "maps", maps);
+	json_object_object_add(o, "lastError", jstr(a->last_error));
+	return o;
+}
+
+static json_object *identities(struct sl_agent *a)
+{
+	json_object *arr = json_object_new_array();
+	const char *key;
+	void *val;
+
+	for (size_t i = 0; sl_table_next(&a->model.identities, &i, &key, &val);) {
+		struct sl_identity *id = val;
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "id", json_object_new_int64(id->id));
+		json_object_object_add(o, "namespace", jstr(id->ns));
+		json_object_object_add(o, "labels", jstr(id->labels));
+		json_object_object_add(o, "namespaceLabels", jstr(id->ns_labels));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+static json_object *nodes(struct sl_agent *a)
+{
+	json_object *arr = json_object_new_array();
+	const char *key;
+	void *val;
+
+	for (size_t i = 0; sl_table_next(&a->model.objects[SL_KIND_NODE], &i,
+					  &key, &val);) {
+		const struct sl_node *n = &((struct sl_model_obj *)val)->obj.node;
+		json_object *o = json_object_new_object();
+		char buf[24];
+
+		json_object_object_add(o, "name", jstr(n->name));
+		if (n->have_pod_cidr) {
+			snprintf(buf, sizeof(buf), "%u.%u.%u.%u/%u",
+				 n->pod_cidr >> 24, (n->pod_cidr >> 16) & 255,
+				 (n->pod_cidr >> 8) & 255, n->pod_cidr & 255,
+				 n->pod_prefix);
+			json_object_object_add(o, "podCIDR", jstr(buf));
+		}
+		if (n->internal_ip) {
+			sl_ip4_to_str(n->internal_ip, buf);
+			json_object_object_add(o, "internalIP", jstr(buf));
+		}
+		json_object_object_add(o, "self", json_object_new_boolean(
+			!strcmp(n->name, a->node_name)));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+static json_object *endpoints(struct sl_agent *a)
+{
+	struct sl_ep_desired *want = NULL;
+	json_object *arr = json_object_new_array();
+	size_t n = 0;
+
+	if (sl_endpoints_read_records(a->run_dir, &want, &n) < 0)
+		return arr;
+	for (size_t i = 0; i < n; i++) {
+		json_object *o = json_object_new_object();
+		struct sl_endpoint cur;
+		struct sl_endpoint_key k = { .ip4 = htonl(want[i].ip) };
+		char ip[16];
+
+		sl_ip4_to_str(want[i].ip, ip);
+		json_object_object_add(o, "ip", jstr(ip));
+		json_object_object_add(o, "namespace", jstr(want[i].ns));
+		json_object_object_add(o, "pod", jstr(want[i].name));
+		json_object_object_add(o, "ifindex",
+				       json_object_new_int((int)want[i].ep.ifindex));
+		if (bpf_map_lookup_elem(a->dp.endpoints_fd, &k, &cur) == 0) {
+			json_object_object_add(o, "identity",
+					       json_object_new_int64(cur.identity));
+			json_object_object_add(o, "inMap", json_object_new_boolean(1));
+		} else {
+			json_object_object_add(o, "inMap", json_object_new_boolean(0));
+		}
+		json_object_array_add(arr, o);
+	}
+	free(want);
+	return arr;
+}
+
+json_object *sl_api_handle(struct sl_agent *a, const char *cmd)
+{
+	if (!strcmp(cmd, "status"))
+		return status(a);
+	if (!strcmp(cmd, "identities"))
+		return identities(a);
+	if (!strcmp(cmd, "nodes"))
+		return nodes(a);
+	if (!strcmp(cmd, "endpoints"))
+		return endpoints(a);
+	return NULL;
+}
+
+void sl_api_accept(struct sl_agent *a)
+{
+	struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
+	char req[512];
+	json_object *in = NULL, *cmd, *out = NULL;
+	const char *text;
+	ssize_t len;
+	int fd;
+
+	fd = accept4(a->api_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	/* Requests are one short line; a client that stalls is dropped
+	 * rather than holding the loop. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	len = recv(fd, req, sizeof(req) - 1, 0);
+	if (len <= 0)
+		goto out;
+	req[len] = '\0';
+	in = json_tokener_parse(req);
+	if (in && json_object_object_get_ex(in, "cmd", &cmd) &&
+	    json_object_is_type(cmd, json_type_string))
+		out = sl_api_handle(a, json_object_get_string(cmd));
+	if (!out) {
+		out = json_object_new_object();
+		json_object_object_add(out, "error", jstr("unknown or malformed request"));
+	}
+	text = json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN);
+	for (size_t off = 0, n = strlen(text); off < n;) {
+		ssize_t w = send(fd, text + off, n - off, MSG_NOSIGNAL);
+
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+out:
+	json_object_put(in);
+	json_object_put(out);
+	close(fd);
+}

@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include "k8s.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const kind_names[SL_KIND_COUNT] = {
+	[SL_KIND_POD] = "Pod",
+	[SL_KIND_NAMESPACE] = "Namespace",
+	[SL_KIND_NODE] = "Node",
+};
+
+const char *sl_kind_name(enum sl_kind kind)
+{
+	return kind < SL_KIND_COUNT ? kind_names[kind] : "Other";
+}
+
+enum sl_kind sl_kind_of(const char *api_version, const char *kind)
+{
+	/* Pods, Namespaces and Nodes are core/v1 only. */
+	if (!api_version || strcmp(api_version, "v1") || !kind)
+		return SL_KIND_OTHER;
+	for (int i = 0; i < SL_KIND_COUNT; i++)
+		if (!strcmp(kind, kind_names[i]))
+			return (enum sl_kind)i;
+	return SL_KIND_OTHER;
+}
+
+static int fail(char *why, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(char *why, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, len, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* obj.a.b... as a JSON value, or NULL when any step is missing. */
+static json_object *path(json_object *o, const char *p)
+{
+	char buf[128], *save, *tok;
+
+	snprintf(buf, sizeof(buf), "%s", p);
+	for (tok = strtok_r(buf, ".", &save); tok && o;
+	     tok = strtok_r(NULL, ".", &save)) {
+		if (!json_object_is_type(o, json_type_object) ||
+		    !json_object_object_get_ex(o, tok, &o))
+			return NULL;
+	}
+	return o;
+}
+
+/*
+ * A string at p: required ones must be present and non-empty; optional
+ * ones may be absent or null (→ ""). Wrong types always fail.
+ */
+static int get_str(json_object *o, const char *p, bool required, char **out,
+		   char *why, size_t len)
+{
+	json_object *v = path(o, p);
+	const char *s = "";
+
+	if (v && !json_object_is_type(v, json_type_null)) {
+		if (!json_object_is_type(v, json_type_string))
+			return fail(why, len, "%s is not a string", p);
+		s = json_object_get_string(v);
+	}
+	if (required && !s[0])
+		return fail(why, len, "%s is missing", p);
+	if (strlen(s) > 4096)
+		return fail(why, len, "%s is too long", p);
+	*out = strdup(s);
+	return *out ? 0 : fail(why, len, "out of memory");
+}
+
+static int cmp_label(const void *a, const void *b)
+{
+	return strcmp(((const struct sl_label *)a)->key,
+		      ((const struct sl_label *)b)->key);
+}
+
+static void labels_free(struct sl_labels *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->items[i].key);
+		free(l->items[i].value);
+	}
+	free(l->items);
+	l->items = NULL;
+	l->n = 0;
+}
+
+static int get_labels(json_object *o, struct sl_labels *l, char *why,
+		      size_t len)
+{
+	json_object *v = path(o, "metadata.labels");
+	size_t n;
+
+	l->items = NULL;
+	l->n = 0;
+	if (!v || json_object_is_type(v, json_type_null))
+		return 0;
+	if (!json_object_is_type(v, json_type_object))
+		return fail(why, len, "metadata.labels is not an object");
+	n = (size_t)json_object_object_length(v);
+	if (n > SL_K8S_MAX_LABELS)
+		return fail(why, len, "%zu labels, more than %d", n,
+			    SL_K8S_MAX_LABELS);
+	l->items = calloc(n ? n : 1, sizeof(*l->items));
+	if (!l->items)
+		return fail(why, len, "out of memory");
+	json_object_object_foreach(v, key, val)
+	{
+		if (!json_object_is_type(val, json_type_string) ||
+		    strlen(key) > 317 || strlen(json_object_get_string(val)) > 63) {
+			labels_free(l);
+			return fail(why, len, "label \"%.64s\" is not a valid string",
+				    key);
+		}
+		l->items[l->n].key = strdup(key);
+		l->items[l->n].value = strdup(json_object_get_string(val));
+		l->n++;
+		if (!l->items[l->n - 1].key || !l->items[l->n - 1].value) {
+			labels_free(l);
+			return fail(why, len, "out of memory");
+		}
+	}
+	/* json-c keeps the last of duplicate keys, so keys are unique. */
+	qsort(l->items, l->n, sizeof(*l->items), cmp_label);
+	return 0;
+}
+
+static int parse_ip4(const char *s, uint32_t *ip)
+{
+	struct in_addr in;
+
+	if (inet_pton(AF_INET, s, &in) != 1)
+		return -1;
+	*ip = ntohl(in.s_addr);
+	return 0;
+}
+
+static int decode_pod(json_object *o, struct sl_pod *p, char *why, size_t len)
+{
+	json_object *hn = path(o, "spec.hostNetwork");
+	char *ip = NULL;
+
+	if (get_str(o, "metadata.namespace", true, &p->ns, why, len) ||
+	    get_str(o, "metadata.name", true, &p->name, why, len) ||
+	    get_str(o, "metadata.uid", false, &p->uid, why, len) ||
+	    get_str(o, "spec.nodeName", false, &p->node, why, len) ||
+	    get_str(o, "status.podIP", false, &ip, why, len) ||
+	    get_labels(o, &p->labels, why, len))
+		goto err;
+	if (ip[0] && parse_ip4(ip, &p->ip) < 0) {
+		/* An IPv6 podIP is valid Kubernetes; we are IPv4-only. */
+		if (!strchr(ip, ':')) {
+			fail(why, len, "status.podIP \"%.64s\" is not an address",
+			     ip);
+			goto err;
+		}
+	}
+	if (hn && !json_object_is_type(hn, json_type_boolean) &&
+	    !json_object_is_type(hn, json_type_null)) {
+		fail(why, len, "spec.hostNetwork is not a boolean");
+		goto err;
+	}
+	p->host_network = hn && json_object_get_boolean(hn);
+	free(ip);
+	return 0;
+err:
+	free(ip);
+	return -1;
+}
+
+static int decode_node(json_object *o, struct sl_node *n, char *why,
+		       size_t len)
+{
+	json_object *addrs = path(o, "status.addresses");
+	char *cidr = NULL, *slash;
+	unsigned long prefix;
+
+	if (get_str(o, "metadata.name", true, &n->name, why, len) ||
+	    get_str(o, "spec.podCIDR", false, &cidr, why, len))
+		goto err;
+	if (cidr[0]) {
+		slash = strchr(cidr, '/');
+		if (!slash)
+			goto bad_cidr;
+		*slash = '\0';
+		prefix = strtoul(slash + 1, NULL, 10);
+		if (parse_ip4(cidr, &n->pod_cidr) < 0 || prefix < 8 ||
+		    prefix > 30 ||
+		    (n->pod_cidr & ~(~0u << (32 - prefix))))
+			goto bad_cidr;
+		n->pod_prefix = (uint8_t)prefix;
+		n->have_pod_cidr = true;
+	}
+	if (addrs && json_object_is_type(addrs, json_type_array)) {
+		size_t cnt = json_object_array_length(addrs);
+
+		for (size_t i = 0; i < cnt; i++) {
+			json_object *a = json_object_array_get_idx(addrs, i);
+			json_object *type = path(a, "type"), *addr = path(a, "address");
+
+			if (type && addr &&
+			    json_object_is_type(type, json_type_string) &&
+			    json_object_is_type(addr, json_type_string) &&
+			    !strcmp(json_object_get_string(type), "InternalIP") &&
+			    parse_ip4(json_object_get_string(addr),
+				      &n->internal_ip) == 0)
+				break;
+		}
+	} else if (addrs && !json_object_is_type(addrs, json_type_null)) {
+		fail(why, len, "status.addresses is not a list");
+		goto err;
+	}
+	free(cidr);
+	return 0;
+bad_cidr:
+	fail(why, len, "spec.podCIDR is not an IPv4 network between /8 and /30");
+err:
+	free(cidr);
+	return -1;
+}
+
+int sl_object_decode(json_object *o, struct sl_object *out, char *why,
+		     size_t why_len)
+{
+	json_object *av = path(o, "apiVersion"), *k = path(o, "kind");
+	enum sl_kind kind;
+	char key[600];
+	int ret;
+
+	if (!json_object_is_type(o, json_type_object) || !av || !k ||
+	    !json_object_is_type(av, json_type_string) ||
+	    !json_object_is_type(k, json_type_string))
+		return fail(why, why_len, "apiVersion or kind missing");
+	kind = sl_kind_of(json_object_get_string(av), json_object_get_string(k));
+	if (kind == SL_KIND_OTHER)
+		return 0;
+
+	memset(out, 0, sizeof(*out));
+	out->kind = kind;
+	switch (kind) {
+	case SL_KIND_POD:
+		ret = decode_pod(o, &out->pod, why, why_len);
+		snprintf(key, sizeof(key), "%s/%s", out->pod.ns ? out->pod.ns : "",
+			 out->pod.name ? out->pod.name : "");
+		break;
+	case SL_KIND_NAMESPACE:
+		ret = get_str(o, "metadata.name", true, &out->ns.name, why,
+			      why_len);
+		if (!ret)
+			ret = get_labels(o, &out->ns.labels, why, why_len);
+		snprintf(key, sizeof(key), "%s", out->ns.name ? out->ns.name : "");
+		break;
+	default:
+		ret = decode_node(o, &out->node, why, why_len);
+		snprintf(key, sizeof(key), "%s",
+			 out->node.name ? out->node.name : "");
+		break;
+	}
+	out->key = strdup(key);
+	if (ret < 0 || !out->key) {
+		if (!ret)
+			fail(why, why_len, "out of memory");
+		sl_object_free(out);
+		return -1;
+	}
+	return 1;
+}
+
+void sl_object_free(struct sl_object *obj)
+{
+	switch (obj->kind) {
+	case SL_KIND_POD:
+		free(obj->pod.ns);
+		free(obj->pod.name);
+		free(obj->pod.uid);
+		free(obj->pod.node);
+		labels_free(&obj->pod.labels);
+		break;
+	case SL_KIND_NAMESPACE:
+		free(obj->ns.name);
+		labels_free(&obj->ns.labels);
+		break;
+	case SL_KIND_NODE:
+		free(obj->node.name);
+		break;
+	default:
+		break;
+	}
+	free(obj->key);
+	memset(obj, 0, sizeof(*obj));
+}
+
+void sl_object_describe(json_object *o, char *buf, size_t len)
+{
+	json_object *k = path(o, "kind"), *ns = path(o, "metadata.namespace"),
+		    *name = path(o, "metadata.name");
+	const char *ks = k && json_object_is_type(k, json_type_string) ?
+				 json_object_get_string(k) : "?";
+	const char *nss = ns && json_object_is_type(ns, json_type_string) ?
+				  json_object_get_string(ns) : "";
+	const char *names = name && json_object_is_type(name, json_type_string) ?
+				    json_object_get_string(name) : "?";
+
+	snprintf(buf, len, "%.32s %.64s%s%.64s", ks, nss, nss[0] ? "/" : "",
+		 names);
+}
+
+bool sl_labels_equal(const struct sl_labels *a, const struct sl_labels *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->items[i].key, b->items[i].key) ||
+		    strcmp(a->items[i].value, b->items[i].value))
+			return false;
+	return true;
+}
+
+void sl_labels_format(const struct sl_labels *l, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < l->n && off < len; i++) {
+		int n = snprintf(buf + off, len - off, "%s%s=%s", i ? "," : "",
+				 l->items[i].key, l->items[i].value);
+
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+}

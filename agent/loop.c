@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The agent's one event loop: signals, the source's inotify, the plugin's
+ * endpoint records, a resync timer and the API socket, all on one epoll.
+ * After each batch of events the model is synced to the maps if anything
+ * changed, so a burst of file events costs one sync.
+ */
+#include "agent.h"
+#include "fsutil.h"
+#include "log.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+static int watch_fd(struct sl_agent *a, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+static int write_node_record(struct sl_agent *a)
+{
+	const struct sl_object *node = sl_model_get(&a->model, SL_KIND_NODE,
+						    a->node_name);
+	char path[PATH_MAX + 16], cidr[24], json[64];
+	uint32_t net;
+	int err;
+
+	if (!node || !node->node.have_pod_cidr)
+		return 0;
+	net = node->node.pod_cidr;
+	snprintf(cidr, sizeof(cidr), "%u.%u.%u.%u/%u", net >> 24,
+		 (net >> 16) & 255, (net >> 8) & 255, net & 255,
+		 node->node.pod_prefix);
+	if (!strcmp(cidr, a->node_cidr))
+		return 0;
+	/* The plugin reads this when its conflist has no podCIDR. */
+	snprintf(path, sizeof(path), "%s/node.json", a->run_dir);
+	snprintf(json, sizeof(json), "{\"podCIDR\":\"%s\"}\n", cidr);
+	err = sl_write_file_atomic(path, json, strlen(json), 0644);
+	if (err < 0)
+		return err;
+	log_info("node %s: podCIDR %s written to %s", a->node_name, cidr, path);
+	snprintf(a->node_cidr, sizeof(a->node_cidr), "%s", cidr);
+	return 0;
+}
+
+int sl_agent_sync(struct sl_agent *a)
+{
+	struct sl_ep_backend be;
+	struct sl_ep_desired *want = NULL;
+	size_t n = 0;
+	int err;
+
+	err = sl_model_refresh_identities(&a->model);
+	if (!err)
+		err = write_node_record(a);
+	if (!err)
+		err = sl_endpoints_read_records(a->run_dir, &want, &n);
+	if (!err) {
+		sl_ep_backend_bpf(&be, &a->dp.endpoints_fd);
+		err = sl_endpoints_sync(&be, &a->model, want, n, &a->last_ep);
+	}
+	free(want);
+	if (err < 0) {
+		snprintf(a->last_error, sizeof(a->last_error), "sync: %s",
+			 strerror(-err));
+		log_error("%s", a->last_error);
+		return err;
+	}
+	a->endpoints = n;
+	a->synced_generation = a->model.generation;
+	a->records_changed = false;
+	a->syncs++;
+	clock_gettime(CLOCK_REALTIME, &a->last_sync);
+	return 0;
+}
+
+static int open_records_watch(struct sl_agent *a)
+{
+	char dir[PATH_MAX + 16];
+
+	/* The plugin's records appear by link() and change by rename(). */
+	snprintf(dir, sizeof(dir), "%s/endpoints", a->run_dir);
+	if (sl_mkdir_p(dir, 0700) < 0)
+		return -errno;
+	a->records_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (a->records_fd < 0)
+		return -errno;
+	if (inotify_add_watch(a->records_fd, dir,
+			      IN_CREATE | IN_MOVED_TO | IN_DELETE) < 0)
+		return -errno;
+	return watch_fd(a, a->records_fd);
+}
+
+static void drain(int fd)
+{
+	char buf[4096];
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+}
+
+int sl_agent_start(struct sl_agent *a)
+{
+	struct itimerspec its = { .it_interval = { SL_AGENT_RESYNC_SECS, 0 },
+				  .it_value = { SL_AGENT_RESYNC_SECS, 0 } };
+	char lock[PATH_MAX + 32];
+	sigset_t mask;
+	int err;
+
+	a->epoll_fd = a->signal_fd = a->timer_fd = a->api_fd = a->records_fd = -1;
+	a->source.inotify_fd = -1;
+	a->dp = (struct sl_datapath)SL_DATAPATH_INIT;
+	sl_model_init(&a->model);
+	clock_gettime(CLOCK_REALTIME, &a->started);
+
+	err = sl_mkdir_p(a->run_dir, 0700);
+	if (err < 0) {
+		log_error("cannot create run dir %s: %s", a->run_dir, strerror(-err));
+		return err;
+	}
+	/* Load the datapath if no plugin run has yet: the same lock. */
+	snprintf(lock, sizeof(lock), "%s/datapath.lock", a->run_dir);
+	err = sl_datapath_open(&a->dp, a->bpf_root, lock);
+	if (err < 0) {
+		log_error("datapath under %s unavailable: %s", a->bpf_root,
+			  strerror(-err));
+		return err;
+	}
+
+	a->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN); /* a vanished API client must not kill us */
+	a->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	a->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (a->epoll_fd < 0 || a->signal_fd < 0 || a->timer_fd < 0 ||
+	    timerfd_settime(a->timer_fd, 0, &its, NULL) < 0)
+		return -errno;
+	if ((err = watch_fd(a, a->signal_fd)) < 0 ||
+	    (err = watch_fd(a, a->timer_fd)) < 0)
+		return err;
+
+	err = sl_source_dir_open(&a->source, a->source_path, &a->model);
+	if (err < 0) {
+		log_error("manifests folder %s: %s", a->source_path, strerror(-err));
+		return err;
+	}
+	if ((err = watch_fd(a, a->source.inotify_fd)) < 0 ||
+	    (err = open_records_watch(a)) < 0 || (err = sl_api_listen(a)) < 0)
+		return err;
+
+	err = sl_source_dir_scan(&a->source);
+	if (err < 0)
+		return err;
+	log_info("source %s: %zu pods, %zu namespaces, %zu nodes", a->source_path,
+		 sl_model_count(&a->model, SL_KIND_POD),
+		 sl_model_count(&a->model, SL_KIND_NAMESPACE),
+		 sl_model_count(&a->model, SL_KIND_NODE));
+	/* Reconcile what the maps hold from before we (re)started. */
+	err = sl_agent_sync(a);
+	if (!err)
+		log_info("reconciled: %u endpoints written, %u removed, %u unchanged",
+			 a->last_ep.updated, a->last_ep.removed,
+			 a->last_ep.unchanged);
+	return err;
+}
+
+int sl_agent_run(struct sl_agent *a)
+{
+	struct epoll_event evs[16];
+
+	while (!a->stopping) {
+		int n = epoll_wait(a->epoll_fd, evs, 16, -1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		for (int i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+
+			if (fd == a->signal_fd) {
+				struct signalfd_siginfo si;
+
+				while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+					if (si.ssi_signo == SIGHUP) {
+						log_info("SIGHUP: rescanning the source");
+						sl_source_dir_scan(&a->source);
+						continue;
+					}
+					log_info("signal %u: shutting down; the datapath stays",
+						 si.ssi_signo);
+					a->stopping = true;
+				}
+			} else if (fd == a->timer_fd) {
+				drain(fd);
+				a->records_changed = true; /* periodic resync */
+			} else if (fd == a->source.inotify_fd) {
+				if (sl_source_dir_handle(&a->source) < 0)
+					log_error("reading the manifests folder failed");
+			} else if (fd == a->records_fd) {
+				drain(fd);
+				a->records_changed = true;
+			} else if (fd == a->api_fd) {
+				sl_api_accept(a);
+			}
+		}
+		if (!a->stopping && (a->records_changed ||
+				     a->model.generation != a->synced_generation))
+			sl_agent_sync(a);
+	}
+	return 0;
+}
+
+void sl_agent_stop(struct sl_agent *a)
+{
+	char path[PATH_MAX + 16];
+	int *fds[] = { &a->epoll_fd, &a->signal_fd, &a->timer_fd, &a->api_fd,
+		       &a->records_fd };
+
+	snprintf(path, sizeof(path), "%s/%s", a->run_dir, SL_AGENT_SOCKET);
+	if (a->api_fd >= 0)
+		unlink(path);
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (*fds[i] >= 0) {
+			close(*fds[i]);
+			*fds[i] = -1;
+		}
+	sl_source_dir_close(&a->source);
+	sl_model_free(&a->model);
+	sl_datapath_close(&a->dp);
+}

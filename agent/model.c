@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include "model.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void sl_model_init(struct sl_model *m)
+{
+	memset(m, 0, sizeof(*m));
+	for (int k = 0; k < SL_KIND_COUNT; k++)
+		sl_table_init(&m->objects[k]);
+	sl_table_init(&m->identities);
+	sl_table_init(&m->identity_ids);
+}
+
+static void obj_free(struct sl_model_obj *mo)
+{
+	sl_object_free(&mo->obj);
+	free(mo->owner);
+	free(mo);
+}
+
+static void identity_free(struct sl_identity *id)
+{
+	free(id->ns);
+	free(id->labels);
+	free(id->ns_labels);
+	free(id->canonical);
+	free(id);
+}
+
+void sl_model_free(struct sl_model *m)
+{
+	const char *key;
+	void *val;
+
+	for (int k = 0; k < SL_KIND_COUNT; k++) {
+		for (size_t i = 0; sl_table_next(&m->objects[k], &i, &key, &val);)
+			obj_free(val);
+		sl_table_free(&m->objects[k]);
+	}
+	for (size_t i = 0; sl_table_next(&m->identities, &i, &key, &val);)
+		identity_free(val);
+	sl_table_free(&m->identities);
+	sl_table_free(&m->identity_ids);
+}
+
+static bool same_object(const struct sl_object *a, const struct sl_object *b)
+{
+	switch (a->kind) {
+	case SL_KIND_POD:
+		return !strcmp(a->pod.uid, b->pod.uid) &&
+		       !strcmp(a->pod.node, b->pod.node) &&
+		       a->pod.ip == b->pod.ip &&
+		       a->pod.host_network == b->pod.host_network &&
+		       sl_labels_equal(&a->pod.labels, &b->pod.labels);
+	case SL_KIND_NAMESPACE:
+		return sl_labels_equal(&a->ns.labels, &b->ns.labels);
+	case SL_KIND_NODE:
+		return a->node.have_pod_cidr == b->node.have_pod_cidr &&
+		       a->node.pod_cidr == b->node.pod_cidr &&
+		       a->node.pod_prefix == b->node.pod_prefix &&
+		       a->node.internal_ip == b->node.internal_ip;
+	default:
+		return false;
+	}
+}
+
+int sl_model_upsert(struct sl_model *m, struct sl_object *obj,
+		    const char *owner)
+{
+	struct sl_table *t = &m->objects[obj->kind];
+	struct sl_model_obj *cur = sl_table_get(t, obj->key), *mo;
+	void *old;
+	bool same_owner;
+
+	if (cur) {
+		same_owner = !strcmp(cur->owner, owner);
+		if (same_owner && same_object(&cur->obj, obj)) {
+			sl_object_free(obj);
+			return 0;
+		}
+		if (!same_owner)
+			log_warn("%s %s is defined by both %s and %s; using %s",
+				 sl_kind_name(obj->kind), obj->key, cur->owner,
+				 owner, owner);
+	}
+	mo = calloc(1, sizeof(*mo));
+	if (!mo || !(mo->owner = strdup(owner))) {
+		free(mo);
+		return -ENOMEM;
+	}
+	mo->obj = *obj;
+	if (sl_table_put(t, obj->key, mo, &old) < 0) {
+		free(mo->owner);
+		free(mo);
+		return -ENOMEM;
+	}
+	memset(obj, 0, sizeof(*obj));
+	if (old)
+		obj_free(old);
+	m->generation++;
+	return 1;
+}
+
+int sl_model_delete(struct sl_model *m, enum sl_kind kind, const char *key,
+		    const char *owner)
+{
+	struct sl_model_obj *cur = sl_table_get(&m->objects[kind], key);
+
+	if (!cur || (owner && strcmp(cur->owner, owner)))
+		return 0;
+	obj_free(sl_table_del(&m->objects[kind], key));
+	m->generation++;
+	return 1;
+}
+
+const struct sl_object *sl_model_get(const struct sl_model *m,
+				     enum sl_kind kind, const char *key)
+{
+	struct sl_model_obj *mo = sl_table_get(&m->objects[kind], key);
+
+	return mo ? &mo->obj : NULL;
+}
+
+size_t sl_model_count(const struct sl_model *m, enum sl_kind kind)
+{
+	return m->objects[kind].len;
+}
+
+uint32_t sl_identity_hash(const char *canonical, uint32_t salt)
+{
+	/* FNV-1a 32 then a murmur3 finaliser to spread the low bits. */
+	uint32_t h = 0x811c9dc5u ^ salt;
+	uint32_t range = (1u << SL_IDENTITY_BITS) - SL_IDENTITY_FIRST;
+
+	for (const char *p = canonical; *p; p++) {
+		h ^= (unsigned char)*p;
+		h *= 0x01000193u;
+	}
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return SL_IDENTITY_FIRST + h % range;
+}
+
+/* "ns\x1fk=v\x1ek=v\x1f" + namespace labels: separators no label may hold. */
+static char *canonical_form(const struct sl_pod *pod,
+			    const struct sl_labels *ns_labels)
+{
+	size_t len = strlen(pod->ns) + 4;
+	char *out, *p;
+
+	for (size_t i = 0; i < pod->labels.n; i++)
+		len += strlen(pod->labels.items[i].key) +
+		       strlen(pod->labels.items[i].value) + 2;
+	for (size_t i = 0; ns_labels && i < ns_labels->n; i++)
+		len += strlen(ns_labels->items[i].key) +
+		       strlen(ns_labels->items[i].value) + 2;
+	out = p = malloc(len);
+	if (!out)
+		return NULL;
+	p += sprintf(p, "%s\x1f", pod->ns);
+	for (size_t i = 0; i < pod->labels.n; i++)
+		p += sprintf(p, "%s=%s\x1e", pod->labels.items[i].key,
+			     pod->labels.items[i].value);
+	*p++ = '\x1f';
+	for (size_t i = 0; ns_labels && i < ns_labels->n; i++)
+		p += sprintf(p, "%s=%s\x1e", ns_labels->items[i].key,
+			     ns_labels->items[i].value);
+	*p = '\0';
+	return out;
+}
+
+static struct sl_identity *identity_new(struct sl_model *m,
+					const struct sl_pod *pod,
+					const struct sl_labels *ns_labels,
+					char *canonical)
+{
+	struct sl_identity *id = calloc(1, sizeof(*id));
+	char buf[4096], num[16];
+	uint32_t salt = 0;
+
+	if (!id)
+		return NULL;
+	id->canonical = canonical;
+	/* A collision gets the next salt; logged, since two label sets
+	 * that meet may then be numbered differently on another node. */
+	for (;;) {
+		struct sl_identity *other;
+
+		id->id = sl_identity_hash(canonical, salt);
+		snprintf(num, sizeof(num), "%u", id->id);
+		other = sl_table_get(&m->identity_ids, num);
+		if (!other)
+			break;
+		m->collisions++;
+		log_error("identity %u collides: %s vs %s; probing", id->id,
+			  other->labels, canonical);
+		salt++;
+	}
+	id->ns = strdup(pod->ns);
+	sl_labels_format(&pod->labels, buf, sizeof(buf));
+	id->labels = strdup(buf);
+	buf[0] = '\0';
+	if (ns_labels)
+		sl_labels_format(ns_labels, buf, sizeof(buf));
+	id->ns_labels = strdup(buf);
+	if (!id->ns || !id->labels || !id->ns_labels ||
+	    sl_table_put(&m->identity_ids, num, id, NULL) < 0) {
+		id->canonical = NULL; /* the caller frees it */
+		identity_free(id);
+		return NULL;
+	}
+	if (sl_table_put(&m->identities, canonical, id, NULL) < 0) {
+		sl_table_del(&m->identity_ids, num);
+		id->canonical = NULL;
+		identity_free(id);
+		return NULL;
+	}
+	return id;
+}
+
+const struct sl_identity *sl_model_pod_identity(struct sl_model *m,
+						const struct sl_pod *pod)
+{
+	const struct sl_object *ns = sl_model_get(m, SL_KIND_NAMESPACE, pod->ns);
+	struct sl_identity *id;
+	char *canonical;
+
+	canonical = canonical_form(pod, ns ? &ns->ns.labels : NULL);
+	if (!canonical)
+		return NULL;
+	id = sl_table_get(&m->identities, canonical);
+	if (id) {
+		free(canonical);
+	} else {
+		id = identity_new(m, pod, ns ? &ns->ns.labels : NULL, canonical);
+		if (!id) {
+			free(canonical);
+			return NULL;
+		}
+		log_info("new identity %u: %s [%s]", id->id, id->ns, id->labels);
+	}
+	id->seen = true;
+	return id;
+}
+
+int sl_model_refresh_identities(struct sl_model *m)
+{
+	const char *key;
+	void *val;
+	int err = 0;
+
+	for (size_t i = 0; sl_table_next(&m->identities, &i, &key, &val);)
+		((struct sl_identity *)val)->seen = false;
+	for (size_t i = 0; sl_table_next(&m->objects[SL_KIND_POD], &i, &key, &val);) {
+		struct sl_model_obj *mo = val;
+
+		if (mo->obj.pod.host_network)
+			continue; /* host-network pods are the host */
+		if (!sl_model_pod_identity(m, &mo->obj.pod))
+			err = -ENOMEM;
+	}
+	for (size_t i = 0; sl_table_next(&m->identities, &i, &key, &val);) {
+		struct sl_identity *id = val;
+		char num[16];
+
+		if (id->seen)
+			continue;
+		snprintf(num, sizeof(num), "%u", id->id);
+		sl_table_del(&m->identity_ids, num);
+		sl_table_del(&m->identities, id->canonical);
+		log_info("identity %u released: %s [%s]", id->id, id->ns,
+			 id->labels);
+		identity_free(id);
+	}
+	return err;
+}

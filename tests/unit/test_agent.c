@@ -1,0 +1,394 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The agent's model and sync, with endpoint maps in memory (no root):
+ * the table, object decoding, identities, and writing only differences.
+ */
+#include "unit.h"
+#include "endpoint.h"
+#include "k8s.h"
+#include "model.h"
+#include "table.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static void test_table(void **state)
+{
+	struct sl_table t;
+	const char *key;
+	void *val, *old;
+	char k[16];
+	size_t seen = 0;
+
+	(void)state;
+	sl_table_init(&t);
+	for (long i = 0; i < 1000; i++) {
+		snprintf(k, sizeof(k), "k%ld", i);
+		assert_int_equal(sl_table_put(&t, k, (void *)(i + 1), &old), 0);
+		assert_null(old);
+	}
+	assert_int_equal(t.len, 1000);
+	assert_int_equal((long)sl_table_get(&t, "k500"), 501);
+	assert_int_equal(sl_table_put(&t, "k500", (void *)7, &old), 0);
+	assert_int_equal((long)old, 501);
+	for (long i = 0; i < 1000; i += 2) {
+		snprintf(k, sizeof(k), "k%ld", i);
+		assert_non_null(sl_table_del(&t, k));
+	}
+	assert_null(sl_table_get(&t, "k0"));
+	assert_null(sl_table_del(&t, "k0"));
+	assert_int_equal((long)sl_table_get(&t, "k999"), 1000);
+	/* Churn through tombstones: the table must not fill up with them. */
+	for (int round = 0; round < 20; round++)
+		for (long i = 0; i < 1000; i += 2) {
+			snprintf(k, sizeof(k), "x%ld", i);
+			assert_int_equal(sl_table_put(&t, k, (void *)1, NULL), 0);
+			assert_non_null(sl_table_del(&t, k));
+		}
+	for (size_t i = 0; sl_table_next(&t, &i, &key, &val);)
+		seen++;
+	assert_int_equal(seen, 500);
+	assert_true(t.cap <= 4096);
+	sl_table_free(&t);
+}
+
+static int decode(const char *json, struct sl_object *obj, char *why)
+{
+	json_object *o = parse_json(json);
+	int ret = sl_object_decode(o, obj, why, 256);
+
+	json_object_put(o);
+	return ret;
+}
+
+static void test_decode_pod(void **state)
+{
+	struct sl_object obj;
+	char why[256];
+
+	(void)state;
+	assert_int_equal(decode("{\"apiVersion\":\"v1\",\"kind\":\"Pod\","
+				"\"metadata\":{\"namespace\":\"shop\",\"name\":\"web-0\","
+				"\"uid\":\"u1\",\"labels\":{\"tier\":\"web\",\"app\":\"shop\"}},"
+				"\"spec\":{\"nodeName\":\"node1\"},"
+				"\"status\":{\"podIP\":\"10.244.1.5\"}}", &obj, why), 1);
+	assert_int_equal(obj.kind, SL_KIND_POD);
+	assert_string_equal(obj.key, "shop/web-0");
+	assert_string_equal(obj.pod.node, "node1");
+	assert_int_equal(obj.pod.ip, 0x0af40105);
+	assert_false(obj.pod.host_network);
+	/* Labels come sorted: the canonical order identities hash. */
+	assert_int_equal(obj.pod.labels.n, 2);
+	assert_string_equal(obj.pod.labels.items[0].key, "app");
+	assert_string_equal(obj.pod.labels.items[1].key, "tier");
+	sl_object_free(&obj);
+
+	/* A pending pod: no node, no IP, no labels. */
+	assert_int_equal(decode("{\"apiVersion\":\"v1\",\"kind\":\"Pod\","
+				"\"metadata\":{\"namespace\":\"a\",\"name\":\"b\"}}",
+				&obj, why), 1);
+	assert_string_equal(obj.pod.node, "");
+	assert_int_equal(obj.pod.ip, 0);
+	sl_object_free(&obj);
+}
+
+static void test_decode_rejects(void **state)
+{
+	const char *bad[] = {
+		"{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"x\"}}",
+		"{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"namespace\":\"a\",\"name\":7}}",
+		"{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"namespace\":\"a\",\"name\":\"b\","
+		"\"labels\":{\"x\":1}}}",
+		"{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"namespace\":\"a\",\"name\":\"b\","
+		"\"labels\":[]}}",
+		"{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"namespace\":\"a\",\"name\":\"b\"},"
+		"\"status\":{\"podIP\":\"300.1.1.1\"}}",
+		"{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"namespace\":\"a\",\"name\":\"b\"},"
+		"\"spec\":{\"hostNetwork\":\"yes\"}}",
+		"{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"n\"},"
+		"\"spec\":{\"podCIDR\":\"10.244.1.1/24\"}}",
+		"{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"n\"},"
+		"\"spec\":{\"podCIDR\":\"10.0.0.0/4\"}}",
+		"{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{}}",
+		"{\"kind\":\"Pod\"}",
+		"[]",
+	};
+	struct sl_object obj;
+	char why[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why[0] = '\0';
+		assert_int_equal(decode(bad[i], &obj, why), -1);
+		assert_true(why[0] != '\0');
+	}
+	/* Kinds we do not use are not errors. */
+	assert_int_equal(decode("{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\"}",
+				&obj, why), 0);
+	assert_int_equal(decode("{\"apiVersion\":\"v2\",\"kind\":\"Pod\"}", &obj, why), 0);
+}
+
+static void test_decode_node(void **state)
+{
+	struct sl_object obj;
+	char why[256];
+
+	(void)state;
+	assert_int_equal(decode("{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"node1\"},"
+				"\"spec\":{\"podCIDR\":\"10.244.1.0/24\"},\"status\":{\"addresses\":["
+				"{\"type\":\"Hostname\",\"address\":\"node1\"},"
+				"{\"type\":\"InternalIP\",\"address\":\"192.168.77.1\"}]}}",
+				&obj, why), 1);
+	assert_true(obj.node.have_pod_cidr);
+	assert_int_equal(obj.node.pod_cidr, 0x0af40100);
+	assert_int_equal(obj.node.pod_prefix, 24);
+	assert_int_equal(obj.node.internal_ip, 0xc0a84d01);
+	sl_object_free(&obj);
+}
+
+static void add(struct sl_model *m, const char *json, const char *owner)
+{
+	struct sl_object obj;
+	char why[256];
+
+	assert_int_equal(decode(json, &obj, why), 1);
+	assert_true(sl_model_upsert(m, &obj, owner) >= 0);
+}
+
+#define POD(ns, name, labels)                                                  \
+	"{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"namespace\":\"" ns \
+	"\",\"name\":\"" name "\",\"labels\":{" labels "}}}"
+#define NS(name, labels)                                                       \
+	"{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"" name \
+	"\",\"labels\":{" labels "}}}"
+
+static uint32_t pod_id(struct sl_model *m, const char *key)
+{
+	const struct sl_object *o = sl_model_get(m, SL_KIND_POD, key);
+
+	assert_non_null(o);
+	return sl_model_pod_identity(m, &o->pod)->id;
+}
+
+static void test_identities(void **state)
+{
+	struct sl_model m, other;
+	uint32_t a, b, c;
+
+	(void)state;
+	sl_model_init(&m);
+	add(&m, NS("shop", "\"team\":\"x\""), "f");
+	add(&m, POD("shop", "a", "\"app\":\"web\",\"tier\":\"1\""), "f");
+	add(&m, POD("shop", "b", "\"tier\":\"1\",\"app\":\"web\""), "f");
+	add(&m, POD("shop", "c", "\"app\":\"db\""), "f");
+	assert_int_equal(sl_model_refresh_identities(&m), 0);
+	a = pod_id(&m, "shop/a");
+	b = pod_id(&m, "shop/b");
+	c = pod_id(&m, "shop/c");
+	/* Same labels in any order: same identity; others differ. */
+	assert_int_equal(a, b);
+	assert_int_not_equal(a, c);
+	assert_true(a >= SL_IDENTITY_FIRST && a < (1u << SL_IDENTITY_BITS));
+	assert_int_equal(m.identities.len, 2);
+
+	/* Another node, objects in another order, same numbers. */
+	sl_model_init(&other);
+	add(&other, POD("shop", "c", "\"app\":\"db\""), "g");
+	add(&other, POD("shop", "b", "\"app\":\"web\",\"tier\":\"1\""), "g");
+	add(&other, NS("shop", "\"team\":\"x\""), "g");
+	assert_int_equal(sl_model_refresh_identities(&other), 0);
+	assert_int_equal(pod_id(&other, "shop/b"), a);
+	assert_int_equal(pod_id(&other, "shop/c"), c);
+	sl_model_free(&other);
+
+	/* Namespace labels are part of the identity. */
+	add(&m, NS("shop", "\"team\":\"y\""), "f");
+	assert_int_equal(sl_model_refresh_identities(&m), 0);
+	assert_int_not_equal(pod_id(&m, "shop/a"), a);
+	/* The old ones were released. */
+	assert_int_equal(m.identities.len, 2);
+
+	/* Relabelling a pod moves it; deleting the last user frees it. */
+	add(&m, POD("shop", "c", "\"app\":\"web\",\"tier\":\"1\""), "f");
+	assert_int_equal(sl_model_refresh_identities(&m), 0);
+	assert_int_equal(pod_id(&m, "shop/c"), pod_id(&m, "shop/a"));
+	assert_int_equal(m.identities.len, 1);
+	sl_model_free(&m);
+}
+
+static void test_model_ownership(void **state)
+{
+	struct sl_model m;
+	uint64_t gen;
+
+	(void)state;
+	sl_model_init(&m);
+	add(&m, POD("a", "p", "\"x\":\"1\""), "one.yaml");
+	gen = m.generation;
+	/* Re-applying the same object is not a change. */
+	add(&m, POD("a", "p", "\"x\":\"1\""), "one.yaml");
+	assert_int_equal(m.generation, gen);
+	/* Another file takes it over; the first file's removal then leaves
+	 * it alone. */
+	add(&m, POD("a", "p", "\"x\":\"1\""), "two.yaml");
+	assert_int_equal(sl_model_delete(&m, SL_KIND_POD, "a/p", "one.yaml"), 0);
+	assert_non_null(sl_model_get(&m, SL_KIND_POD, "a/p"));
+	assert_int_equal(sl_model_delete(&m, SL_KIND_POD, "a/p", "two.yaml"), 1);
+	assert_null(sl_model_get(&m, SL_KIND_POD, "a/p"));
+	sl_model_free(&m);
+}
+
+/* --- endpoint sync against a map in memory -------------------------------- */
+
+#define MEM_MAX 64
+struct mem_map {
+	uint32_t ips[MEM_MAX];
+	struct sl_endpoint eps[MEM_MAX];
+	size_t n;
+	unsigned int writes, deletes;
+	int dead_ifindex; /* a veth that is gone */
+};
+
+static int mem_dump(void *ctx,
+		    int (*cb)(uint32_t, const struct sl_endpoint *, void *),
+		    void *arg)
+{
+	struct mem_map *m = ctx;
+
+	for (size_t i = 0; i < m->n; i++) {
+		int ret = cb(m->ips[i], &m->eps[i], arg);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int mem_lookup(void *ctx, uint32_t ip, struct sl_endpoint *ep)
+{
+	struct mem_map *m = ctx;
+
+	for (size_t i = 0; i < m->n; i++)
+		if (m->ips[i] == ip) {
+			*ep = m->eps[i];
+			return 0;
+		}
+	return -ENOENT;
+}
+
+static int mem_update(void *ctx, uint32_t ip, const struct sl_endpoint *ep)
+{
+	struct mem_map *m = ctx;
+
+	m->writes++;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->ips[i] == ip) {
+			m->eps[i] = *ep;
+			return 0;
+		}
+	m->ips[m->n] = ip;
+	m->eps[m->n++] = *ep;
+	return 0;
+}
+
+static int mem_remove(void *ctx, uint32_t ip)
+{
+	struct mem_map *m = ctx;
+
+	for (size_t i = 0; i < m->n; i++)
+		if (m->ips[i] == ip) {
+			m->ips[i] = m->ips[m->n - 1];
+			m->eps[i] = m->eps[--m->n];
+			m->deletes++;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+static int mem_link_ok(void *ctx, int ifindex, const char *name)
+{
+	(void)name;
+	return ifindex != ((struct mem_map *)ctx)->dead_ifindex;
+}
+
+static struct sl_ep_desired desired(uint32_t ip, int ifindex, const char *ns,
+				    const char *name)
+{
+	struct sl_ep_desired d = { .ip = ip };
+
+	d.ep.ifindex = (__u32)ifindex;
+	d.ep.pod_mac[5] = (__u8)ifindex;
+	snprintf(d.ns, sizeof(d.ns), "%s", ns);
+	snprintf(d.name, sizeof(d.name), "%s", name);
+	return d;
+}
+
+static void test_endpoint_sync(void **state)
+{
+	struct mem_map mem = { .dead_ifindex = 99 };
+	struct sl_ep_backend be = { mem_dump, mem_lookup, mem_update, mem_remove,
+				    mem_link_ok, &mem };
+	struct sl_ep_desired want[3];
+	struct sl_ep_stats st;
+	struct sl_endpoint ep;
+	struct sl_model m;
+	uint32_t web;
+
+	(void)state;
+	sl_model_init(&m);
+	add(&m, POD("shop", "a", "\"app\":\"web\""), "f");
+	assert_int_equal(sl_model_refresh_identities(&m), 0);
+	web = pod_id(&m, "shop/a");
+
+	/* The plugin wrote a (identity 0); a stale entry from a pod long
+	 * gone is in the map too. */
+	mem_update(&mem, 0x0a000001, &(struct sl_endpoint){ .ifindex = 3,
+							    .pod_mac[5] = 3 });
+	mem_update(&mem, 0x0a000009, &(struct sl_endpoint){ .ifindex = 40 });
+	mem.writes = 0;
+	want[0] = desired(0x0a000001, 3, "shop", "a");
+	want[1] = desired(0x0a000002, 4, "shop", "unknown");
+	assert_int_equal(sl_endpoints_sync(&be, &m, want, 2, &st), 0);
+	assert_int_equal(st.updated, 2);  /* a gets its identity, b restored */
+	assert_int_equal(st.removed, 1);  /* the stale one */
+	assert_int_equal(st.unknown_pods, 1);
+	assert_int_equal(mem_lookup(&mem, 0x0a000001, &ep), 0);
+	assert_int_equal(ep.identity, web);
+	assert_int_equal(ep.ifindex, 3);
+	assert_int_equal(mem_lookup(&mem, 0x0a000002, &ep), 0);
+	assert_int_equal(ep.identity, 0);
+	assert_int_equal(mem_lookup(&mem, 0x0a000009, &ep), -ENOENT);
+
+	/* Nothing changed: nothing written. */
+	mem.writes = mem.deletes = 0;
+	want[0] = desired(0x0a000001, 3, "shop", "a");
+	want[1] = desired(0x0a000002, 4, "shop", "unknown");
+	assert_int_equal(sl_endpoints_sync(&be, &m, want, 2, &st), 0);
+	assert_int_equal(mem.writes + mem.deletes, 0);
+	assert_int_equal(st.unchanged, 2);
+
+	/* A record whose veth is gone is not restored into the map. */
+	want[2] = desired(0x0a000003, 99, "shop", "a");
+	want[0] = desired(0x0a000001, 3, "shop", "a");
+	want[1] = desired(0x0a000002, 4, "shop", "unknown");
+	assert_int_equal(sl_endpoints_sync(&be, &m, want, 3, &st), 0);
+	assert_int_equal(mem_lookup(&mem, 0x0a000003, &ep), -ENOENT);
+	assert_int_equal(mem.writes, 0);
+	sl_model_free(&m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_decode_pod),
+		cmocka_unit_test(test_decode_rejects),
+		cmocka_unit_test(test_decode_node),
+		cmocka_unit_test(test_identities),
+		cmocka_unit_test(test_model_ownership),
+		cmocka_unit_test(test_endpoint_sync),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
