@@ -3,8 +3,9 @@
 #
 # The local demo: one simulated node (a network namespace with its own
 # bpffs), three pods wired by the real plugin through libcni, traffic
-# between them through the eBPF datapath, the datapath's counters, and a
-# drop with its reason. Everything is removed at the end, even on failure.
+# between them through the eBPF datapath, the datapath's counters, a drop
+# with its reason, and the node agent giving pods identities from a
+# manifests folder. Everything is removed at the end, even on failure.
 set -euo pipefail
 
 # A private mount namespace: netns bind mounts and the bpffs mount vanish
@@ -76,6 +77,57 @@ pod_exec node1 client curl -s --max-time 1 --interface 10.244.1.250 \
 
 step "the datapath's counters (sluicectl metrics)"
 ctl metrics
+
+step "the node agent: sluiced reads the cluster from a manifests folder"
+manifests=$SL_STATE/manifests
+mkdir -p "$manifests"
+cat >"$manifests/cluster.yaml" <<'YAML'
+apiVersion: v1
+kind: Node
+metadata: {name: node1}
+spec: {podCIDR: 10.244.1.0/24}
+status: {addresses: [{type: InternalIP, address: 192.168.77.1}]}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop, labels: {team: payments}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: default}
+YAML
+pods_yaml() {
+	cat <<YAML
+apiVersion: v1
+kind: List
+items:
+- {apiVersion: v1, kind: Pod, metadata: {namespace: shop, name: web-0, labels: {app: web}}, spec: {nodeName: node1}}
+- {apiVersion: v1, kind: Pod, metadata: {namespace: shop, name: web-1, labels: {app: $1}}, spec: {nodeName: node1}}
+- {apiVersion: v1, kind: Pod, metadata: {namespace: default, name: client, labels: {app: client}}, spec: {nodeName: node1}}
+YAML
+}
+pods_yaml web >"$manifests/pods.yaml"
+nsenter --net="/run/netns/$(node_ns node1)" "$SL_BIN/sluiced" --node-name node1 \
+	--source "$manifests" --bpf-root "$(node_bpf_root node1)" \
+	--run-dir "$(node_run_dir node1)" 2>"$SL_STATE/sluiced.log" &
+agent=$!
+for _ in $(seq 50); do [[ -S $(node_run_dir node1)/sluiced.sock ]] && break; sleep 0.1; done
+ctl status
+echo
+ctl identities
+echo
+ctl endpoints
+
+step "relabel web-1 (app: web -> app: canary) by replacing the file: a new identity"
+pods_yaml canary >"$manifests/.pods.tmp" && mv "$manifests/.pods.tmp" "$manifests/pods.yaml"
+sleep 0.3
+ctl endpoints
+
+step "stop the agent (SIGTERM): the datapath keeps forwarding"
+kill -TERM "$agent"; wait "$agent" 2>/dev/null || true
+code=$(pod_exec node1 client curl -s -o /dev/null -w '%{http_code}' --max-time 3 "http://$web1:8080/")
+echo "  GET http://$web1:8080/ with no agent running -> $code"
+echo "  agent log:"; sed 's/^/    /' "$SL_STATE/sluiced.log"
 
 step "cleaning up: CNI DEL for every pod, then the namespaces"
 kill $(jobs -p) 2>/dev/null || true
