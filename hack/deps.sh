@@ -7,14 +7,15 @@
 set -euo pipefail
 
 build=(make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
-	libnl-3-dev libnl-route-3-dev libjson-c-dev libyaml-dev linux-libc-dev)
+	libnl-3-dev libnl-route-3-dev libjson-c-dev libyaml-dev libcurl4-openssl-dev
+	linux-libc-dev)
 # libcni and the reference plugins for the runtime side and conformance;
 # iptables for the portmap chain; cmocka and clang-rt for unit tests,
 # sanitizers and the fuzzer.
 runtime=(golang-go golang-github-appc-cni-dev containernetworking-plugins
 	iproute2 util-linux iptables curl python3)
 test=(libcmocka-dev libclang-rt-14-dev)
-bench=(iperf3)
+bench=(iperf3 jq bc)
 
 list=
 if [[ ${1:-} == --list ]]; then

@@ -23,6 +23,7 @@ fi
 
 pkgs=()
 command -v iperf3 >/dev/null || pkgs+=(iperf3)
+command -v bc >/dev/null || pkgs+=(bc)
 command -v jq >/dev/null || pkgs+=(jq)
 command -v gcc >/dev/null || pkgs+=(gcc libc6-dev)
 command -v taskset >/dev/null || pkgs+=(util-linux)
@@ -44,3 +45,5 @@ fi
 hack/bench/datapath.sh
 echo
 hack/bench/cni_latency.sh
+echo
+hack/bench/agent.sh
