@@ -10,6 +10,7 @@
 
 #include "datapath.h"
 #include "endpoint.h"
+#include "k8s_watch.h"
 #include "model.h"
 #include "source_dir.h"
 
@@ -23,7 +24,10 @@ struct sl_agent {
 	const char *run_dir;
 
 	struct sl_model model;
-	struct sl_source_dir source;
+	struct sl_source_dir source;         /* with --source */
+	struct sl_kube_config kube_cfg;      /* otherwise: moved into kube */
+	struct sl_kube kube;
+	bool kube_ready; /* first full list of pods and namespaces applied */
 	struct sl_datapath dp;
 
 	int epoll_fd, signal_fd, timer_fd, api_fd, records_fd;
@@ -45,6 +49,9 @@ void sl_agent_stop(struct sl_agent *a);
 
 /* Recompute and write the maps and node record. */
 int sl_agent_sync(struct sl_agent *a);
+
+/* Replace a pinned datapath from another build with ours (agent/upgrade.c). */
+int sl_agent_upgrade_datapath(struct sl_agent *a);
 
 /* The unix socket API (agent/api.c). */
 int sl_api_listen(struct sl_agent *a);

@@ -112,6 +112,10 @@ static json_object *status(struct sl_agent *a)
 		a->synced_generation == a->model.generation));
 	json_object_object_add(o, "podCIDR", jstr(a->node_cidr));
 
+	if (a->kube.enabled) {
+		json_object_object_add(o, "source", sl_kube_status(&a->kube));
+		goto objects;
+	}
 	src = json_object_new_object();
 	json_object_object_add(src, "type", jstr("manifests"));
 	json_object_object_add(src, "path", jstr(a->source.path));
@@ -123,7 +127,7 @@ static json_object *status(struct sl_agent *a)
 			       json_object_new_int64((int64_t)a->source.object_errors));
 	json_object_object_add(src, "lastError", jstr(a->source.last_error));
 	json_object_object_add(o, "source", src);
-
+objects:
 	counts = json_object_new_object();
 	for (int k = 0; k < SL_KIND_COUNT; k++)
 		json_object_object_add(counts, sl_kind_name((enum sl_kind)k),

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The agent's one event loop: signals, the source's inotify, the plugin's
- * endpoint records, a resync timer and the API socket, all on one epoll.
- * After each batch of events the model is synced to the maps if anything
- * changed, so a burst of file events costs one sync.
+ * The agent's one event loop: signals, the source (the manifests folder's
+ * inotify, or the API server's sockets and timers), the plugin's endpoint
+ * records, a resync timer and the API socket, all on one epoll. After each
+ * batch of events the model is synced to the maps if anything changed, so
+ * a burst of file events or watch events costs one sync.
  */
 #include "agent.h"
 #include "fsutil.h"
@@ -62,6 +63,10 @@ int sl_agent_sync(struct sl_agent *a)
 	size_t n = 0;
 	int err;
 
+	/* Until every pod and namespace is known, identities would be
+	 * computed from half a cluster: write nothing rather than that. */
+	if (a->kube.enabled && !a->kube_ready)
+		return 0;
 	err = sl_model_refresh_identities(&a->model);
 	if (!err)
 		err = write_node_record(a);
@@ -138,6 +143,10 @@ int sl_agent_start(struct sl_agent *a)
 			  strerror(-err));
 		return err;
 	}
+	/* A datapath pinned by another build is replaced by ours. */
+	err = sl_agent_upgrade_datapath(a);
+	if (err < 0)
+		log_error("datapath upgrade incomplete: %s", strerror(-err));
 
 	a->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	sigemptyset(&mask);
@@ -155,6 +164,20 @@ int sl_agent_start(struct sl_agent *a)
 	    (err = watch_fd(a, a->timer_fd)) < 0)
 		return err;
 
+	if (!a->source_path) {
+		err = sl_kube_open(&a->kube, &a->kube_cfg, &a->model, a->epoll_fd);
+		if (err < 0) {
+			log_error("API server source: %s",
+				  a->kube.last_error[0] ? a->kube.last_error :
+							  strerror(-err));
+			return err;
+		}
+		if ((err = open_records_watch(a)) < 0 ||
+		    (err = sl_api_listen(a)) < 0)
+			return err;
+		/* The maps are reconciled once pods and namespaces are listed. */
+		return sl_kube_start(&a->kube);
+	}
 	err = sl_source_dir_open(&a->source, a->source_path, &a->model);
 	if (err < 0) {
 		log_error("manifests folder %s: %s", a->source_path, strerror(-err));
@@ -199,6 +222,10 @@ int sl_agent_run(struct sl_agent *a)
 
 				while (read(fd, &si, sizeof(si)) == sizeof(si)) {
 					if (si.ssi_signo == SIGHUP) {
+						/* The API source has no rescan: a watch
+						 * is never behind. */
+						if (!a->source_path)
+							continue;
 						log_info("SIGHUP: rescanning the source");
 						sl_source_dir_scan(&a->source);
 						continue;
@@ -218,7 +245,13 @@ int sl_agent_run(struct sl_agent *a)
 				a->records_changed = true;
 			} else if (fd == a->api_fd) {
 				sl_api_accept(a);
+			} else if (a->kube.enabled) {
+				sl_kube_handle(&a->kube, fd, evs[i].events);
 			}
+		}
+		if (a->kube.enabled && !a->kube_ready && a->kube.synced) {
+			a->kube_ready = true;
+			a->records_changed = true; /* the first sync, even if empty */
 		}
 		if (!a->stopping && (a->records_changed ||
 				     a->model.generation != a->synced_generation))
@@ -242,6 +275,8 @@ void sl_agent_stop(struct sl_agent *a)
 			*fds[i] = -1;
 		}
 	sl_source_dir_close(&a->source);
+	sl_kube_close(&a->kube);
+	sl_kubeconfig_free(&a->kube_cfg);
 	sl_model_free(&a->model);
 	sl_datapath_close(&a->dp);
 }

@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * sluiced: the node agent. Knows the cluster from a manifests folder (the
- * API server source comes next), keeps the datapath's maps equal to it,
- * and answers sluicectl on <runDir>/sluiced.sock.
+ * sluiced: the node agent. Knows the cluster from a manifests folder or
+ * the API server, keeps the datapath's maps equal to it, and answers
+ * sluicectl on <runDir>/sluiced.sock.
  *
- *   sluiced --node-name N --source DIR [--bpf-root P] [--run-dir R]
- *           [--log-level L]
+ *   sluiced --node-name N [--source DIR | --kubeconfig F] [--api-server URL]
+ *           [--bpf-root P] [--run-dir R] [--log-level L]
+ *
+ * Without --source or --kubeconfig the agent runs in-cluster (service
+ * account). --api-server replaces the server address: a kube-proxy
+ * replacement cannot rely on the kubernetes Service's ClusterIP.
  */
 #include "agent.h"
 #include "log.h"
@@ -20,8 +24,10 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: sluiced --node-name NAME --source DIR [--bpf-root PATH]\n"
-		"               [--run-dir PATH] [--log-level error|warn|info|debug]\n");
+		"usage: sluiced --node-name NAME [--source DIR | --kubeconfig FILE]\n"
+		"               [--api-server URL] [--bpf-root PATH] [--run-dir PATH]\n"
+		"               [--log-level error|warn|info|debug]\n"
+		"Without --source or --kubeconfig: in-cluster (service account).\n");
 }
 
 int main(int argc, char **argv)
@@ -30,6 +36,7 @@ int main(int argc, char **argv)
 		{ "node-name", required_argument, NULL, 'n' },
 		{ "source", required_argument, NULL, 's' },
 		{ "kubeconfig", required_argument, NULL, 'k' },
+		{ "api-server", required_argument, NULL, 'a' },
 		{ "bpf-root", required_argument, NULL, 'b' },
 		{ "run-dir", required_argument, NULL, 'r' },
 		{ "log-level", required_argument, NULL, 'l' },
@@ -38,6 +45,8 @@ int main(int argc, char **argv)
 	};
 	struct sl_agent a = { .bpf_root = SL_DEFAULT_BPF_ROOT,
 			      .run_dir = SL_DEFAULT_RUN_DIR };
+	const char *kubeconfig = NULL, *api_server = NULL;
+	char why[1024];
 	int c, err;
 
 	sl_log_init("sluiced", SL_LOG_INFO);
@@ -51,8 +60,11 @@ int main(int argc, char **argv)
 			a.source_path = optarg;
 			break;
 		case 'k':
-			fprintf(stderr, "sluiced: --kubeconfig: the API server source is not built yet; use --source\n");
-			return 2;
+			kubeconfig = optarg;
+			break;
+		case 'a':
+			api_server = optarg;
+			break;
 		case 'b':
 			a.bpf_root = optarg;
 			break;
@@ -70,9 +82,27 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc || !a.node_name || !a.source_path) {
+	if (optind != argc || !a.node_name) {
 		usage(stderr);
 		return 2;
+	}
+	if (a.source_path && (kubeconfig || api_server)) {
+		fprintf(stderr, "sluiced: --source cannot be combined with --kubeconfig or --api-server\n");
+		return 2;
+	}
+	if (!a.source_path) {
+		err = kubeconfig ? sl_kubeconfig_load(kubeconfig, &a.kube_cfg, why,
+						      sizeof(why)) :
+				   sl_kubeconfig_in_cluster(SL_SA_DIR, &a.kube_cfg,
+							    why, sizeof(why));
+		if (!err && api_server)
+			err = sl_kubeconfig_set_server(&a.kube_cfg, api_server,
+						       why, sizeof(why));
+		if (err) {
+			fprintf(stderr, "sluiced: %s\n", why);
+			sl_kubeconfig_free(&a.kube_cfg);
+			return 2;
+		}
 	}
 	sl_log_set_context("%s", a.node_name);
 

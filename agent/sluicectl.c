@@ -260,7 +260,27 @@ static int cmd_status(const struct opts *o)
 	} else {
 		printf("node:        %s\n", field(st, "node"));
 		printf("podCIDR:     %s\n", field(st, "podCIDR"));
-		if (json_object_object_get_ex(st, "source", &v)) {
+		if (json_object_object_get_ex(st, "source", &v) &&
+		    !strcmp(field(v, "type"), "api")) {
+			json_object *res;
+
+			printf("source:      api %s (synced %s, %s token reads, %s unauthorized)\n",
+			       field(v, "server"), field(v, "synced"),
+			       field(v, "tokenReads"), field(v, "unauthorized"));
+			/* json-c's foreach declares variables: its own block. */
+			if (json_object_object_get_ex(v, "resources", &res)) {
+				json_object_object_foreach(res, name, r) {
+					printf("  %-16s %-10s rv %-10s objects %-6s relists %s%s%s\n",
+					       name, field(r, "state"),
+					       field(r, "resourceVersion"),
+					       field(r, "objects"), field(r, "relists"),
+					       field(r, "lastError")[0] ? "  error: " : "",
+					       field(r, "lastError"));
+				}
+			}
+			if (field(v, "lastError")[0])
+				printf("source error: %s\n", field(v, "lastError"));
+		} else if (json_object_object_get_ex(st, "source", &v)) {
 			printf("source:      %s %s (%s files, %s parse errors, %s bad objects)\n",
 			       field(v, "type"), field(v, "path"), field(v, "files"),
 			       field(v, "parseErrors"), field(v, "objectErrors"));

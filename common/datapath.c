@@ -103,6 +103,70 @@ static int pin_prog(struct bpf_program *prog, const char *bpf_root)
 	return err < 0 ? err : 0;
 }
 
+uint64_t sl_datapath_embedded_hash(void)
+{
+	const unsigned char *p;
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t len;
+
+	p = sluice_bpf__elf_bytes(&len);
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+int sl_datapath_pinned_info(const char *bpf_root, struct sl_info *info)
+{
+	__u32 key = 0;
+	int fd = obj_get(bpf_root, SL_INFO_MAP), err = 0;
+
+	if (fd < 0)
+		return fd;
+	if (bpf_map_lookup_elem(fd, &key, info) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* Unpin a map whose pinned definition no longer matches ours. */
+static int drop_incompatible_pin(struct bpf_map *map, const char *path)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int fd = bpf_obj_get(path), err = 0;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0) {
+		err = -errno;
+	} else if (info.type != bpf_map__type(map) ||
+		   info.key_size != bpf_map__key_size(map) ||
+		   info.value_size != bpf_map__value_size(map) ||
+		   info.max_entries != bpf_map__max_entries(map) ||
+		   info.map_flags != bpf_map__map_flags(map)) {
+		log_warn("map %s changed layout; starting it empty",
+			 bpf_map__name(map));
+		if (unlink(path) < 0)
+			err = -errno;
+	}
+	close(fd);
+	return err;
+}
+
+static int write_info(struct sluice_bpf *skel)
+{
+	struct sl_info info = { .object_hash = sl_datapath_embedded_hash(),
+				.layout_version = SL_MAP_LAYOUT_VERSION };
+	__u32 key = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.sl_info), &key, &info,
+				BPF_ANY) < 0)
+		return -errno;
+	return 0;
+}
+
 int sl_datapath_load_and_pin(const char *bpf_root)
 {
 	struct sluice_bpf *skel;
@@ -125,7 +189,9 @@ int sl_datapath_load_and_pin(const char *bpf_root)
 	bpf_object__for_each_map(map, skel->obj) {
 		snprintf(path, sizeof(path), "%s/%s", bpf_root,
 			 bpf_map__name(map));
-		err = bpf_map__set_pin_path(map, path);
+		err = drop_incompatible_pin(map, path);
+		if (!err)
+			err = bpf_map__set_pin_path(map, path);
 		if (err < 0)
 			goto out;
 	}
@@ -136,6 +202,9 @@ int sl_datapath_load_and_pin(const char *bpf_root)
 			  strerror(-err));
 		goto out;
 	}
+	err = write_info(skel);
+	if (err < 0)
+		goto out;
 	/* sl_from_pod last: its pin is what marks the datapath complete. */
 	err = pin_prog(skel->progs.sl_to_pod, bpf_root);
 	if (!err)

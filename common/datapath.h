@@ -8,6 +8,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 struct sl_datapath {
 	int from_pod_fd;
@@ -34,10 +35,23 @@ int sl_datapath_open_pinned(struct sl_datapath *dp, const char *bpf_root);
 int sl_datapath_open(struct sl_datapath *dp, const char *bpf_root,
 		     const char *lock_path);
 
-/* Load the embedded object and pin it under bpf_root (caller holds lock). */
+/*
+ * Load the embedded object and pin it under bpf_root (caller holds the
+ * lock). Pinned maps whose definition still matches are reused, contents
+ * and all; one whose layout changed is unpinned and starts empty (the
+ * agent refills what it owns). Programs already attached keep running the
+ * old object until re-attached.
+ */
 int sl_datapath_load_and_pin(const char *bpf_root);
 
 void sl_datapath_close(struct sl_datapath *dp);
+
+/* FNV-1a over the embedded object: identifies this build's datapath. */
+uint64_t sl_datapath_embedded_hash(void);
+
+/* What the loader recorded in the pinned sl_info; -ENOENT without it. */
+struct sl_info;
+int sl_datapath_pinned_info(const char *bpf_root, struct sl_info *info);
 
 /* Kernel id of the program behind fd, or 0. */
 unsigned int sl_prog_id(int prog_fd);

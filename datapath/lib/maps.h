@@ -9,6 +9,8 @@
 
 #include "common.h"
 
+#include <sluice/pins.h>
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, struct sl_endpoint_key);
@@ -27,5 +29,13 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, SL_EVENTS_BYTES);
 } sl_events SEC(".maps");
+
+/* Read by user space only: which object is loaded (see pins.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct sl_info);
+	__uint(max_entries, 1);
+} sl_info SEC(".maps");
 
 #endif /* SL_LIB_MAPS_H */

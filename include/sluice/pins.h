@@ -3,12 +3,28 @@
 #ifndef SLUICE_PINS_H
 #define SLUICE_PINS_H
 
+#include <linux/types.h>
+
 /* Programs and maps are pinned flat under bpfRoot by their object names. */
 #define SL_PROG_FROM_POD "sl_from_pod"
 #define SL_PROG_TO_POD "sl_to_pod"
 
 #define SL_DEFAULT_BPF_ROOT "/sys/fs/bpf/sluice"
 #define SL_DEFAULT_RUN_DIR "/var/run/sluice"
+
+/*
+ * sl_info: one entry describing the loaded datapath, so a newer plugin or
+ * agent can tell it is running an older object. Written by the loader.
+ */
+#define SL_INFO_MAP "sl_info"
+#define SL_MAP_LAYOUT_VERSION 1 /* bump when a map's key/value changes */
+
+struct sl_info {
+	__u64 object_hash;   /* FNV-1a of the object file's bytes */
+	__u32 layout_version; /* SL_MAP_LAYOUT_VERSION of the loader */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct sl_info) == 16, "sl_info ABI");
 
 /* tc filter priority and handle our programs use on each pod veth. */
 #define SL_TC_PRIORITY 1

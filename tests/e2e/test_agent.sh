@@ -9,6 +9,7 @@
 e2e_case agent_identities t_agent_identities
 e2e_case agent_kill t_agent_kill
 e2e_case agent_adopt t_agent_adopt
+e2e_case agent_upgrade t_agent_upgrade
 
 SLUICED=${SLUICED:-$SL_BIN/sluiced}
 
@@ -45,6 +46,9 @@ for e in json.load(sys.stdin):
     if str(ipaddress.IPv4Address(int(k["ip4"]).to_bytes(4, "little"))) == want:
         print(v["identity"])' "$2"
 }
+
+# identity_is NODE IP ID: for wait_for, which re-runs it until true.
+identity_is() { [[ $(map_identity "$1" "$2") == "$3" ]]; }
 
 # Write a manifest file the way operators must: whole, by rename.
 put_manifest() {
@@ -127,7 +131,7 @@ t_agent_identities() {
 	# Removing the file forgets its pods: endpoints keep forwarding with
 	# identity 0 (unknown) rather than vanish.
 	rm "$CASE_DIR/manifests/pods.yaml"
-	wait_for 2 test "$(map_identity n1 "$web")" = 0 || fail "identity not cleared"
+	wait_for 2 identity_is n1 "$web" 0 || fail "identity not cleared"
 	serve "$(pod_nspath n1 db)" db "$ECHO_PORT"
 	expect_echo "$(pod_nspath n1 web)" tcp "$db" "$ECHO_PORT" "db:$web"
 }
@@ -213,4 +217,81 @@ t_agent_adopt() {
 	assert_contains "$(ctl n1 status 2>&1 || true)" "not answering" "sluicectl says the agent is down"
 	serve "$(pod_nspath n1 b)" b "$ECHO_PORT"
 	expect_echo "$(pod_nspath n1 a)" tcp "$b" "$ECHO_PORT" "b:$a"
+}
+
+# The kernel id of the program on a host veth's tc hook (ingress|egress).
+veth_prog_id() {
+	node_exec "$1" tc filter show dev "$2" "$3" | sed -n 's/.* id \([0-9]*\) .*/\1/p' | head -1
+}
+
+pinned_map_id() {
+	node_exec "$1" bpftool -j map show pinned "$(node_bpf_root "$1")/$2" |
+		"$PY" -IS -c 'import json,sys; print(json.load(sys.stdin)["id"])'
+}
+
+# An agent whose build carries another datapath replaces the pinned one:
+# programs re-attached in place on every veth, maps (and their contents)
+# kept, an established stream untouched.
+t_agent_upgrade() {
+	local a b veth in_before eg_before map_before got
+
+	node_add n1 1
+	a=$(pod_add n1 a)
+	b=$(pod_add n1 b)
+	{ node_yaml n1 1; pod_yaml default a n1 'app: a'; pod_yaml default b n1 'app: b'; } |
+		put_manifest all.yaml
+	veth=$(pod_veth n1 a)
+	in_before=$(veth_prog_id n1 "$veth" ingress)
+	eg_before=$(veth_prog_id n1 "$veth" egress)
+	map_before=$(pinned_map_id n1 sl_endpoints)
+	assert_ge 1 "$in_before" "a program on $veth before"
+
+	# Pretend the pinned datapath came from another build.
+	node_exec n1 bpftool map update pinned "$(node_bpf_root n1)/sl_info" \
+		key 0 0 0 0 value 1 2 3 4 5 6 7 8 1 0 0 0 0 0 0 0
+
+	nsenter --net="$(pod_nspath n1 b)" "$PY" -IS -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 7100)); s.listen(1); open(sys.argv[1], "w").close()
+c, _ = s.accept(); n = 0
+while True:
+    d = c.recv(65536)
+    if not d: break
+    n += len(d)
+open(sys.argv[2], "w").write(str(n))' "$CASE_DIR/rx.ready" "$CASE_DIR/rx.out" &
+	echo $! >>"$CASE_DIR/pids"
+	wait_for 5 test -e "$CASE_DIR/rx.ready" || fail "receiver did not start"
+	nsenter --net="$(pod_nspath n1 a)" "$PY" -IS -c '
+import socket, sys, time
+c = socket.create_connection((sys.argv[1], 7100), timeout=10)
+for _ in range(60):
+    c.sendall(b"x" * 65536); time.sleep(0.03)
+c.close()' "$b" &
+	local sender=$!
+	sleep 0.5
+	agent_start n1
+	wait "$sender" || fail "sender failed across the upgrade"
+	wait_for 5 test -s "$CASE_DIR/rx.out" || fail "receiver did not finish"
+	assert_eq "$((60 * 65536))" "$(cat "$CASE_DIR/rx.out")" "bytes across the upgrade"
+
+	assert_contains "$(cat "$CASE_DIR/agent-n1.log")" "upgrading" "upgrade logged"
+	assert_contains "$(cat "$CASE_DIR/agent-n1.log")" "2 of 2 pod veths re-attached" "both veths moved"
+	assert_ne "$in_before" "$(veth_prog_id n1 "$veth" ingress)" "new ingress program"
+	assert_ne "$eg_before" "$(veth_prog_id n1 "$veth" egress)" "new egress program"
+	assert_eq "$map_before" "$(pinned_map_id n1 sl_endpoints)" "sl_endpoints kept across the upgrade"
+	# The new programs are the pinned ones, and they forward.
+	assert_eq "$(veth_prog_id n1 "$veth" ingress)" \
+		"$(node_exec n1 bpftool -j prog show pinned "$(node_bpf_root n1)/sl_from_pod" |
+			"$PY" -IS -c 'import json,sys; print(json.load(sys.stdin)["id"])')" \
+		"veth runs the pinned sl_from_pod"
+	serve "$(pod_nspath n1 b)" b "$ECHO_PORT"
+	expect_echo "$(pod_nspath n1 a)" tcp "$b" "$ECHO_PORT" "b:$a"
+
+	# A second start finds its own datapath: nothing to do.
+	kill -TERM "$AGENT_PID"
+	wait_for 5 _pid_gone "$AGENT_PID" || fail "sluiced ignored SIGTERM"
+	: >"$CASE_DIR/agent-n1.log"
+	agent_start n1
+	assert_not_contains "$(cat "$CASE_DIR/agent-n1.log")" "upgrading" "no upgrade when current"
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* Attaching the pinned programs to a pod's host-side veth (tc clsact). */
-#ifndef SL_CNI_TC_H
-#define SL_CNI_TC_H
+#ifndef SL_COMMON_TC_H
+#define SL_COMMON_TC_H
 
 #include <stdbool.h>
 
@@ -11,4 +11,4 @@ int sl_tc_attach(int ifindex, int from_pod_fd, int to_pod_fd);
 /* The kernel id of our program on that side, 0 if none; or -errno. */
 int sl_tc_query(int ifindex, bool ingress, unsigned int *prog_id);
 
-#endif /* SL_CNI_TC_H */
+#endif /* SL_COMMON_TC_H */
