@@ -13,14 +13,17 @@ e2e_case agent_upgrade t_agent_upgrade
 
 SLUICED=${SLUICED:-$SL_BIN/sluiced}
 
-# agent_start NODE: run sluiced for NODE on $CASE_DIR/manifests.
+# agent_start NODE [SOURCE-ARGS...]: run sluiced for NODE, on
+# $CASE_DIR/manifests unless other source arguments are given.
 agent_start() {
 	local node=$1 sock
+	shift
 	sock=$(node_run_dir "$node")/sluiced.sock
 	mkdir -p "$CASE_DIR/manifests"
+	(($#)) || set -- --source "$CASE_DIR/manifests"
 	# nsenter execs sluiced: $! is the agent itself, for kill -KILL.
 	nsenter --net="$(node_nspath "$node")" "$SLUICED" --node-name "$node" \
-		--source "$CASE_DIR/manifests" --bpf-root "$(node_bpf_root "$node")" \
+		"$@" --bpf-root "$(node_bpf_root "$node")" \
 		--run-dir "$(node_run_dir "$node")" --log-level debug \
 		>>"$CASE_DIR/agent-$node.log" 2>&1 &
 	AGENT_PID=$!

@@ -40,17 +40,9 @@ fc() {
 
 # agent_start_api NODE [ARGS...]: sluiced on the fake's kubeconfig.
 agent_start_api() {
-	local node=$1 sock
+	local node=$1
 	shift
-	sock=$(node_run_dir "$node")/sluiced.sock
-	nsenter --net="$(node_nspath "$node")" "$SLUICED" --node-name "$node" \
-		--kubeconfig "$CASE_DIR/api/kubeconfig" "$@" \
-		--bpf-root "$(node_bpf_root "$node")" \
-		--run-dir "$(node_run_dir "$node")" --log-level debug \
-		>>"$CASE_DIR/agent-$node.log" 2>&1 &
-	AGENT_PID=$!
-	echo "$AGENT_PID" >>"$CASE_DIR/pids"
-	wait_for 5 test -S "$sock" || fail "sluiced did not start: $(tail -5 "$CASE_DIR/agent-$node.log")"
+	agent_start "$node" --kubeconfig "$CASE_DIR/api/kubeconfig" "$@"
 }
 
 # st EXPR: a value out of the agent's status.
