@@ -31,14 +31,13 @@
 
 int sl_watch_parser_init(struct sl_watch_parser *p)
 {
-	p->pending = 0;
+	memset(p, 0, sizeof(*p));
 	/* Objects nest deeper than json-c's default 32 (managedFields). */
 	p->tok = json_tokener_new_ex(SL_WATCH_MAX_DEPTH);
 	if (!p->tok)
 		return -ENOMEM;
-	/* Strict: the lenient mode's comments and bare words make the
-	 * result depend on where chunks end; the API server writes plain
-	 * JSON. Trailing bytes are the next event, not an error. */
+	/* Strict: plain JSON as the API server writes it (no comments, no
+	 * bare words). Trailing bytes are the next value on the line. */
 	json_tokener_set_flags(p->tok, JSON_TOKENER_STRICT |
 					       JSON_TOKENER_ALLOW_TRAILING_CHARS);
 	return 0;
@@ -48,19 +47,71 @@ void sl_watch_parser_reset(struct sl_watch_parser *p)
 {
 	if (p->tok)
 		json_tokener_reset(p->tok);
-	p->pending = 0;
+	p->len = 0;
 }
 
 void sl_watch_parser_free(struct sl_watch_parser *p)
 {
 	if (p->tok)
 		json_tokener_free(p->tok);
-	p->tok = NULL;
+	free(p->line);
+	memset(p, 0, sizeof(*p));
 }
 
 static bool is_ws(char c)
 {
-	return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Parse one complete line: zero or more JSON objects. */
+static int parse_line(struct sl_watch_parser *p, const char *line, size_t len,
+		      sl_watch_value_fn fn, void *ctx, char *why,
+		      size_t why_len)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		enum json_tokener_error jerr;
+		json_object *v;
+		size_t used;
+		int ret;
+
+		while (off < len && is_ws(line[off]))
+			off++;
+		if (off == len)
+			break;
+		/* Every event is an object; anything else is not a watch. */
+		if (line[off] != '{') {
+			snprintf(why, why_len, "expected an event object, got 0x%02x",
+				 (unsigned char)line[off]);
+			return -EBADMSG;
+		}
+		json_tokener_reset(p->tok);
+		v = json_tokener_parse_ex(p->tok, line + off, (int)(len - off));
+		jerr = json_tokener_get_error(p->tok);
+		if (jerr != json_tokener_success) {
+			/* A whole line ending inside a value is malformed
+			 * too: the newline cannot be inside one. */
+			snprintf(why, why_len, "not JSON: %s",
+				 jerr == json_tokener_continue ?
+					 "value cut by a newline" :
+					 json_tokener_error_desc(jerr));
+			json_object_put(v);
+			return -EBADMSG;
+		}
+		used = json_tokener_get_parse_end(p->tok);
+		if (!used || used > len - off) {
+			json_object_put(v);
+			snprintf(why, why_len, "parser made no progress");
+			return -EBADMSG;
+		}
+		off += used;
+		ret = fn(ctx, v);
+		json_object_put(v);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
 }
 
 int sl_watch_parser_feed(struct sl_watch_parser *p, const char *buf,
@@ -70,66 +121,45 @@ int sl_watch_parser_feed(struct sl_watch_parser *p, const char *buf,
 	size_t off = 0;
 
 	while (off < len) {
-		enum json_tokener_error jerr;
-		json_object *v;
-		size_t n;
+		const char *nl = memchr(buf + off, '\n', len - off);
+		size_t n = nl ? (size_t)(nl - (buf + off)) : len - off;
 		int ret;
 
-		/* Between values: skip the separators ourselves, so a chunk
-		 * that is only "\n" leaves the tokener untouched. */
-		if (!p->pending) {
-			while (off < len && is_ws(buf[off]))
-				off++;
-			if (off == len)
-				break;
-			/* Every event is an object. Refusing other values
-			 * here also keeps json-c's look-ahead for top-level
-			 * numbers from depending on where a chunk ends. */
-			if (buf[off] != '{') {
-				snprintf(why, why_len,
-					 "expected an event object, got 0x%02x",
-					 (unsigned char)buf[off]);
-				return -EBADMSG;
-			}
-		}
-		n = len - off;
-		if (n > INT_MAX)
-			n = INT_MAX;
-		v = json_tokener_parse_ex(p->tok, buf + off, (int)n);
-		jerr = json_tokener_get_error(p->tok);
-		if (jerr == json_tokener_continue) {
-			/* The whole chunk went into a value not yet complete. */
-			p->pending += n;
-			off += n;
-			if (p->pending > SL_WATCH_MAX_EVENT) {
-				snprintf(why, why_len,
-					 "an event longer than %u bytes",
-					 SL_WATCH_MAX_EVENT);
-				return -EBADMSG;
-			}
-			continue;
-		}
-		if (jerr != json_tokener_success) {
-			snprintf(why, why_len, "not JSON: %s",
-				 json_tokener_error_desc(jerr));
-			json_object_put(v);
+		if (p->len + n > SL_WATCH_MAX_EVENT) {
+			snprintf(why, why_len, "an event longer than %u bytes",
+				 SL_WATCH_MAX_EVENT);
 			return -EBADMSG;
 		}
-		n = json_tokener_get_parse_end(p->tok);
-		/* 0 is right when this chunk's first byte only ended the
-		 * previous chunk's value (a number); otherwise never loop. */
-		if ((!n && !p->pending) || n > len - off) {
-			p->pending = 0;
-			json_object_put(v);
-			snprintf(why, why_len, "parser made no progress");
-			return -EBADMSG;
+		if (nl && !p->len) {
+			/* The common case: a whole line inside this chunk. */
+			ret = parse_line(p, buf + off, n, fn, ctx, why, why_len);
+		} else {
+			if (p->len + n > p->cap) {
+				size_t cap = p->cap ? p->cap : 4096;
+				char *line;
+
+				while (cap < p->len + n)
+					cap *= 2;
+				line = realloc(p->line, cap);
+				if (!line) {
+					snprintf(why, why_len, "out of memory");
+					return -ENOMEM;
+				}
+				p->line = line;
+				p->cap = cap;
+			}
+			memcpy(p->line + p->len, buf + off, n);
+			p->len += n;
+			ret = 0;
+			if (nl) {
+				ret = parse_line(p, p->line, p->len, fn, ctx, why,
+						 why_len);
+				p->len = 0;
+			}
 		}
-		p->pending = 0;
-		off += n;
-		ret = fn(ctx, v);
-		json_object_put(v);
 		if (ret < 0)
 			return ret;
+		off += n + (nl ? 1 : 0);
 	}
 	return 0;
 }

@@ -34,9 +34,18 @@
 
 /* --- the watch stream parser ----------------------------------------------- */
 
+/*
+ * The API server ends every watch event with a newline, and strict JSON
+ * has no raw newline inside a value, so the parser assembles lines and
+ * hands each whole line to json-c: where the network cut the stream never
+ * reaches json-c, whose number and string handling differs between a
+ * value fed at once and one fed in pieces.
+ */
 struct sl_watch_parser {
 	json_tokener *tok;
-	size_t pending; /* bytes of the value being parsed so far */
+	char *line;    /* bytes of the current, unfinished line */
+	size_t len;    /* used */
+	size_t cap;    /* allocated */
 };
 
 /* Called once per complete JSON value; a negative return stops feeding. */
@@ -50,9 +59,11 @@ void sl_watch_parser_free(struct sl_watch_parser *p);
  * sl_watch_parser_feed - feed the next bytes of a watch body
  *
  * Chunk boundaries are arbitrary: a value may span calls and a call may
- * hold several values. Returns 0, the callback's negative return, or
- * -EBADMSG with @why set when the bytes are not a sequence of JSON values
- * (the parser must then be reset).
+ * hold several values; values are newline-terminated (several on one
+ * line are accepted too). A line longer than SL_WATCH_MAX_EVENT is an
+ * error. Returns 0, the callback's negative return, or -EBADMSG with @why
+ * set when a line is not a sequence of JSON objects (the parser must then
+ * be reset).
  */
 int sl_watch_parser_feed(struct sl_watch_parser *p, const char *buf,
 			 size_t len, sl_watch_value_fn fn, void *ctx, char *why,

@@ -85,11 +85,11 @@ static void test_byte_by_byte_and_packed(void **state)
 		assert_int_equal(sl_watch_parser_feed(&p, stream + i, 1, collect,
 						      &s, why, sizeof(why)), 0);
 	check_three(&s);
-	/* All in one chunk, no separators at all. */
+	/* Two values on one line, no separator between them. */
 	memset(&s, 0, sizeof(s));
 	{
 		const char packed[] = "{\"object\":{\"metadata\":{\"name\":\"x\"}}}"
-				      "{\"object\":{\"metadata\":{\"name\":\"y\"}}}";
+				      "{\"object\":{\"metadata\":{\"name\":\"y\"}}}\n";
 
 		assert_int_equal(sl_watch_parser_feed(&p, packed, strlen(packed),
 						      collect, &s, why,
@@ -145,8 +145,10 @@ static void expect_bad(const char *const *chunks, size_t n, int events)
 
 static void test_garbage(void **state)
 {
-	const char *const a[] = { "{\"type\":\"ADDED\",\"object\":{}}\n", "<html>" };
-	const char *const b[] = { "{\"type\":\"ADD", "ED\"]" };
+	/* Lines end in a newline, as the API server writes them; that is
+	 * when a line is judged. */
+	const char *const a[] = { "{\"type\":\"ADDED\",\"object\":{}}\n", "<html>\n" };
+	const char *const b[] = { "{\"type\":\"ADD", "ED\"]\n" };
 	const char *const c[] = { "{\"a\":1}\n}\n" };
 
 	(void)state;
@@ -158,7 +160,7 @@ static void test_garbage(void **state)
 		struct sl_watch_parser p;
 		struct seen s = {};
 		char why[256];
-		const char nul[] = "{\"a\":1}\0{";
+		const char nul[] = "{\"a\":1}\0{\n";
 
 		assert_int_equal(sl_watch_parser_init(&p), 0);
 		assert_int_equal(sl_watch_parser_feed(&p, nul, sizeof(nul) - 1,
