@@ -10,6 +10,7 @@
 
 #include "datapath.h"
 #include "endpoint.h"
+#include "ipcache.h"
 #include "k8s_watch.h"
 #include "model.h"
 #include "source_dir.h"
@@ -38,6 +39,7 @@ struct sl_agent {
 	uint64_t syncs;
 	struct timespec started, last_sync;
 	struct sl_ep_stats last_ep;
+	struct sl_ipc_stats last_ipc;
 	size_t endpoints;
 	char node_cidr[24]; /* last written to node.json */
 	char last_error[512];

@@ -137,6 +137,8 @@ objects:
 			       json_object_new_int64((int64_t)a->model.identities.len));
 	json_object_object_add(counts, "Endpoint",
 			       json_object_new_int64((int64_t)a->endpoints));
+	json_object_object_add(counts, "IPCache",
+			       json_object_new_int64(a->last_ipc.entries));
 	json_object_object_add(o, "objects", counts);
 	json_object_object_add(o, "identityCollisions",
 			       json_object_new_int64((int64_t)a->model.collisions));
@@ -233,6 +235,35 @@ static json_object *endpoints(struct sl_agent *a)
 	return arr;
 }
 
+static int ipcache_entry(uint32_t ip, const struct sl_ipcache_val *v,
+			 void *arg)
+{
+	json_object *o = json_object_new_object();
+	char buf[16], cidr[20];
+
+	sl_ip4_to_str(ip, buf);
+	snprintf(cidr, sizeof(cidr), "%s/32", buf);
+	json_object_object_add(o, "cidr", json_object_new_string(cidr));
+	json_object_object_add(o, "identity", json_object_new_int64(v->identity));
+	sl_ip4_to_str(ntohl(v->node_ip), buf);
+	json_object_object_add(o, "node", jstr(v->node_ip ? buf : ""));
+	json_object_object_add(o, "local",
+			       json_object_new_boolean(v->flags & SL_IPC_F_LOCAL));
+	json_object_array_add(arg, o);
+	return 0;
+}
+
+/* What the map holds, not what the model wants: the datapath's truth. */
+static json_object *ipcache(struct sl_agent *a)
+{
+	json_object *arr = json_object_new_array();
+	struct sl_ipc_backend be;
+
+	sl_ipc_backend_bpf(&be, &a->dp.ipcache_fd);
+	be.dump(be.ctx, ipcache_entry, arr);
+	return arr;
+}
+
 json_object *sl_api_handle(struct sl_agent *a, const char *cmd)
 {
 	if (!strcmp(cmd, "status"))
@@ -241,6 +272,8 @@ json_object *sl_api_handle(struct sl_agent *a, const char *cmd)
 		return identities(a);
 	if (!strcmp(cmd, "nodes"))
 		return nodes(a);
+	if (!strcmp(cmd, "ipcache"))
+		return ipcache(a);
 	if (!strcmp(cmd, "endpoints"))
 		return endpoints(a);
 	return NULL;

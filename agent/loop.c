@@ -76,6 +76,12 @@ int sl_agent_sync(struct sl_agent *a)
 		sl_ep_backend_bpf(&be, &a->dp.endpoints_fd);
 		err = sl_endpoints_sync(&be, &a->model, want, n, &a->last_ep);
 	}
+	if (!err) {
+		struct sl_ipc_backend ipc;
+
+		sl_ipc_backend_bpf(&ipc, &a->dp.ipcache_fd);
+		err = sl_ipcache_sync(&ipc, &a->model, a->node_name, &a->last_ipc);
+	}
 	free(want);
 	if (err < 0) {
 		snprintf(a->last_error, sizeof(a->last_error), "sync: %s",

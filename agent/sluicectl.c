@@ -43,6 +43,7 @@ static void usage(FILE *out)
 		"  endpoints   pods attached on this node, their identity\n"
 		"  identities  security identities (namespace + labels)\n"
 		"  nodes       nodes the agent knows, their pod CIDRs\n"
+		"  ipcache     every address the cluster knows: identity, node\n"
 		"  metrics     packets and bytes per drop reason / trace point\n");
 }
 
@@ -327,6 +328,8 @@ static int cmd_list(const struct opts *o, const char *cmd)
 		printf("%-10s %-20s %s\n", "ID", "NAMESPACE", "LABELS");
 	else if (!strcmp(cmd, "nodes"))
 		printf("%-24s %-20s %-16s %s\n", "NAME", "POD-CIDR", "INTERNAL-IP", "SELF");
+	else if (!strcmp(cmd, "ipcache"))
+		printf("%-18s %-10s %-16s %s\n", "ADDRESS", "IDENTITY", "NODE", "LOCAL");
 	else
 		printf("%-15s %-8s %-10s %-6s %s\n", "IP", "IFINDEX", "IDENTITY",
 		       "IN-MAP", "POD");
@@ -340,6 +343,10 @@ static int cmd_list(const struct opts *o, const char *cmd)
 			printf("%-24s %-20s %-16s %s\n", field(e, "name"),
 			       field(e, "podCIDR"), field(e, "internalIP"),
 			       field(e, "self"));
+		else if (!strcmp(cmd, "ipcache"))
+			printf("%-18s %-10s %-16s %s\n", field(e, "cidr"),
+			       field(e, "identity"), field(e, "node"),
+			       field(e, "local"));
 		else
 			printf("%-15s %-8s %-10s %-6s %s/%s\n", field(e, "ip"),
 			       field(e, "ifindex"), field(e, "identity"),
@@ -395,7 +402,8 @@ int main(int argc, char **argv)
 	libbpf_set_print(NULL);
 	if (!strcmp(cmd, "status"))
 		return cmd_status(&o);
-	if (!strcmp(cmd, "identities") || !strcmp(cmd, "nodes"))
+	if (!strcmp(cmd, "identities") || !strcmp(cmd, "nodes") ||
+	    !strcmp(cmd, "ipcache"))
 		return cmd_list(&o, cmd);
 	if (!strcmp(cmd, "endpoints")) {
 		json_object *probe = ask_agent(&o, "status");

@@ -17,6 +17,7 @@
 
 #include <sluice/drop.h>
 #include <sluice/endpoint.h>
+#include <sluice/ipcache.h>
 #include <sluice/pins.h>
 
 #include "sluice.skel.h"
@@ -57,7 +58,7 @@ static int obj_get(const char *bpf_root, const char *name)
 void sl_datapath_close(struct sl_datapath *dp)
 {
 	int *fds[] = { &dp->from_pod_fd, &dp->to_pod_fd, &dp->endpoints_fd,
-		       &dp->metrics_fd };
+		       &dp->metrics_fd, &dp->ipcache_fd };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
@@ -76,6 +77,7 @@ int sl_datapath_open_pinned(struct sl_datapath *dp, const char *bpf_root)
 		{ &dp->to_pod_fd, SL_PROG_TO_POD },
 		{ &dp->endpoints_fd, SL_ENDPOINTS_MAP },
 		{ &dp->metrics_fd, SL_METRICS_MAP },
+		{ &dp->ipcache_fd, SL_IPCACHE_MAP },
 	};
 
 	for (size_t i = 0; i < sizeof(objs) / sizeof(objs[0]); i++) {

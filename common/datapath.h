@@ -15,11 +15,12 @@ struct sl_datapath {
 	int to_pod_fd;
 	int endpoints_fd;
 	int metrics_fd;
+	int ipcache_fd;
 };
 
 #define SL_DATAPATH_INIT                                                       \
 	{ .from_pod_fd = -1, .to_pod_fd = -1, .endpoints_fd = -1,              \
-	  .metrics_fd = -1 }
+	  .metrics_fd = -1, .ipcache_fd = -1 }
 
 /* True when path, or its nearest existing ancestor, is on a bpffs mount. */
 bool sl_bpffs_at(const char *path);

@@ -9,6 +9,7 @@
 
 #include "common.h"
 
+#include <sluice/ipcache.h>
 #include <sluice/pins.h>
 
 struct {
@@ -29,6 +30,14 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, SL_EVENTS_BYTES);
 } sl_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct sl_ipcache_key);
+	__type(value, struct sl_ipcache_val);
+	__uint(max_entries, SL_IPCACHE_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* required for LPM tries */
+} sl_ipcache SEC(".maps");
 
 /* Read by user space only: which object is loaded (see pins.h). */
 struct {

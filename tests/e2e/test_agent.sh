@@ -50,6 +50,9 @@ for e in json.load(sys.stdin):
         print(v["identity"])' "$2"
 }
 
+ipcache_has() { [[ $(ctl "$1" ipcache) =~ $2 ]]; }
+ipcache_lacks() { [[ $(ctl "$1" ipcache) != *"$2"* ]]; }
+
 # identity_is NODE IP ID: for wait_for, which re-runs it until true.
 identity_is() { [[ $(map_identity "$1" "$2") == "$3" ]]; }
 
@@ -101,6 +104,16 @@ t_agent_identities() {
 	assert_contains "$(ctl n1 identities)" "app=web" "sluicectl identities"
 	assert_eq '{"podCIDR":"10.244.1.0/24"}' "$(cat "$(node_run_dir n1)/node.json")" \
 		"node.json from the Node object"
+
+	# The ipcache: every address of the cluster, pods on other nodes too.
+	{ node_yaml n2 2; printf -- '---\napiVersion: v1\nkind: Pod\nmetadata: {namespace: shop, name: far, labels: {app: web}}\nspec: {nodeName: n2}\nstatus: {podIP: 10.244.2.9}\n'; } |
+		put_manifest remote.yaml
+	wait_for 2 ipcache_has n1 "10.244.2.9/32 *$id_web *192.168.77.2 *false" ||
+		fail "remote pod not in the ipcache: $(ctl n1 ipcache)"
+	assert_match "192.168.77.1/32 +1 +192.168.77.1 +true" "$(ctl n1 ipcache)" "this node is identity 1 (host)"
+	assert_match "192.168.77.2/32 +6 +192.168.77.2 +false" "$(ctl n1 ipcache)" "the other node is identity 6 (remote-node)"
+	rm "$CASE_DIR/manifests/remote.yaml"
+	wait_for 2 ipcache_lacks n1 "10.244.2.9/32" || fail "deleted pod still in the ipcache"
 
 	# Relabel a pod: the map follows within a second.
 	{ pod_yaml shop web n1 'app: web'; pod_yaml shop db n1 'app: cache'; } | put_manifest pods.yaml

@@ -5,12 +5,14 @@
  */
 #include "unit.h"
 #include "endpoint.h"
+#include "ipcache.h"
 #include "k8s.h"
 #include "model.h"
 #include "table.h"
 
 #include <errno.h>
 #include <stdio.h>
+#include <arpa/inet.h>
 #include <stdlib.h>
 
 static void test_table(void **state)
@@ -378,6 +380,128 @@ static void test_endpoint_sync(void **state)
 	sl_model_free(&m);
 }
 
+/* --- ipcache sync against a map in memory ----------------------------------- */
+
+struct mem_ipc {
+	uint32_t ips[MEM_MAX];
+	struct sl_ipcache_val vals[MEM_MAX];
+	size_t n;
+	unsigned int writes, deletes;
+};
+
+static int ipc_dump(void *ctx,
+		    int (*cb)(uint32_t, const struct sl_ipcache_val *, void *),
+		    void *arg)
+{
+	struct mem_ipc *m = ctx;
+
+	for (size_t i = 0; i < m->n; i++) {
+		int ret = cb(m->ips[i], &m->vals[i], arg);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int ipc_update(void *ctx, uint32_t ip, const struct sl_ipcache_val *v)
+{
+	struct mem_ipc *m = ctx;
+
+	m->writes++;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->ips[i] == ip) {
+			m->vals[i] = *v;
+			return 0;
+		}
+	m->ips[m->n] = ip;
+	m->vals[m->n++] = *v;
+	return 0;
+}
+
+static int ipc_remove(void *ctx, uint32_t ip)
+{
+	struct mem_ipc *m = ctx;
+
+	for (size_t i = 0; i < m->n; i++)
+		if (m->ips[i] == ip) {
+			m->ips[i] = m->ips[m->n - 1];
+			m->vals[i] = m->vals[--m->n];
+			m->deletes++;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+static const struct sl_ipcache_val *ipc_get(struct mem_ipc *m, uint32_t ip)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (m->ips[i] == ip)
+			return &m->vals[i];
+	return NULL;
+}
+
+#define NODE(name, cidr, ip)                                                   \
+	"{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"" name \
+	"\"},\"spec\":{\"podCIDR\":\"" cidr "\"},\"status\":{\"addresses\":"      \
+	"[{\"type\":\"InternalIP\",\"address\":\"" ip "\"}]}}"
+#define PODIP(ns, name, node, ip, labels)                                      \
+	"{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"namespace\":\"" ns \
+	"\",\"name\":\"" name "\",\"labels\":{" labels "}},\"spec\":{\"nodeName\":\"" \
+	node "\"},\"status\":{\"podIP\":\"" ip "\"}}"
+
+static void test_ipcache_sync(void **state)
+{
+	struct mem_ipc mem = {};
+	struct sl_ipc_backend be = { ipc_dump, ipc_update, ipc_remove, &mem };
+	const struct sl_ipcache_val *v;
+	struct sl_ipc_stats st;
+	struct sl_model m;
+
+	(void)state;
+	sl_model_init(&m);
+	add(&m, NODE("n1", "10.244.1.0/24", "192.168.77.1"), "f");
+	add(&m, NODE("n2", "10.244.2.0/24", "192.168.77.2"), "f");
+	add(&m, PODIP("shop", "a", "n1", "10.244.1.5", "\"app\":\"web\""), "f");
+	add(&m, PODIP("shop", "b", "n2", "10.244.2.7", "\"app\":\"web\""), "f");
+	add(&m, PODIP("shop", "pending", "", "", "\"app\":\"web\""), "f");
+	/* A stale entry from before. */
+	ipc_update(&mem, 0x0a0a0a0a, &(struct sl_ipcache_val){ .identity = 9 });
+
+	assert_int_equal(sl_ipcache_sync(&be, &m, "n1", &st), 0);
+	assert_int_equal(st.entries, 4);
+	assert_int_equal(st.removed, 1);
+	v = ipc_get(&mem, 0xc0a84d01);
+	assert_non_null(v);
+	assert_int_equal(v->identity, SL_ID_HOST);
+	v = ipc_get(&mem, 0xc0a84d02);
+	assert_int_equal(v->identity, SL_ID_REMOTE_NODE);
+	/* Pods on any node, with their identity and hosting node. */
+	v = ipc_get(&mem, 0x0af40105);
+	assert_non_null(v);
+	assert_int_equal(v->identity, pod_id(&m, "shop/a"));
+	assert_true(v->flags & SL_IPC_F_LOCAL);
+	v = ipc_get(&mem, 0x0af40207);
+	assert_non_null(v);
+	assert_int_equal(v->identity, pod_id(&m, "shop/a"));
+	assert_int_equal(v->node_ip, htonl(0xc0a84d02));
+	assert_false(v->flags & SL_IPC_F_LOCAL);
+	assert_null(ipc_get(&mem, 0x0a0a0a0a));
+
+	/* Nothing changed: nothing written. */
+	mem.writes = mem.deletes = 0;
+	assert_int_equal(sl_ipcache_sync(&be, &m, "n1", &st), 0);
+	assert_int_equal(mem.writes + mem.deletes, 0);
+
+	/* A relabel rewrites exactly that pod's entry. */
+	add(&m, PODIP("shop", "b", "n2", "10.244.2.7", "\"app\":\"db\""), "f");
+	assert_int_equal(sl_ipcache_sync(&be, &m, "n1", &st), 0);
+	assert_int_equal(mem.writes, 1);
+	assert_int_not_equal(ipc_get(&mem, 0x0af40207)->identity,
+			     pod_id(&m, "shop/a"));
+	sl_model_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -388,6 +512,7 @@ int main(void)
 		cmocka_unit_test(test_identities),
 		cmocka_unit_test(test_model_ownership),
 		cmocka_unit_test(test_endpoint_sync),
+		cmocka_unit_test(test_ipcache_sync),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * ipcache sync: keep sl_ipcache equal to every address the cluster knows:
+ * each pod with an IP (any node) and each node's InternalIP, with the
+ * identity behind it and the node that hosts it. Writes only differences.
+ */
+#ifndef SL_AGENT_IPCACHE_H
+#define SL_AGENT_IPCACHE_H
+
+#include <stdint.h>
+
+#include <sluice/ipcache.h>
+
+#include "model.h"
+
+/* Where entries live: the pinned LPM map, or memory in tests. Keys are
+ * /32 host addresses in host byte order here; dump walks only those (an
+ * LPM lookup answers the longest prefix, so it cannot tell a /32 is there). */
+struct sl_ipc_backend {
+	int (*dump)(void *ctx,
+		    int (*cb)(uint32_t ip, const struct sl_ipcache_val *v,
+			      void *arg),
+		    void *arg);
+	int (*update)(void *ctx, uint32_t ip, const struct sl_ipcache_val *v);
+	int (*remove)(void *ctx, uint32_t ip);
+	void *ctx;
+};
+
+struct sl_ipc_stats {
+	unsigned int entries, updated, removed;
+};
+
+/* Sync the map with the model; self is this node's name. */
+int sl_ipcache_sync(const struct sl_ipc_backend *be, struct sl_model *model,
+		    const char *self, struct sl_ipc_stats *stats);
+
+/* The pinned map as a backend. */
+void sl_ipc_backend_bpf(struct sl_ipc_backend *be, int *map_fd);
+
+#endif /* SL_AGENT_IPCACHE_H */
