@@ -34,8 +34,11 @@ gcc -O2 -Wall -Wextra -Werror -I"$top/include" -o "$out/mapwatch" \
 
 export SL_STATE=$(mktemp -d /tmp/sluice-bench-agent.XXXXXX)
 cluster_init bench-agent
-agent=
+agent= fake=
 cleanup() {
+	local rc=$?
+	((rc == 0)) || tail -5 "$SL_STATE/agent.log" "$SL_STATE/api/out" >&2 2>/dev/null
+	[[ -n $fake ]] && kill "$fake" 2>/dev/null
 	[[ -n $agent ]] && kill "$agent" 2>/dev/null && wait "$agent" 2>/dev/null
 	cluster_down
 }
@@ -51,6 +54,27 @@ mkdir -p "$M" "$SL_STATE/empty"
 python3 - "$M" "$PODS" "$NAMESPACES" "$NODES" "$LOCAL" <<'PY'
 import sys
 d, pods, nss, nodes, local = sys.argv[1], *map(int, sys.argv[2:])
+# The same objects as JSON, for the fake API server (seed.json, outside
+# the manifests folder so the folder source does not read it).
+seed = []
+for n in range(1, nodes + 1):
+    seed.append({"apiVersion": "v1", "kind": "Node", "metadata": {"name": f"node{n}"},
+                 "spec": {"podCIDR": f"10.{n // 250 + 1}.{n % 250}.0/24"},
+                 "status": {"addresses": [{"type": "InternalIP", "address": f"192.168.{n // 250}.{n % 250 + 1}"}]}})
+seed.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "bench"}})
+for n in range(nss):
+    seed.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": f"ns-{n}", "labels": {"team": f"t{n % 20}", "env": "prod"}}})
+for p in range(pods):
+    seed.append({"apiVersion": "v1", "kind": "Pod",
+                 "metadata": {"namespace": f"ns-{p % nss}", "name": f"pod-{p}", "uid": f"u{p}",
+                              "labels": {"app": f"a{p % 50}", "tier": f"t{p % 3}", "pod-template-hash": f"h{p % 200}"}},
+                 "spec": {"nodeName": f"node{p % nodes + 1}"},
+                 "status": {"podIP": f"10.{p // 65536 + 100}.{p // 256 % 256}.{p % 256}"}})
+for i in range(local):
+    seed.append({"apiVersion": "v1", "kind": "Pod", "metadata": {"namespace": "bench", "name": f"local-{i}", "labels": {"app": "local", "v": "0"}},
+                 "spec": {"nodeName": "node1"}})
+import json
+json.dump(seed, open(f"{d}/../seed.json", "w"))
 with open(f"{d}/nodes.yaml", "w") as f:
     for n in range(1, nodes + 1):
         f.write(f"---\napiVersion: v1\nkind: Node\nmetadata: {{name: node{n}}}\n"
@@ -77,13 +101,14 @@ local_pods() { # VERSION: the local pods, one of them relabelled per version
 local_pods 0 >"$M/local.yaml"
 
 ctl() { node_exec node1 "$SL_BIN/sluicectl" --run-dir "$(node_run_dir node1)" "$@"; }
-# start_agent DIR: start sluiced on DIR; sets agent (its pid) and
+# start_agent SOURCE-ARGS...: start sluiced; sets agent (its pid) and
 # start_ms (until it first answers). Not in $(): the agent would hold the
 # substitution's pipe open.
 start_agent() {
 	local t0=${EPOCHREALTIME/./}
+	api_t0=$t0
 	nsenter --net="/run/netns/$(node_ns node1)" "$SL_BIN/sluiced" --node-name node1 \
-		--source "$1" --bpf-root "$(node_bpf_root node1)" \
+		"$@" --bpf-root "$(node_bpf_root node1)" \
 		--run-dir "$(node_run_dir node1)" --log-level warn \
 		</dev/null >/dev/null 2>>"$SL_STATE/agent.log" &
 	agent=$!
@@ -94,11 +119,11 @@ rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$agent/status"; }
 hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$agent/status"; }
 stop_agent() { kill "$agent"; wait "$agent" 2>/dev/null || true; agent=; }
 
-start_agent "$SL_STATE/empty"
+start_agent --source "$SL_STATE/empty"
 rss_empty=$(rss_kib)
 stop_agent
 
-start_agent "$M"
+start_agent --source "$M"
 conv_ms=$start_ms
 status=$(ctl -o json status)
 rss_full=$(rss_kib)
@@ -119,6 +144,39 @@ done
 read -r p50 p99 < <(printf '%s\n' "${lat[@]}" | sort -n | awk '{a[NR]=$1} END {
 	printf "%.2f %.2f\n", a[int((NR + 1) / 2)] / 1000, a[int(NR * 0.99 + 0.999)] / 1000 }')
 
+# The same cluster from the (fake) API server: LIST pages of 500, then a
+# WATCH; a relabel is a POST to the fake's control port.
+stop_agent
+api=$SL_STATE/api
+mkdir -p "$api"
+make -s -C "$top" build/bin/sl-fakeapi >/dev/null
+# In the node's netns: the agent reaches it on that namespace's loopback.
+nsenter --net="/run/netns/$(node_ns node1)" "$SL_BIN/sl-fakeapi" -state "$api" \
+	-seed "$SL_STATE/seed.json" >"$api/out" 2>&1 &
+fake=$!
+until [[ -s $api/control.url ]]; do sleep 0.05; done
+start_agent --kubeconfig "$api/kubeconfig"
+# Converged: every pod of the seed in the model.
+until [[ $(ctl -o json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["objects"]["Pod"])') == "$((PODS + LOCAL))" ]]; do
+	(( (${EPOCHREALTIME/./} - api_t0) < 60000000 )) || { echo "API source did not converge in 60 s" >&2; exit 1; }
+	sleep 0.01
+done
+api_conv_ms=$(( (${EPOCHREALTIME/./} - api_t0) / 1000 ))
+api_rss=$(rss_kib)
+lat_api=()
+for ((c = 1; c <= CHANGES; c++)); do
+	printf '{"apiVersion":"v1","kind":"Pod","metadata":{"namespace":"bench","name":"local-0","labels":{"app":"local","v":"%d"}},"spec":{"nodeName":"node1"}}' "$c" >"$api/change.json"
+	r=$(node_exec node1 "$out/mapwatch" "$(node_bpf_root node1)/sl_endpoints" "$ip" 2000 \
+		-- curl -sf -o /dev/null -X POST --data-binary @"$api/change.json" \
+		"$(cat "$api/control.url")/objects") || { echo "api change $c: $r" >&2; exit 1; }
+	us=${r#us=}
+	lat_api+=("${us%% *}")
+done
+kill "$fake"
+fake=
+read -r ap50 ap99 < <(printf '%s\n' "${lat_api[@]}" | sort -n | awk '{a[NR]=$1} END {
+	printf "%.2f %.2f\n", a[int((NR + 1) / 2)] / 1000, a[int(NR * 0.99 + 0.999)] / 1000 }')
+
 {
 	echo "sluiced at scale, manifests source, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, loadavg $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo
@@ -129,4 +187,9 @@ read -r p50 p99 < <(printf '%s\n' "${lat[@]}" | sort -n | awk '{a[NR]=$1} END {
 	printf '%-44s %.1f MiB\n' "RSS with an empty source" "$(bc -l <<<"$rss_empty/1024")"
 	printf '%-44s %.0f bytes\n' "per object" "$(bc -l <<<"($rss_full-$rss_empty)*1024/$objects")"
 	printf '%-44s p50 %s ms, p99 %s ms over %d changes\n' "relabel (rename) -> sl_endpoints" "$p50" "$p99" "$CHANGES"
+	echo
+	echo "the same cluster from the (fake) API server, TLS, LIST pages of 500 + WATCH:"
+	printf '%-44s %s ms   (goal < 2000)\n' "convergence (start to all pods in the model)" "$api_conv_ms"
+	printf '%-44s %.1f MiB   (goal < 40)\n' "RSS converged" "$(bc -l <<<"$api_rss/1024")"
+	printf '%-44s p50 %s ms, p99 %s ms over %d changes\n' "relabel (watch event) -> sl_endpoints" "$ap50" "$ap99" "$CHANGES"
 } | tee "$out/agent.txt"
