@@ -185,10 +185,7 @@ static json_object *nodes(struct sl_agent *a)
 
 		json_object_object_add(o, "name", jstr(n->name));
 		if (n->have_pod_cidr) {
-			snprintf(buf, sizeof(buf), "%u.%u.%u.%u/%u",
-				 n->pod_cidr >> 24, (n->pod_cidr >> 16) & 255,
-				 (n->pod_cidr >> 8) & 255, n->pod_cidr & 255,
-				 n->pod_prefix);
+			sl_ip4_net_to_str(n->pod_cidr, n->pod_prefix, buf);
 			json_object_object_add(o, "podCIDR", jstr(buf));
 		}
 		if (n->internal_ip) {

@@ -8,6 +8,7 @@
  */
 #include "agent.h"
 #include "fsutil.h"
+#include "ipv4.h"
 #include "log.h"
 
 #include <errno.h>
@@ -34,15 +35,11 @@ static int write_node_record(struct sl_agent *a)
 	const struct sl_object *node = sl_model_get(&a->model, SL_KIND_NODE,
 						    a->node_name);
 	char path[PATH_MAX + 16], cidr[24], json[64];
-	uint32_t net;
 	int err;
 
 	if (!node || !node->node.have_pod_cidr)
 		return 0;
-	net = node->node.pod_cidr;
-	snprintf(cidr, sizeof(cidr), "%u.%u.%u.%u/%u", net >> 24,
-		 (net >> 16) & 255, (net >> 8) & 255, net & 255,
-		 node->node.pod_prefix);
+	sl_ip4_net_to_str(node->node.pod_cidr, node->node.pod_prefix, cidr);
 	if (!strcmp(cidr, a->node_cidr))
 		return 0;
 	/* The plugin reads this when its conflist has no podCIDR. */

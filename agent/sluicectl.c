@@ -8,6 +8,7 @@
  */
 #include "datapath.h"
 #include "fsutil.h"
+#include "ipv4.h"
 #include "reasons.h"
 
 #include <arpa/inet.h>
@@ -148,12 +149,8 @@ static int cmd_endpoints(const struct opts *o, const struct sl_datapath *dp)
 		if (bpf_map_lookup_elem(dp->endpoints_fd, &key, &ep) < 0)
 			continue;
 		inet_ntop(AF_INET, &key.ip4, ip, sizeof(ip));
-		snprintf(pmac, sizeof(pmac), "%02x:%02x:%02x:%02x:%02x:%02x",
-			 ep.pod_mac[0], ep.pod_mac[1], ep.pod_mac[2],
-			 ep.pod_mac[3], ep.pod_mac[4], ep.pod_mac[5]);
-		snprintf(hmac, sizeof(hmac), "%02x:%02x:%02x:%02x:%02x:%02x",
-			 ep.host_mac[0], ep.host_mac[1], ep.host_mac[2],
-			 ep.host_mac[3], ep.host_mac[4], ep.host_mac[5]);
+		sl_mac_to_str(ep.pod_mac, pmac);
+		sl_mac_to_str(ep.host_mac, hmac);
 		rec = read_record(o, ip);
 		if (o->json) {
 			json_object *e = json_object_new_object();

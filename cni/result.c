@@ -11,8 +11,7 @@ static json_object *iface_json(const struct sl_result_iface *i,
 	json_object *o = json_object_new_object();
 	char mac[18];
 
-	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", i->mac[0],
-		 i->mac[1], i->mac[2], i->mac[3], i->mac[4], i->mac[5]);
+	sl_mac_to_str(i->mac, mac);
 	json_object_object_add(o, "name", json_object_new_string(i->name));
 	json_object_object_add(o, "mac", json_object_new_string(mac));
 	if (ver >= CNI_V110)

@@ -2,6 +2,7 @@
 #include "ipv4.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,3 +49,16 @@ int sl_parse_ipv4_cidr(const char *s, struct sl_ipv4_net *net)
 	return 0;
 }
 
+void sl_ip4_net_to_str(uint32_t net, unsigned int prefix, char buf[20])
+{
+	char ip[16];
+
+	sl_ip4_to_str(net, ip);
+	snprintf(buf, 20, "%s/%u", ip, prefix);
+}
+
+void sl_mac_to_str(const uint8_t mac[6], char buf[18])
+{
+	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1],
+		 mac[2], mac[3], mac[4], mac[5]);
+}

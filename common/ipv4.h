@@ -19,4 +19,10 @@ int sl_parse_ipv4_cidr(const char *s, struct sl_ipv4_net *net);
 /* Dotted quad of a host-order address into buf. */
 void sl_ip4_to_str(uint32_t ip, char buf[16]);
 
+/* "a.b.c.d/n" of a host-order network into buf. */
+void sl_ip4_net_to_str(uint32_t net, unsigned int prefix, char buf[20]);
+
+/* "aa:bb:cc:dd:ee:ff" of a link-layer address into buf. */
+void sl_mac_to_str(const uint8_t mac[6], char buf[18]);
+
 #endif /* SL_COMMON_IPV4_H */

@@ -87,12 +87,6 @@ void sl_store_unlock(struct sl_store *store)
 	flock(store->lock_fd, LOCK_UN);
 }
 
-static void mac_to_str(const uint8_t mac[6], char buf[18])
-{
-	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1],
-		 mac[2], mac[3], mac[4], mac[5]);
-}
-
 static int mac_from_str(const char *s, uint8_t mac[6])
 {
 	unsigned int b[6];
@@ -128,9 +122,9 @@ char *sl_record_to_json(const struct sl_ep_record *rec)
 				       json_object_new_string(rec->host_veth));
 		json_object_object_add(o, "hostIfindex",
 				       json_object_new_int(rec->host_ifindex));
-		mac_to_str(rec->host_mac, mac);
+		sl_mac_to_str(rec->host_mac, mac);
 		json_object_object_add(o, "hostMAC", json_object_new_string(mac));
-		mac_to_str(rec->pod_mac, mac);
+		sl_mac_to_str(rec->pod_mac, mac);
 		json_object_object_add(o, "podMAC", json_object_new_string(mac));
 		json_object_object_add(o, "mtu", json_object_new_int(rec->mtu));
 	}
