@@ -39,7 +39,7 @@ struct sl_agent {
 	uint64_t syncs;
 	struct timespec started, last_sync;
 	struct sl_ep_stats last_ep;
-	struct sl_ipc_stats last_ipc;
+	struct sl_ipc_state ipc;
 	size_t endpoints;
 	char node_cidr[24]; /* last written to node.json */
 	char last_error[512];

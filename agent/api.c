@@ -138,7 +138,7 @@ objects:
 	json_object_object_add(counts, "Endpoint",
 			       json_object_new_int64((int64_t)a->endpoints));
 	json_object_object_add(counts, "IPCache",
-			       json_object_new_int64(a->last_ipc.entries));
+			       json_object_new_int64(a->ipc.last.entries));
 	json_object_object_add(o, "objects", counts);
 	json_object_object_add(o, "identityCollisions",
 			       json_object_new_int64((int64_t)a->model.collisions));

@@ -46,17 +46,15 @@ static void assign_identity(struct sl_model *model, struct sl_ep_desired *d,
 			    struct sl_ep_stats *stats)
 {
 	char key[520];
-	const struct sl_object *pod;
 	const struct sl_identity *id;
 
 	snprintf(key, sizeof(key), "%s/%s", d->ns, d->name);
-	pod = sl_model_get(model, SL_KIND_POD, key);
 	/* Not (yet) in the source: forwarding works, identity unknown. */
-	if (!pod) {
+	if (!sl_model_get(model, SL_KIND_POD, key)) {
 		stats->unknown_pods++;
 		return;
 	}
-	id = sl_model_pod_identity(model, &pod->pod);
+	id = sl_model_identity(model, key);
 	if (id)
 		d->ep.identity = id->id;
 }

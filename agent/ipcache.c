@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include "ipcache.h"
+#include "bpfmap.h"
 #include "ipv4.h"
 #include "log.h"
 
@@ -10,13 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct want {
-	uint32_t ip;
-	struct sl_ipcache_val v;
-};
-
 struct wants {
-	struct want *items;
+	struct sl_ipc_entry *items;
 	size_t n, cap;
 };
 
@@ -24,7 +20,9 @@ static int push(struct wants *w, uint32_t ip, const struct sl_ipcache_val *v)
 {
 	if (w->n == w->cap) {
 		size_t cap = w->cap ? w->cap * 2 : 256;
-		struct want *items = realloc(w->items, cap * sizeof(*items));
+		struct sl_ipc_entry *items;
+
+		items = realloc(w->items, cap * sizeof(*items));
 
 		if (!items)
 			return -ENOMEM;
@@ -38,7 +36,8 @@ static int push(struct wants *w, uint32_t ip, const struct sl_ipcache_val *v)
 
 static int cmp_want(const void *a, const void *b)
 {
-	uint32_t x = ((const struct want *)a)->ip, y = ((const struct want *)b)->ip;
+	uint32_t x = ((const struct sl_ipc_entry *)a)->ip;
+	uint32_t y = ((const struct sl_ipc_entry *)b)->ip;
 
 	return x < y ? -1 : x > y;
 }
@@ -63,18 +62,15 @@ static int desired(struct sl_model *m, const char *self, struct wants *w)
 	}
 	for (size_t i = 0; !err && sl_table_next(&m->objects[SL_KIND_POD], &i,
 						 &key, &val);) {
-		const struct sl_pod *p = &((struct sl_model_obj *)val)->obj.pod;
+		const struct sl_model_obj *mo = val;
+		const struct sl_pod *p = &mo->obj.pod;
 		const struct sl_object *node;
-		const struct sl_identity *id;
 		struct sl_ipcache_val v = {};
 
 		/* Host-network pods share their node's address. */
-		if (!p->ip || p->host_network)
+		if (!p->ip || p->host_network || !mo->identity)
 			continue;
-		id = sl_model_pod_identity(m, p);
-		if (!id)
-			return -ENOMEM;
-		v.identity = id->id;
+		v.identity = mo->identity->id;
 		node = p->node[0] ? sl_model_get(m, SL_KIND_NODE, p->node) : NULL;
 		if (node)
 			v.node_ip = htonl(node->node.internal_ip);
@@ -107,48 +103,87 @@ static int collect(uint32_t ip, const struct sl_ipcache_val *v, void *arg)
 }
 
 int sl_ipcache_sync(const struct sl_ipc_backend *be, struct sl_model *model,
-		    const char *self, struct sl_ipc_stats *stats)
+		    const char *self, struct sl_ipc_state *st)
 {
-	struct wants w = {}, cur = {};
+	struct sl_ipc_stats *stats = &st->last;
+	struct wants w = {}, dumped = {}, writes = {}, stale = {};
+	const struct sl_ipc_entry *cur;
+	size_t ncur, i = 0, j = 0;
 	int err;
 
 	memset(stats, 0, sizeof(*stats));
 	err = desired(model, self, &w);
-	if (!err)
-		err = be->dump(be->ctx, collect, &cur);
 	if (err)
 		goto out;
-	qsort(cur.items, cur.n, sizeof(*cur.items), cmp_want);
-	/* New and changed entries first, then the stale ones go. */
-	for (size_t i = 0; i < w.n; i++) {
-		struct want *have = bsearch(&w.items[i], cur.items, cur.n,
-					    sizeof(*cur.items), cmp_want);
-
-		if (have && !memcmp(&have->v, &w.items[i].v, sizeof(have->v)))
-			continue;
-		err = be->update(be->ctx, w.items[i].ip, &w.items[i].v);
-		if (err < 0)
+	/* The map is read back only when we cannot vouch for it: at start
+	 * and after a failed write or a periodic resync. Otherwise it holds
+	 * what the last sync wrote, and a change costs no syscall per entry. */
+	if (!st->valid) {
+		err = be->dump(be->ctx, collect, &dumped);
+		if (err)
 			goto out;
-		stats->updated++;
+		qsort(dumped.items, dumped.n, sizeof(*dumped.items), cmp_want);
+		cur = dumped.items;
+		ncur = dumped.n;
+	} else {
+		cur = st->mirror;
+		ncur = st->n;
 	}
-	for (size_t i = 0; i < cur.n; i++) {
-		if (bsearch(&cur.items[i], w.items, w.n, sizeof(*w.items),
-			    cmp_want))
+	st->valid = false; /* until this sync completes */
+	/* New and changed entries are written first, then the stale ones
+	 * go; each as one batch. A merge of two sorted lists finds them. */
+	for (i = 0, j = 0; i < w.n; i++) {
+		while (j < ncur && cur[j].ip < w.items[i].ip)
+			j++;
+		if (j < ncur && cur[j].ip == w.items[i].ip &&
+		    !memcmp(&cur[j].v, &w.items[i].v, sizeof(cur[j].v)))
 			continue;
-		err = be->remove(be->ctx, cur.items[i].ip);
-		if (err < 0 && err != -ENOENT)
+		err = push(&writes, w.items[i].ip, &w.items[i].v);
+		if (err)
 			goto out;
-		stats->removed++;
 	}
+	for (i = 0, j = 0; j < ncur; j++) {
+		while (i < w.n && w.items[i].ip < cur[j].ip)
+			i++;
+		if (i < w.n && w.items[i].ip == cur[j].ip)
+			continue;
+		err = push(&stale, cur[j].ip, &cur[j].v);
+		if (err)
+			goto out;
+	}
+	if (writes.n && (err = be->write(be->ctx, writes.items, writes.n)) < 0)
+		goto out;
+	if (stale.n && (err = be->remove(be->ctx, stale.items, stale.n)) < 0)
+		goto out;
+	stats->updated = (unsigned int)writes.n;
+	stats->removed = (unsigned int)stale.n;
 	stats->entries = (unsigned int)w.n;
 	if (stats->updated || stats->removed)
 		log_debug("ipcache: %u entries, %u written, %u removed",
 			  stats->entries, stats->updated, stats->removed);
+	free(st->mirror);
+	st->mirror = w.items;
+	st->n = w.n;
+	st->valid = true;
+	w.items = NULL;
 	err = 0;
 out:
-	free(cur.items);
+	free(writes.items);
+	free(stale.items);
+	free(dumped.items);
 	free(w.items);
 	return err;
+}
+
+void sl_ipc_state_invalidate(struct sl_ipc_state *st)
+{
+	st->valid = false;
+}
+
+void sl_ipc_state_free(struct sl_ipc_state *st)
+{
+	free(st->mirror);
+	memset(st, 0, sizeof(*st));
 }
 
 /* --- the pinned LPM trie ----------------------------------------------------- */
@@ -181,24 +216,51 @@ static int bpf_dump(void *ctx,
 	return 0;
 }
 
-static int bpf_update(void *ctx, uint32_t ip, const struct sl_ipcache_val *v)
-{
-	struct sl_ipcache_key k = host_key(ip);
+/* Batches of keys and values as the map has them. */
+#define IPC_BATCH 1024
 
-	return bpf_map_update_elem(*(int *)ctx, &k, v, BPF_ANY) < 0 ? -errno : 0;
+static int bpf_write(void *ctx, const struct sl_ipc_entry *e, size_t n)
+{
+	struct sl_ipcache_key keys[IPC_BATCH];
+	struct sl_ipcache_val vals[IPC_BATCH];
+
+	for (size_t i = 0; i < n; i += IPC_BATCH) {
+		size_t m = n - i < IPC_BATCH ? n - i : IPC_BATCH;
+		int err;
+
+		for (size_t j = 0; j < m; j++) {
+			keys[j] = host_key(e[i + j].ip);
+			vals[j] = e[i + j].v;
+		}
+		err = sl_map_update_many(*(int *)ctx, keys, vals, m,
+					 sizeof(*keys), sizeof(*vals), NULL);
+		if (err < 0)
+			return err;
+	}
+	return 0;
 }
 
-static int bpf_remove(void *ctx, uint32_t ip)
+static int bpf_remove(void *ctx, const struct sl_ipc_entry *e, size_t n)
 {
-	struct sl_ipcache_key k = host_key(ip);
+	struct sl_ipcache_key keys[IPC_BATCH];
 
-	return bpf_map_delete_elem(*(int *)ctx, &k) < 0 ? -errno : 0;
+	for (size_t i = 0; i < n; i += IPC_BATCH) {
+		size_t m = n - i < IPC_BATCH ? n - i : IPC_BATCH;
+		int err;
+
+		for (size_t j = 0; j < m; j++)
+			keys[j] = host_key(e[i + j].ip);
+		err = sl_map_delete_many(*(int *)ctx, keys, m, sizeof(*keys));
+		if (err < 0)
+			return err;
+	}
+	return 0;
 }
 
 void sl_ipc_backend_bpf(struct sl_ipc_backend *be, int *map_fd)
 {
 	be->dump = bpf_dump;
-	be->update = bpf_update;
+	be->write = bpf_write;
 	be->remove = bpf_remove;
 	be->ctx = map_fd;
 }

@@ -53,10 +53,24 @@ static int write_node_record(struct sl_agent *a)
 	return 0;
 }
 
+static double ms_since(struct timespec *t)
+{
+	struct timespec now;
+	double ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (double)(now.tv_sec - t->tv_sec) * 1e3 +
+	     (double)(now.tv_nsec - t->tv_nsec) / 1e6;
+	*t = now;
+	return ms;
+}
+
 int sl_agent_sync(struct sl_agent *a)
 {
 	struct sl_ep_backend be;
 	struct sl_ep_desired *want = NULL;
+	double ms_ids = 0, ms_eps = 0, ms_ipc = 0;
+	struct timespec t;
 	size_t n = 0;
 	int err;
 
@@ -64,7 +78,9 @@ int sl_agent_sync(struct sl_agent *a)
 	 * computed from half a cluster: write nothing rather than that. */
 	if (a->kube.enabled && !a->kube_ready)
 		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &t);
 	err = sl_model_refresh_identities(&a->model);
+	ms_ids = ms_since(&t);
 	if (!err)
 		err = write_node_record(a);
 	if (!err)
@@ -72,12 +88,14 @@ int sl_agent_sync(struct sl_agent *a)
 	if (!err) {
 		sl_ep_backend_bpf(&be, &a->dp.endpoints_fd);
 		err = sl_endpoints_sync(&be, &a->model, want, n, &a->last_ep);
+		ms_eps = ms_since(&t);
 	}
 	if (!err) {
 		struct sl_ipc_backend ipc;
 
 		sl_ipc_backend_bpf(&ipc, &a->dp.ipcache_fd);
-		err = sl_ipcache_sync(&ipc, &a->model, a->node_name, &a->last_ipc);
+		err = sl_ipcache_sync(&ipc, &a->model, a->node_name, &a->ipc);
+		ms_ipc = ms_since(&t);
 	}
 	free(want);
 	if (err < 0) {
@@ -86,6 +104,8 @@ int sl_agent_sync(struct sl_agent *a)
 		log_error("%s", a->last_error);
 		return err;
 	}
+	log_debug("sync: identities %.2f ms, endpoints %.2f ms, ipcache %.2f ms",
+		  ms_ids, ms_eps, ms_ipc);
 	a->endpoints = n;
 	a->synced_generation = a->model.generation;
 	a->records_changed = false;
@@ -239,7 +259,10 @@ int sl_agent_run(struct sl_agent *a)
 				}
 			} else if (fd == a->timer_fd) {
 				drain(fd);
-				a->records_changed = true; /* periodic resync */
+				/* A periodic resync reads the maps back too, in
+				 * case something else wrote them. */
+				a->records_changed = true;
+				sl_ipc_state_invalidate(&a->ipc);
 			} else if (fd == a->source.inotify_fd) {
 				if (sl_source_dir_handle(&a->source) < 0)
 					log_error("reading the manifests folder failed");
@@ -281,5 +304,6 @@ void sl_agent_stop(struct sl_agent *a)
 	sl_kube_close(&a->kube);
 	sl_kubeconfig_free(&a->kube_cfg);
 	sl_model_free(&a->model);
+	sl_ipc_state_free(&a->ipc);
 	sl_datapath_close(&a->dp);
 }

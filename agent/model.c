@@ -16,13 +16,6 @@ void sl_model_init(struct sl_model *m)
 	sl_table_init(&m->identity_ids);
 }
 
-static void obj_free(struct sl_model_obj *mo)
-{
-	sl_object_free(&mo->obj);
-	free(mo->owner);
-	free(mo);
-}
-
 static void identity_free(struct sl_identity *id)
 {
 	free(id->ns);
@@ -32,103 +25,43 @@ static void identity_free(struct sl_identity *id)
 	free(id);
 }
 
+static void identity_unref(struct sl_model *m, struct sl_identity *id)
+{
+	char num[16];
+
+	if (!id || --id->refs)
+		return;
+	snprintf(num, sizeof(num), "%u", id->id);
+	sl_table_del(&m->identity_ids, num);
+	sl_table_del(&m->identities, id->canonical);
+	log_info("identity %u released: %s [%s]", id->id, id->ns, id->labels);
+	identity_free(id);
+}
+
+static void obj_free(struct sl_model *m, struct sl_model_obj *mo)
+{
+	identity_unref(m, mo->identity);
+	sl_object_free(&mo->obj);
+	free(mo->owner);
+	free(mo);
+}
+
 void sl_model_free(struct sl_model *m)
 {
 	const char *key;
 	void *val;
 
 	for (int k = 0; k < SL_KIND_COUNT; k++) {
-		for (size_t i = 0; sl_table_next(&m->objects[k], &i, &key, &val);)
-			obj_free(val);
+		for (size_t i = 0; sl_table_next(&m->objects[k], &i, &key, &val);) {
+			((struct sl_model_obj *)val)->identity = NULL;
+			obj_free(m, val);
+		}
 		sl_table_free(&m->objects[k]);
 	}
 	for (size_t i = 0; sl_table_next(&m->identities, &i, &key, &val);)
 		identity_free(val);
 	sl_table_free(&m->identities);
 	sl_table_free(&m->identity_ids);
-}
-
-static bool same_object(const struct sl_object *a, const struct sl_object *b)
-{
-	switch (a->kind) {
-	case SL_KIND_POD:
-		return !strcmp(a->pod.uid, b->pod.uid) &&
-		       !strcmp(a->pod.node, b->pod.node) &&
-		       a->pod.ip == b->pod.ip &&
-		       a->pod.host_network == b->pod.host_network &&
-		       sl_labels_equal(&a->pod.labels, &b->pod.labels);
-	case SL_KIND_NAMESPACE:
-		return sl_labels_equal(&a->ns.labels, &b->ns.labels);
-	case SL_KIND_NODE:
-		return a->node.have_pod_cidr == b->node.have_pod_cidr &&
-		       a->node.pod_cidr == b->node.pod_cidr &&
-		       a->node.pod_prefix == b->node.pod_prefix &&
-		       a->node.internal_ip == b->node.internal_ip;
-	default:
-		return false;
-	}
-}
-
-int sl_model_upsert(struct sl_model *m, struct sl_object *obj,
-		    const char *owner)
-{
-	struct sl_table *t = &m->objects[obj->kind];
-	struct sl_model_obj *cur = sl_table_get(t, obj->key), *mo;
-	void *old;
-	bool same_owner;
-
-	if (cur) {
-		same_owner = !strcmp(cur->owner, owner);
-		if (same_owner && same_object(&cur->obj, obj)) {
-			sl_object_free(obj);
-			return 0;
-		}
-		if (!same_owner)
-			log_warn("%s %s is defined by both %s and %s; using %s",
-				 sl_kind_name(obj->kind), obj->key, cur->owner,
-				 owner, owner);
-	}
-	mo = calloc(1, sizeof(*mo));
-	if (!mo || !(mo->owner = strdup(owner))) {
-		free(mo);
-		return -ENOMEM;
-	}
-	mo->obj = *obj;
-	if (sl_table_put(t, obj->key, mo, &old) < 0) {
-		free(mo->owner);
-		free(mo);
-		return -ENOMEM;
-	}
-	memset(obj, 0, sizeof(*obj));
-	if (old)
-		obj_free(old);
-	m->generation++;
-	return 1;
-}
-
-int sl_model_delete(struct sl_model *m, enum sl_kind kind, const char *key,
-		    const char *owner)
-{
-	struct sl_model_obj *cur = sl_table_get(&m->objects[kind], key);
-
-	if (!cur || (owner && strcmp(cur->owner, owner)))
-		return 0;
-	obj_free(sl_table_del(&m->objects[kind], key));
-	m->generation++;
-	return 1;
-}
-
-const struct sl_object *sl_model_get(const struct sl_model *m,
-				     enum sl_kind kind, const char *key)
-{
-	struct sl_model_obj *mo = sl_table_get(&m->objects[kind], key);
-
-	return mo ? &mo->obj : NULL;
-}
-
-size_t sl_model_count(const struct sl_model *m, enum sl_kind kind)
-{
-	return m->objects[kind].len;
 }
 
 uint32_t sl_identity_hash(const char *canonical, uint32_t salt)
@@ -226,8 +159,9 @@ static struct sl_identity *identity_new(struct sl_model *m,
 	return id;
 }
 
-const struct sl_identity *sl_model_pod_identity(struct sl_model *m,
-						const struct sl_pod *pod)
+/* Find or make the identity a pod's labels and namespace give (no ref). */
+static struct sl_identity *identity_for(struct sl_model *m,
+					const struct sl_pod *pod)
 {
 	const struct sl_object *ns = sl_model_get(m, SL_KIND_NAMESPACE, pod->ns);
 	struct sl_identity *id;
@@ -239,16 +173,146 @@ const struct sl_identity *sl_model_pod_identity(struct sl_model *m,
 	id = sl_table_get(&m->identities, canonical);
 	if (id) {
 		free(canonical);
-	} else {
-		id = identity_new(m, pod, ns ? &ns->ns.labels : NULL, canonical);
-		if (!id) {
-			free(canonical);
-			return NULL;
-		}
-		log_info("new identity %u: %s [%s]", id->id, id->ns, id->labels);
+		return id;
 	}
-	id->seen = true;
+	id = identity_new(m, pod, ns ? &ns->ns.labels : NULL, canonical);
+	if (!id) {
+		free(canonical);
+		return NULL;
+	}
+	log_info("new identity %u: %s [%s]", id->id, id->ns, id->labels);
 	return id;
+}
+
+static int pod_assign_identity(struct sl_model *m, struct sl_model_obj *mo)
+{
+	struct sl_identity *id = NULL;
+
+	/* Host-network pods are the host. */
+	if (!mo->obj.pod.host_network) {
+		id = identity_for(m, &mo->obj.pod);
+		if (!id) {
+			/* Keep the old one; the next refresh retries. */
+			m->identities_stale = true;
+			return -ENOMEM;
+		}
+		id->refs++; /* before the unref: it may be the same one */
+	}
+	identity_unref(m, mo->identity);
+	mo->identity = id;
+	return 0;
+}
+
+/* A namespace's labels are part of its pods' identities. Scanning every pod
+ * costs a string compare each; only that namespace's pods are rehashed. */
+static void namespace_changed(struct sl_model *m, const char *ns)
+{
+	const char *key;
+	void *val;
+
+	for (size_t i = 0; sl_table_next(&m->objects[SL_KIND_POD], &i, &key, &val);) {
+		struct sl_model_obj *mo = val;
+
+		if (!strcmp(mo->obj.pod.ns, ns))
+			pod_assign_identity(m, mo);
+	}
+}
+
+static bool same_object(const struct sl_object *a, const struct sl_object *b)
+{
+	switch (a->kind) {
+	case SL_KIND_POD:
+		return !strcmp(a->pod.uid, b->pod.uid) &&
+		       !strcmp(a->pod.node, b->pod.node) &&
+		       a->pod.ip == b->pod.ip &&
+		       a->pod.host_network == b->pod.host_network &&
+		       sl_labels_equal(&a->pod.labels, &b->pod.labels);
+	case SL_KIND_NAMESPACE:
+		return sl_labels_equal(&a->ns.labels, &b->ns.labels);
+	case SL_KIND_NODE:
+		return a->node.have_pod_cidr == b->node.have_pod_cidr &&
+		       a->node.pod_cidr == b->node.pod_cidr &&
+		       a->node.pod_prefix == b->node.pod_prefix &&
+		       a->node.internal_ip == b->node.internal_ip;
+	default:
+		return false;
+	}
+}
+
+int sl_model_upsert(struct sl_model *m, struct sl_object *obj,
+		    const char *owner)
+{
+	struct sl_table *t = &m->objects[obj->kind];
+	struct sl_model_obj *cur = sl_table_get(t, obj->key), *mo;
+	void *old;
+	bool same_owner;
+
+	if (cur) {
+		same_owner = !strcmp(cur->owner, owner);
+		if (same_owner && same_object(&cur->obj, obj)) {
+			sl_object_free(obj);
+			return 0;
+		}
+		if (!same_owner)
+			log_warn("%s %s is defined by both %s and %s; using %s",
+				 sl_kind_name(obj->kind), obj->key, cur->owner,
+				 owner, owner);
+	}
+	mo = calloc(1, sizeof(*mo));
+	if (!mo || !(mo->owner = strdup(owner))) {
+		free(mo);
+		return -ENOMEM;
+	}
+	mo->obj = *obj;
+	if (sl_table_put(t, obj->key, mo, &old) < 0) {
+		free(mo->owner);
+		free(mo);
+		return -ENOMEM;
+	}
+	memset(obj, 0, sizeof(*obj));
+	if (mo->obj.kind == SL_KIND_POD)
+		pod_assign_identity(m, mo);
+	if (old)
+		obj_free(m, old);
+	if (mo->obj.kind == SL_KIND_NAMESPACE)
+		namespace_changed(m, mo->obj.key);
+	m->generation++;
+	return 1;
+}
+
+int sl_model_delete(struct sl_model *m, enum sl_kind kind, const char *key,
+		    const char *owner)
+{
+	struct sl_model_obj *cur = sl_table_get(&m->objects[kind], key);
+
+	if (!cur || (owner && strcmp(cur->owner, owner)))
+		return 0;
+	obj_free(m, sl_table_del(&m->objects[kind], key));
+	if (kind == SL_KIND_NAMESPACE)
+		namespace_changed(m, key);
+	m->generation++;
+	return 1;
+}
+
+const struct sl_object *sl_model_get(const struct sl_model *m,
+				     enum sl_kind kind, const char *key)
+{
+	struct sl_model_obj *mo = sl_table_get(&m->objects[kind], key);
+
+	return mo ? &mo->obj : NULL;
+}
+
+size_t sl_model_count(const struct sl_model *m, enum sl_kind kind)
+{
+	return m->objects[kind].len;
+}
+
+const struct sl_identity *sl_model_identity(const struct sl_model *m,
+					    const char *pod_key)
+{
+	struct sl_model_obj *mo = sl_table_get(&m->objects[SL_KIND_POD], pod_key);
+
+	return mo ? mo->identity : NULL;
 }
 
 int sl_model_refresh_identities(struct sl_model *m)
@@ -257,28 +321,11 @@ int sl_model_refresh_identities(struct sl_model *m)
 	void *val;
 	int err = 0;
 
-	for (size_t i = 0; sl_table_next(&m->identities, &i, &key, &val);)
-		((struct sl_identity *)val)->seen = false;
-	for (size_t i = 0; sl_table_next(&m->objects[SL_KIND_POD], &i, &key, &val);) {
-		struct sl_model_obj *mo = val;
-
-		if (mo->obj.pod.host_network)
-			continue; /* host-network pods are the host */
-		if (!sl_model_pod_identity(m, &mo->obj.pod))
+	if (!m->identities_stale)
+		return 0;
+	m->identities_stale = false;
+	for (size_t i = 0; sl_table_next(&m->objects[SL_KIND_POD], &i, &key, &val);)
+		if (pod_assign_identity(m, val) < 0)
 			err = -ENOMEM;
-	}
-	for (size_t i = 0; sl_table_next(&m->identities, &i, &key, &val);) {
-		struct sl_identity *id = val;
-		char num[16];
-
-		if (id->seen)
-			continue;
-		snprintf(num, sizeof(num), "%u", id->id);
-		sl_table_del(&m->identity_ids, num);
-		sl_table_del(&m->identities, id->canonical);
-		log_info("identity %u released: %s [%s]", id->id, id->ns,
-			 id->labels);
-		identity_free(id);
-	}
 	return err;
 }

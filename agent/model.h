@@ -23,7 +23,7 @@ struct sl_identity {
 	char *labels;    /* "k=v,k=v" of the pod, for display */
 	char *ns_labels; /* the namespace's, for display */
 	char *canonical; /* what the id is a hash of */
-	bool seen;       /* mark for sweeping unused identities */
+	unsigned int refs; /* pods using it; released at zero */
 };
 
 struct sl_model {
@@ -32,11 +32,13 @@ struct sl_model {
 	struct sl_table identity_ids;           /* "%u" id -> identity */
 	uint64_t generation;   /* bumped on every change */
 	uint64_t collisions;   /* identity hash collisions seen */
+	bool identities_stale; /* an allocation failed: refresh all */
 };
 
 struct sl_model_obj {
 	struct sl_object obj;
 	char *owner;
+	struct sl_identity *identity; /* pods not on the host network */
 };
 
 void sl_model_init(struct sl_model *m);
@@ -59,14 +61,16 @@ const struct sl_object *sl_model_get(const struct sl_model *m,
 size_t sl_model_count(const struct sl_model *m, enum sl_kind kind);
 
 /*
- * sl_model_pod_identity - the identity of a pod: its namespace, its labels
- * and its namespace's labels, hashed to a number that is the same on every
- * node. Allocates the identity on first use (marked seen).
+ * sl_model_identity - the identity of pod "ns/name": its namespace, its
+ * labels and its namespace's labels, hashed to a number that is the same on
+ * every node. Kept up to date as pods and namespaces change: identities are
+ * counted references, made on first use and released with their last pod.
+ * NULL for unknown and host-network pods.
  */
-const struct sl_identity *sl_model_pod_identity(struct sl_model *m,
-						const struct sl_pod *pod);
+const struct sl_identity *sl_model_identity(const struct sl_model *m,
+					    const char *pod_key);
 
-/* Recompute identities for every pod and drop the unused ones. */
+/* Recompute every pod's identity if an allocation failed on the way. */
 int sl_model_refresh_identities(struct sl_model *m);
 
 /* The hash behind identities (exposed for tests). */

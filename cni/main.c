@@ -97,10 +97,11 @@ int main(void)
 	err_version = cni_version_names[conf.ver];
 	sl_log_set_level(conf.log_level);
 	if (env.container_id)
-		sl_log_set_context("%s %.12s %s", sl_cmd_name(env.cmd),
+		sl_log_set_context("cmd=%s container=%.12s ifname=%s",
+				   sl_cmd_name(env.cmd),
 				   env.container_id, env.ifname);
 	else
-		sl_log_set_context("%s", sl_cmd_name(env.cmd));
+		sl_log_set_context("cmd=%s", sl_cmd_name(env.cmd));
 	open_log(&conf);
 
 	switch (env.cmd) {

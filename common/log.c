@@ -74,27 +74,53 @@ void sl_log_set_context(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* msg="…" with quotes, backslashes and control characters escaped, so a
+ * line is always one logfmt record whatever a message carries. */
+static void quote(char *out, size_t size, const char *in)
+{
+	size_t o = 0;
+
+	for (const unsigned char *p = (const unsigned char *)in;
+	     *p && o + 5 < size; p++) {
+		if (*p == '"' || *p == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)*p;
+		} else if (*p == '\n') {
+			out[o++] = '\\';
+			out[o++] = 'n';
+		} else if (*p < 0x20 || *p == 0x7f) {
+			o += (size_t)snprintf(out + o, size - o, "\\x%02x", *p);
+		} else {
+			out[o++] = (char)*p;
+		}
+	}
+	out[o] = '\0';
+}
+
 void sl_vlog(enum sl_log_level level, const char *fmt, va_list ap)
 {
-	char msg[2048], stamp[40];
+	char msg[2048], quoted[4 * sizeof(msg) + 8], stamp[40];
 	struct timespec ts;
 	struct tm tm;
 
 	if (level > log_level)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	quote(quoted, sizeof(quoted), msg);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
 
-	fprintf(stderr, "%s[%d] %s: %s%s%s\n", log_prog, (int)getpid(),
-		level_names[level], log_context, log_context[0] ? ": " : "",
-		msg);
-	if (log_file)
-		fprintf(log_file, "%s.%03ldZ %s[%d] %s: %s%s%s\n", stamp,
-			ts.tv_nsec / 1000000, log_prog, (int)getpid(),
-			level_names[level], log_context,
-			log_context[0] ? ": " : "", msg);
+	/* logfmt: time level prog pid [context] msg, one line per record. */
+	for (int i = 0; i < 2; i++) {
+		FILE *f = i ? log_file : stderr;
+
+		if (f)
+			fprintf(f, "time=%s.%03ldZ level=%s prog=%s pid=%d %s%s"
+				"msg=\"%s\"\n", stamp, ts.tv_nsec / 1000000,
+				level_names[level], log_prog, (int)getpid(),
+				log_context, log_context[0] ? " " : "", quoted);
+	}
 }
 
 void sl_log(enum sl_log_level level, const char *fmt, ...)

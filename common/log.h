@@ -14,7 +14,8 @@ enum sl_log_level {
 
 /*
  * sl_log_init - name the program and optionally open an append-only log
- * file. A context string (e.g. "ADD cid=… if=eth0") prefixes every line.
+ * file. Lines are logfmt (time= level= prog= pid= then the context, e.g.
+ * "cmd=ADD container=… ifname=eth0", then msg="…").
  * The file is rotated once to "<path>.1" when it passes max_bytes.
  */
 void sl_log_init(const char *prog, enum sl_log_level level);

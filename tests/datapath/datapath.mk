@@ -13,7 +13,7 @@ DATAPATH_TEST_SRCS := $(wildcard tests/datapath/*.c)
 
 # Objects come from the top Makefile's $(BUILD)/obj/%.o rule: $(ALL_CFLAGS),
 # dependency files, and an order after $(BPF_SKEL), which the runner includes.
-$(DATAPATH_TEST): $(call obj,$(DATAPATH_TEST_SRCS) common/reasons.c) $(BPF_SKEL)
+$(DATAPATH_TEST): $(call obj,$(DATAPATH_TEST_SRCS) common/reasons.c common/bpfmap.c) $(BPF_SKEL)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(filter %.o,$^) -o $@ $(LDLIBS)

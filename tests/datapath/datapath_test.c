@@ -48,7 +48,9 @@
 #include <sluice/drop.h>
 #include <sluice/endpoint.h>
 #include <sluice/event.h>
+#include <sluice/ipcache.h>
 
+#include "bpfmap.h"
 #include "pktgen.h"
 #include "reasons.h"
 #include "sluice.skel.h"
@@ -231,6 +233,7 @@ static void mangle_cut_in_header(struct pkt *p)
 
 static int run_ring_full(const struct dp_case *c);
 static int run_not_pinned(const struct dp_case *c);
+static int run_batch_writes(const struct dp_case *c);
 
 #define TCP_A_TO(dst)                                                          \
 	.l3 = L3_IPV4, .saddr = IP_A, .daddr = (dst), .ttl = DEF_TTL,          \
@@ -565,6 +568,13 @@ static const struct dp_case cases[] = {
 		.desc = "loading the object for tests pins nothing: no pin "
 			"paths, nothing new under /sys/fs/bpf",
 		.run = run_not_pinned,
+	},
+	{
+		.name = "maps_batch_writes",
+		.desc = "the agent's batch writes and deletes (over several "
+			"batches, some keys absent) land in the LPM ipcache "
+			"and the endpoints hash exactly",
+		.run = run_batch_writes,
 	},
 };
 
@@ -1285,6 +1295,66 @@ static int bpffs_list(char *buf)
 	if (ret < 0 && errno == ENOENT)
 		return 0;
 	return ret == 0 ? 0 : -EOVERFLOW;
+}
+
+/* More than one kernel batch (4096) so the loop in bpfmap.c is covered. */
+#define BATCH_TEST_N 9000
+
+static int run_batch_writes(const struct dp_case *c)
+{
+	static struct sl_ipcache_key ikeys[BATCH_TEST_N];
+	static struct sl_ipcache_val ivals[BATCH_TEST_N];
+	static struct sl_endpoint_key ekeys[BATCH_TEST_N];
+	static struct sl_endpoint evals[BATCH_TEST_N];
+	int ipc = bpf_map__fd(skel->maps.sl_ipcache);
+	int eps = bpf_map__fd(skel->maps.sl_endpoints);
+	struct sl_ipcache_val iv;
+	struct sl_endpoint ev;
+	size_t done = 0;
+	int err;
+
+	(void)c;
+	for (unsigned int i = 0; i < BATCH_TEST_N; i++) {
+		ikeys[i] = (struct sl_ipcache_key){ .prefixlen = 32,
+						    .ip4 = htonl(0x0a600000 + i) };
+		ivals[i] = (struct sl_ipcache_val){ .identity = 1000 + i };
+		ekeys[i] = (struct sl_endpoint_key){ .ip4 = htonl(0x0a600000 + i) };
+		evals[i] = (struct sl_endpoint){ .ifindex = i + 1 };
+	}
+	err = sl_map_update_many(ipc, ikeys, ivals, BATCH_TEST_N,
+				 sizeof(*ikeys), sizeof(*ivals), &done);
+	CHECK(err == 0 && done == BATCH_TEST_N, "ipcache batch: %d, %zu done",
+	      err, done);
+	err = sl_map_update_many(eps, ekeys, evals, BATCH_TEST_N,
+				 sizeof(*ekeys), sizeof(*evals), &done);
+	CHECK(err == 0 && done == BATCH_TEST_N, "endpoints batch: %d, %zu done",
+	      err, done);
+	for (unsigned int i = 0; i < BATCH_TEST_N; i += 997) {
+		CHECK(!bpf_map_lookup_elem(ipc, &ikeys[i], &iv) &&
+		      iv.identity == 1000 + i, "ipcache entry %u", i);
+		CHECK(!bpf_map_lookup_elem(eps, &ekeys[i], &ev) &&
+		      ev.ifindex == i + 1, "endpoint entry %u", i);
+	}
+	/* Deleting what is partly gone already: every other key first. */
+	for (unsigned int i = 0; i < BATCH_TEST_N; i += 2)
+		bpf_map_delete_elem(eps, &ekeys[i]);
+	CHECK(sl_map_delete_many(eps, ekeys, BATCH_TEST_N, sizeof(*ekeys)) == 0,
+	      "endpoints delete batch with absent keys");
+	CHECK(sl_map_delete_many(ipc, ikeys, BATCH_TEST_N, sizeof(*ikeys)) == 0,
+	      "ipcache delete batch");
+	for (unsigned int i = 0; i < BATCH_TEST_N; i += 331) {
+		CHECK(bpf_map_lookup_elem(eps, &ekeys[i], &ev) && errno == ENOENT,
+		      "endpoint %u still there", i);
+		/* An LPM lookup answers a covering prefix; there is none. */
+		CHECK(bpf_map_lookup_elem(ipc, &ikeys[i], &iv) && errno == ENOENT,
+		      "ipcache %u still there", i);
+	}
+	/* A value the kernel refuses: the error comes back, not a success. */
+	ekeys[0].ip4 = htonl(0x0a700000);
+	err = sl_map_update_many(-1, ekeys, evals, 1, sizeof(*ekeys),
+				 sizeof(*evals), &done);
+	CHECK(err == -EBADF && done == 0, "bad fd: %d, %zu done", err, done);
+	return 0;
 }
 
 static int run_not_pinned(const struct dp_case *c)

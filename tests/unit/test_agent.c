@@ -167,10 +167,10 @@ static void add(struct sl_model *m, const char *json, const char *owner)
 
 static uint32_t pod_id(struct sl_model *m, const char *key)
 {
-	const struct sl_object *o = sl_model_get(m, SL_KIND_POD, key);
+	const struct sl_identity *id = sl_model_identity(m, key);
 
-	assert_non_null(o);
-	return sl_model_pod_identity(m, &o->pod)->id;
+	assert_non_null(id);
+	return id->id;
 }
 
 static void test_identities(void **state)
@@ -215,6 +215,21 @@ static void test_identities(void **state)
 	add(&m, POD("shop", "c", "\"app\":\"web\",\"tier\":\"1\""), "f");
 	assert_int_equal(sl_model_refresh_identities(&m), 0);
 	assert_int_equal(pod_id(&m, "shop/c"), pod_id(&m, "shop/a"));
+	assert_int_equal(m.identities.len, 1);
+
+	/* Kept current as objects change, with no refresh in between: a pod
+	 * before its namespace is renumbered when the namespace arrives,
+	 * and when it goes; the last pod takes its identity with it. */
+	add(&m, POD("late", "p", "\"app\":\"web\""), "f");
+	c = pod_id(&m, "late/p");
+	add(&m, NS("late", "\"team\":\"x\""), "f");
+	assert_int_not_equal(pod_id(&m, "late/p"), c);
+	assert_int_equal(m.identities.len, 2);
+	assert_int_equal(sl_model_delete(&m, SL_KIND_NAMESPACE, "late", "f"), 1);
+	assert_int_equal(pod_id(&m, "late/p"), c);
+	assert_int_equal(m.identities.len, 2);
+	assert_int_equal(sl_model_delete(&m, SL_KIND_POD, "late/p", "f"), 1);
+	assert_null(sl_model_identity(&m, "late/p"));
 	assert_int_equal(m.identities.len, 1);
 	sl_model_free(&m);
 }
@@ -386,7 +401,7 @@ struct mem_ipc {
 	uint32_t ips[MEM_MAX];
 	struct sl_ipcache_val vals[MEM_MAX];
 	size_t n;
-	unsigned int writes, deletes;
+	unsigned int writes, deletes, dumps;
 };
 
 static int ipc_dump(void *ctx,
@@ -395,6 +410,7 @@ static int ipc_dump(void *ctx,
 {
 	struct mem_ipc *m = ctx;
 
+	m->dumps++;
 	for (size_t i = 0; i < m->n; i++) {
 		int ret = cb(m->ips[i], &m->vals[i], arg);
 
@@ -433,6 +449,20 @@ static int ipc_remove(void *ctx, uint32_t ip)
 	return -ENOENT;
 }
 
+static int ipc_write(void *ctx, const struct sl_ipc_entry *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ipc_update(ctx, e[i].ip, &e[i].v);
+	return 0;
+}
+
+static int ipc_remove_many(void *ctx, const struct sl_ipc_entry *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ipc_remove(ctx, e[i].ip);
+	return 0;
+}
+
 static const struct sl_ipcache_val *ipc_get(struct mem_ipc *m, uint32_t ip)
 {
 	for (size_t i = 0; i < m->n; i++)
@@ -453,9 +483,10 @@ static const struct sl_ipcache_val *ipc_get(struct mem_ipc *m, uint32_t ip)
 static void test_ipcache_sync(void **state)
 {
 	struct mem_ipc mem = {};
-	struct sl_ipc_backend be = { ipc_dump, ipc_update, ipc_remove, &mem };
+	struct sl_ipc_backend be = { ipc_dump, ipc_write, ipc_remove_many,
+				      &mem };
 	const struct sl_ipcache_val *v;
-	struct sl_ipc_stats st;
+	struct sl_ipc_state st = {};
 	struct sl_model m;
 
 	(void)state;
@@ -469,8 +500,9 @@ static void test_ipcache_sync(void **state)
 	ipc_update(&mem, 0x0a0a0a0a, &(struct sl_ipcache_val){ .identity = 9 });
 
 	assert_int_equal(sl_ipcache_sync(&be, &m, "n1", &st), 0);
-	assert_int_equal(st.entries, 4);
-	assert_int_equal(st.removed, 1);
+	assert_int_equal(st.last.entries, 4);
+	assert_int_equal(st.last.removed, 1);
+	assert_int_equal(mem.dumps, 1);
 	v = ipc_get(&mem, 0xc0a84d01);
 	assert_non_null(v);
 	assert_int_equal(v->identity, SL_ID_HOST);
@@ -499,6 +531,25 @@ static void test_ipcache_sync(void **state)
 	assert_int_equal(mem.writes, 1);
 	assert_int_not_equal(ipc_get(&mem, 0x0af40207)->identity,
 			     pod_id(&m, "shop/a"));
+	/* Between resyncs the map is not read back: changes cost writes only. */
+	assert_int_equal(mem.dumps, 1);
+
+	/* Something else wrote the map: the periodic resync reads it back
+	 * and undoes that. */
+	ipc_update(&mem, 0x0b0b0b0b, &(struct sl_ipcache_val){ .identity = 7 });
+	ipc_update(&mem, 0x0af40105, &(struct sl_ipcache_val){ .identity = 7 });
+	mem.writes = 0;
+	assert_int_equal(sl_ipcache_sync(&be, &m, "n1", &st), 0);
+	assert_int_equal(mem.writes + mem.deletes, 0);
+	sl_ipc_state_invalidate(&st);
+	assert_int_equal(sl_ipcache_sync(&be, &m, "n1", &st), 0);
+	assert_int_equal(mem.dumps, 2);
+	assert_null(ipc_get(&mem, 0x0b0b0b0b));
+	assert_int_equal(ipc_get(&mem, 0x0af40105)->identity,
+			 pod_id(&m, "shop/a"));
+	assert_int_equal(st.last.updated, 1);
+	assert_int_equal(st.last.removed, 1);
+	sl_ipc_state_free(&st);
 	sl_model_free(&m);
 }
 
