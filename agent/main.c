@@ -5,11 +5,13 @@
  * sluicectl on <runDir>/sluiced.sock.
  *
  *   sluiced --node-name N [--source DIR | --kubeconfig F] [--api-server URL]
- *           [--bpf-root P] [--run-dir R] [--log-level L]
+ *           [--service-account-dir D] [--bpf-root P] [--run-dir R]
+ *           [--log-level L]
  *
  * Without --source or --kubeconfig the agent runs in-cluster (service
- * account). --api-server replaces the server address: a kube-proxy
- * replacement cannot rely on the kubernetes Service's ClusterIP.
+ * account, token and ca.crt from --service-account-dir, by default where
+ * the kubelet projects them). --api-server replaces the server address: a
+ * kube-proxy replacement cannot rely on the kubernetes Service's ClusterIP.
  */
 #include "agent.h"
 #include "log.h"
@@ -26,8 +28,11 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: sluiced --node-name NAME [--source DIR | --kubeconfig FILE]\n"
 		"               [--api-server URL] [--bpf-root PATH] [--run-dir PATH]\n"
+		"               [--service-account-dir DIR]\n"
 		"               [--log-level error|warn|info|debug]\n"
-		"Without --source or --kubeconfig: in-cluster (service account).\n");
+		"Without --source or --kubeconfig: in-cluster (service account).\n"
+		"--service-account-dir: in-cluster token and ca.crt (default "
+		SL_SA_DIR ")\n");
 }
 
 int main(int argc, char **argv)
@@ -37,6 +42,7 @@ int main(int argc, char **argv)
 		{ "source", required_argument, NULL, 's' },
 		{ "kubeconfig", required_argument, NULL, 'k' },
 		{ "api-server", required_argument, NULL, 'a' },
+		{ "service-account-dir", required_argument, NULL, 'S' },
 		{ "bpf-root", required_argument, NULL, 'b' },
 		{ "run-dir", required_argument, NULL, 'r' },
 		{ "log-level", required_argument, NULL, 'l' },
@@ -45,7 +51,7 @@ int main(int argc, char **argv)
 	};
 	struct sl_agent a = { .bpf_root = SL_DEFAULT_BPF_ROOT,
 			      .run_dir = SL_DEFAULT_RUN_DIR };
-	const char *kubeconfig = NULL, *api_server = NULL;
+	const char *kubeconfig = NULL, *api_server = NULL, *sa_dir = NULL;
 	char why[1024];
 	int c, err;
 
@@ -64,6 +70,9 @@ int main(int argc, char **argv)
 			break;
 		case 'a':
 			api_server = optarg;
+			break;
+		case 'S':
+			sa_dir = optarg;
 			break;
 		case 'b':
 			a.bpf_root = optarg;
@@ -90,10 +99,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sluiced: --source cannot be combined with --kubeconfig or --api-server\n");
 		return 2;
 	}
+	/* Only in-cluster reads it: silently ignoring it would hide a typo'd
+	 * deployment that is not using the directory it names. */
+	if (sa_dir && (a.source_path || kubeconfig)) {
+		fprintf(stderr, "sluiced: --service-account-dir is only for in-cluster configuration, not with --source or --kubeconfig\n");
+		return 2;
+	}
+	if (!sa_dir)
+		sa_dir = SL_SA_DIR;
 	if (!a.source_path) {
 		err = kubeconfig ? sl_kubeconfig_load(kubeconfig, &a.kube_cfg, why,
 						      sizeof(why)) :
-				   sl_kubeconfig_in_cluster(SL_SA_DIR, &a.kube_cfg,
+				   sl_kubeconfig_in_cluster(sa_dir, &a.kube_cfg,
 							    why, sizeof(why));
 		if (!err && api_server)
 			err = sl_kubeconfig_set_server(&a.kube_cfg, api_server,
@@ -104,7 +121,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	sl_log_set_context("%s", a.node_name);
+	sl_log_set_context("node=%s", a.node_name);
 
 	err = sl_agent_start(&a);
 	if (!err)

@@ -6,12 +6,16 @@
 # changes within a second under every chunking, re-watches without a LIST
 # when a watch ends (T26), relists on 410 as status and as event and
 # deletes what vanished meanwhile (T24, T27, T28), and survives a rotated
-# token and a 401 (T22). Helpers agent_start, ctl, map_identity and
-# changed_within come from test_agent.sh.
+# token and a 401 (T22). It authenticates with a client certificate alone
+# (inline or by path; one from another CA is refused) and runs in-cluster
+# from a service account directory, through a token rotation. Helpers
+# agent_start, ctl, map_identity and changed_within come from test_agent.sh.
 
 e2e_case agent_api_sync t_agent_api_sync
 e2e_case agent_api_gone t_agent_api_gone
 e2e_case agent_api_token t_agent_api_token
+e2e_case agent_api_client_cert t_agent_api_client_cert
+e2e_case agent_api_in_cluster t_agent_api_in_cluster
 
 SL_FAKEAPI=${SL_FAKEAPI:-$SL_BIN/sl-fakeapi}
 
@@ -284,4 +288,169 @@ t_agent_api_token() {
 	kill -HUP "$AGENT_PID"
 	sleep 0.3
 	assert_eq true "$(st 'd["source"]["synced"]')" "agent alive after SIGHUP"
+}
+
+# cert_kubeconfig OUT FORM CERT KEY: a kubeconfig (YAML, as kubectl writes
+# it) for the fake with a client certificate and no token. FORM "data":
+# client-certificate-data/client-key-data; "file": the paths.
+cert_kubeconfig() {
+	local out=$1 form=$2 cert=$3 key=$4
+	{
+		printf 'apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n'
+		printf '    server: %s\n    certificate-authority: %s\n' \
+			"$(cat "$CASE_DIR/api/api.url")" "$CASE_DIR/api/ca.crt"
+		printf 'users:\n- name: node\n  user:\n'
+		if [[ $form == data ]]; then
+			printf '    client-certificate-data: %s\n    client-key-data: %s\n' \
+				"$(base64 -w0 "$cert")" "$(base64 -w0 "$key")"
+		else
+			printf '    client-certificate: %s\n    client-key: %s\n' "$cert" "$key"
+		fi
+		printf 'contexts:\n- name: node@fake\n  context: {cluster: fake, user: node}\n'
+		printf 'current-context: node@fake\n'
+	} >"$out"
+}
+
+agent_stop() {
+	kill -TERM "$AGENT_PID"
+	wait_for 5 _pid_gone "$AGENT_PID" || fail "sluiced ignored SIGTERM"
+}
+
+t_agent_api_client_cert() {
+	local web db id_db since d=$CASE_DIR/rogue
+
+	node_add n1 1
+	web=$(pod_add n1 web shop)
+	db=$(pod_add n1 db shop)
+	seed_json "$CASE_DIR/seed.json" 0 "$web" "$db"
+	# The fake also has a token file; the agent is never given it, so
+	# only the certificate can get it in (no anonymous access either).
+	fake_start n1 "$CASE_DIR/seed.json" -client-ca
+	assert_ok test -s "$CASE_DIR/api/client.crt"
+
+	# A look-alike: same subject, issuer name and usage as the fake's
+	# client certificate, signed by another CA. openssl itself accepts it
+	# against its own CA, so the agent's only fault is the issuer.
+	mkdir -p "$d"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$d/ca.key" -out "$d/ca.crt" -subj /CN=sl-fakeapi-ca -days 2 \
+		>/dev/null 2>&1 || fail "openssl: rogue CA"
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$d/client.key" -out "$d/client.csr" \
+		-subj "/O=system:nodes/CN=system:node:sluice" >/dev/null 2>&1 ||
+		fail "openssl: rogue CSR"
+	printf 'keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' >"$d/ext"
+	openssl x509 -req -in "$d/client.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" \
+		-set_serial 7 -days 2 -extfile "$d/ext" -out "$d/client.crt" \
+		>/dev/null 2>&1 || fail "openssl: rogue certificate"
+	assert_ok openssl verify -purpose sslclient -CAfile "$d/ca.crt" "$d/client.crt"
+	assert_fail openssl verify -purpose sslclient -CAfile "$CASE_DIR/api/ca.crt" "$d/client.crt"
+
+	# Refused: a 401 per request, never synced, the status says why. By
+	# path, so a 401 (not a curl error) also shows the files were loaded.
+	cert_kubeconfig "$CASE_DIR/rogue.kubeconfig" file "$d/client.crt" "$d/client.key"
+	agent_start n1 --kubeconfig "$CASE_DIR/rogue.kubeconfig"
+	wait_for 5 st_is 'd["source"]["unauthorized"] >= 2' true ||
+		fail "no 401 for a foreign client certificate: $(ctl n1 -o json status)"
+	assert_eq false "$(st 'd["source"]["synced"]')" "synced with a foreign certificate"
+	assert_match 'HTTP 401 Unauthorized' "$(st 'd["source"]["lastError"]')" "status names the 401"
+	assert_match 'HTTP 401 Unauthorized' "$(ctl n1 status)" "sluicectl status shows the 401"
+	assert_eq true "$(reqs 'len(r) >= 2 and all(e["code"] == 401 and not e.get("user") for e in r)')" \
+		"the fake refused every request"
+	assert_ge 1 "$(grep -c 'HTTP 401 Unauthorized' "$CASE_DIR/agent-n1.log")" "401 logged"
+	id_db=$(map_identity n1 "$db")
+	assert_eq 0 "${id_db:-0}" "no identity without the API"
+	agent_stop
+
+	# Inline (-data), the fake's own certificate: everything works.
+	since=$(reqs 'r[-1]["seq"]')
+	cert_kubeconfig "$CASE_DIR/data.kubeconfig" data "$CASE_DIR/api/client.crt" "$CASE_DIR/api/client.key"
+	assert_not_contains "$(cat "$CASE_DIR/data.kubeconfig")" "token"
+	assert_not_contains "$(cat "$CASE_DIR/data.kubeconfig")" "$CASE_DIR/api/client"
+	agent_start n1 --kubeconfig "$CASE_DIR/data.kubeconfig"
+	wait_for 10 synced || fail "no sync with client-certificate-data: $(ctl n1 -o json status)"
+	wait_for 5 test -n "$(map_identity n1 "$db")" || fail "db not in sl_endpoints"
+	assert_ge 256 "$(map_identity n1 "$web")" "web's identity"
+	id_db=$(map_identity n1 "$db")
+	assert_ge 256 "$id_db" "db's identity"
+	assert_eq 2 "$(st 'd["objects"]["Pod"]')" "pods"
+	assert_eq 0 "$(st 'd["source"]["unauthorized"]')" "no 401"
+	assert_eq true "$(reqs 'len(r) > 0 and all(e.get("user") == "cert:system:node:sluice" for e in r)' "?since=$since")" \
+		"every request authenticated by the certificate"
+	# The watch (a separate, long connection) is authenticated too.
+	fc POST '/objects' "$(pod_json db "$db" '{"app":"cert"}')" >/dev/null
+	changed_within n1 "$db" "$id_db" >/dev/null || fail "relabel not applied with a client certificate"
+	agent_stop
+
+	# By path, as the fake writes it.
+	since=$(reqs 'r[-1]["seq"]')
+	id_db=$(map_identity n1 "$db")
+	cert_kubeconfig "$CASE_DIR/file.kubeconfig" file "$CASE_DIR/api/client.crt" "$CASE_DIR/api/client.key"
+	agent_start n1 --kubeconfig "$CASE_DIR/file.kubeconfig"
+	wait_for 10 synced || fail "no sync with client-certificate: $(ctl n1 -o json status)"
+	assert_eq true "$(reqs 'len(r) > 0 and all(e.get("user") == "cert:system:node:sluice" for e in r)' "?since=$since")" \
+		"every request authenticated by the certificate file"
+	fc POST '/objects' "$(pod_json db "$db" '{"app":"certfile"}')" >/dev/null
+	changed_within n1 "$db" "$id_db" >/dev/null || fail "relabel not applied with a certificate file"
+}
+
+t_agent_api_in_cluster() {
+	local web db id_db since server hostport sa=$CASE_DIR/sa out rc=0
+
+	node_add n1 1
+	web=$(pod_add n1 web shop)
+	db=$(pod_add n1 db shop)
+	seed_json "$CASE_DIR/seed.json" 0 "$web" "$db"
+	token >"$CASE_DIR/token"
+	fake_start n1 "$CASE_DIR/seed.json"
+	# What the kubelet projects, somewhere else than the default.
+	mkdir -p "$sa"
+	cp "$CASE_DIR/token" "$sa/token"
+	cp "$CASE_DIR/api/ca.crt" "$sa/ca.crt"
+	# The kubernetes Service's address, as the kubelet sets it.
+	server=$(jget 'd["clusters"][0]["cluster"]["server"]' "$CASE_DIR/api/kubeconfig")
+	hostport=${server#https://}
+	assert_match '^[0-9.]+:[0-9]+$' "$hostport" "the fake's server address"
+	export KUBERNETES_SERVICE_HOST=${hostport%:*} KUBERNETES_SERVICE_PORT=${hostport##*:}
+
+	# The directory is the one given: without ca.crt there, no start.
+	mkdir -p "$CASE_DIR/empty"
+	out=$("$SLUICED" --node-name n1 --service-account-dir "$CASE_DIR/empty" 2>&1) || rc=$?
+	assert_eq 2 "$rc" "exit code for a service account dir without ca.crt"
+	assert_contains "$out" "in-cluster: $CASE_DIR/empty/ca.crt: No such file or directory"
+	rc=0
+	out=$("$SLUICED" --node-name n1 --kubeconfig "$CASE_DIR/api/kubeconfig" \
+		--service-account-dir "$sa" 2>&1) || rc=$?
+	assert_eq 2 "$rc" "--service-account-dir with --kubeconfig"
+	assert_contains "$out" "--service-account-dir is only for in-cluster"
+
+	agent_start n1 --service-account-dir "$sa"
+	wait_for 10 synced || fail "no in-cluster sync: $(ctl n1 -o json status)"
+	wait_for 5 test -n "$(map_identity n1 "$db")" || fail "db not in sl_endpoints"
+	assert_ge 256 "$(map_identity n1 "$web")" "web's identity"
+	id_db=$(map_identity n1 "$db")
+	assert_ge 256 "$id_db" "db's identity"
+	assert_eq in-cluster "$(st 'd["source"]["config"]')" "status names the configuration"
+	assert_eq "$server" "$(st 'd["source"]["server"]')" "server from KUBERNETES_SERVICE_*"
+	assert_eq true "$(reqs 'len(r) > 0 and all(e.get("user") == "token#1" for e in r)')" \
+		"every request carried the service account token"
+	assert_contains "$(cat "$CASE_DIR/agent-n1.log")" "bearer token read from $sa/token"
+
+	# T22 in-cluster: the kubelet rotates the projected token, then the
+	# old one stops working. The agent's copy is younger than a minute, so
+	# its next request gets a 401, re-reads $sa/token and retries at once.
+	since=$(reqs 'r[-1]["seq"]')
+	token >"$sa/.token.tmp"
+	mv "$sa/.token.tmp" "$sa/token"
+	cp "$sa/token" "$CASE_DIR/token.tmp"
+	mv "$CASE_DIR/token.tmp" "$CASE_DIR/token"
+	fc POST '/watches/close?mode=clean&resource=pods' >/dev/null
+	wait_for 5 reqs_ge 'len([e for e in r if e["code"] == 200 and e["verb"] == "watch"])' "?resource=pods&since=$since" 1 ||
+		fail "no authorised watch after the rotation: $(fc GET "/requests?resource=pods&since=$since")"
+	assert_eq true "$(reqs 'r[0]["code"] == 401' "?resource=pods&since=$since")" "old token refused once"
+	assert_ge 1 "$(st 'd["source"]["unauthorized"]')" "401 counted"
+	assert_contains "$(cat "$CASE_DIR/agent-n1.log")" "bearer token changed from $sa/token"
+	fc POST '/objects' "$(pod_json db "$db" '{"app":"rotated"}')" >/dev/null
+	changed_within n1 "$db" "$id_db" >/dev/null || fail "relabel not applied after the rotation"
+	assert_eq true "$(st 'd["source"]["synced"]')" "still synced"
 }
