@@ -36,7 +36,8 @@ SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 
 COMMON_SRCS := $(wildcard common/*.c)
 CNI_SRCS    := $(filter-out cni/main.c,$(wildcard cni/*.c))
-AGENT_SRCS  := $(filter-out agent/main.c agent/sluicectl.c,$(wildcard agent/*.c))
+AGENT_SRCS  := $(filter-out agent/main.c agent/sluicectl.c agent/ctl%.c,$(wildcard agent/*.c))
+CTL_SRCS    := agent/sluicectl.c $(wildcard agent/ctl*.c) agent/conntrack.c
 LIB_SRCS    := $(COMMON_SRCS) $(CNI_SRCS) $(AGENT_SRCS)
 
 BPF_OBJ  := $(BUILD)/sluice.bpf.o
@@ -82,7 +83,7 @@ $(BUILD)/bin/sluiced: $(call obj,agent/main.c $(AGENT_SRCS) $(COMMON_SRCS) $(CNI
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/bin/sluicectl: $(call obj,agent/sluicectl.c $(COMMON_SRCS))
+$(BUILD)/bin/sluicectl: $(call obj,$(CTL_SRCS) $(COMMON_SRCS))
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)

@@ -40,6 +40,10 @@ struct sl_agent {
 	struct timespec started, last_sync;
 	struct sl_ep_stats last_ep;
 	struct sl_ipc_state ipc;
+	struct {
+		unsigned int seen;            /* entries at the last GC */
+		unsigned long expired, orphans; /* removed since start */
+	} ct_gc;
 	size_t endpoints;
 	char node_cidr[24]; /* last written to node.json */
 	char last_error[512];

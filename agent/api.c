@@ -23,6 +23,9 @@
 
 #include <sluice/drop.h>
 
+#include <sluice/conntrack.h>
+#include <sluice/ipcache.h>
+
 int sl_api_listen(struct sl_agent *a)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -96,6 +99,29 @@ static json_object *map_fill(int fd)
 	return o;
 }
 
+static json_object *map_known(const char *name, unsigned long entries,
+			       unsigned long max)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "name", jstr(name));
+	json_object_object_add(o, "entries", json_object_new_int64((int64_t)entries));
+	json_object_object_add(o, "max", json_object_new_int64((int64_t)max));
+	return o;
+}
+
+static json_object *ct_gc_status(const struct sl_agent *a)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "entries", json_object_new_int64(a->ct_gc.seen));
+	json_object_object_add(o, "expiredRemoved",
+			       json_object_new_int64((int64_t)a->ct_gc.expired));
+	json_object_object_add(o, "orphansRemoved",
+			       json_object_new_int64((int64_t)a->ct_gc.orphans));
+	return o;
+}
+
 static json_object *status(struct sl_agent *a)
 {
 	json_object *o = json_object_new_object(), *counts, *maps, *src;
@@ -108,8 +134,11 @@ static json_object *status(struct sl_agent *a)
 	add_time(o, "started", &a->started);
 	add_time(o, "lastSync", &a->last_sync);
 	json_object_object_add(o, "syncs", json_object_new_int64((int64_t)a->syncs));
+	/* Nothing written yet (e.g. the API server refuses us) is not in
+	 * sync, however equal the generations of an empty model are. */
 	json_object_object_add(o, "inSync", json_object_new_boolean(
-		a->synced_generation == a->model.generation));
+		a->syncs > 0 && a->synced_generation == a->model.generation &&
+		(!a->kube.enabled || a->kube_ready)));
 	json_object_object_add(o, "podCIDR", jstr(a->node_cidr));
 
 	if (a->kube.enabled) {
@@ -147,7 +176,13 @@ objects:
 
 	maps = json_object_new_array();
 	json_object_array_add(maps, map_fill(a->dp.endpoints_fd));
+	/* Large maps: what the agent last wrote or counted, not a walk. */
+	json_object_array_add(maps, map_known("sl_ipcache", a->ipc.last.entries,
+					      SL_IPCACHE_MAX));
+	json_object_array_add(maps, map_known("sl_ct", a->ct_gc.seen,
+					      SL_CT_MAX_DEFAULT));
 	json_object_object_add(o, "maps", maps);
+	json_object_object_add(o, "conntrackGC", ct_gc_status(a));
 	json_object_object_add(o, "lastError", jstr(a->last_error));
 	return o;
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include "k8s.h"
+#include "k8s_decode.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>
@@ -7,32 +8,34 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const kind_names[SL_KIND_COUNT] = {
-	[SL_KIND_POD] = "Pod",
-	[SL_KIND_NAMESPACE] = "Namespace",
-	[SL_KIND_NODE] = "Node",
+static const struct {
+	const char *api_version, *kind;
+} kinds[SL_KIND_COUNT] = {
+	[SL_KIND_POD] = { "v1", "Pod" },
+	[SL_KIND_NAMESPACE] = { "v1", "Namespace" },
+	[SL_KIND_NODE] = { "v1", "Node" },
+	[SL_KIND_SERVICE] = { "v1", "Service" },
+	[SL_KIND_ENDPOINTSLICE] = { "discovery.k8s.io/v1", "EndpointSlice" },
 };
 
 const char *sl_kind_name(enum sl_kind kind)
 {
-	return kind < SL_KIND_COUNT ? kind_names[kind] : "Other";
+	return kind < SL_KIND_COUNT ? kinds[kind].kind : "Other";
 }
 
 enum sl_kind sl_kind_of(const char *api_version, const char *kind)
 {
-	/* Pods, Namespaces and Nodes are core/v1 only. */
-	if (!api_version || strcmp(api_version, "v1") || !kind)
+	/* One served version each; others (v1beta1 slices) are not ours. */
+	if (!api_version || !kind)
 		return SL_KIND_OTHER;
 	for (int i = 0; i < SL_KIND_COUNT; i++)
-		if (!strcmp(kind, kind_names[i]))
+		if (!strcmp(kind, kinds[i].kind) &&
+		    !strcmp(api_version, kinds[i].api_version))
 			return (enum sl_kind)i;
 	return SL_KIND_OTHER;
 }
 
-static int fail(char *why, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *why, size_t len, const char *fmt, ...)
+int sl_k8s_fail(char *why, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -43,7 +46,7 @@ static int fail(char *why, size_t len, const char *fmt, ...)
 }
 
 /* obj.a.b... as a JSON value, or NULL when any step is missing. */
-static json_object *path(json_object *o, const char *p)
+json_object *sl_k8s_path(json_object *o, const char *p)
 {
 	char buf[128], *save, *tok;
 
@@ -57,27 +60,27 @@ static json_object *path(json_object *o, const char *p)
 	return o;
 }
 
-/*
- * A string at p: required ones must be present and non-empty; optional
- * ones may be absent or null (→ ""). Wrong types always fail.
- */
-static int get_str(json_object *o, const char *p, bool required, char **out,
+int sl_k8s_get_str(json_object *o, const char *p, bool required, char **out,
 		   char *why, size_t len)
 {
-	json_object *v = path(o, p);
+	json_object *v = sl_k8s_path(o, p);
 	const char *s = "";
 
 	if (v && !json_object_is_type(v, json_type_null)) {
 		if (!json_object_is_type(v, json_type_string))
-			return fail(why, len, "%s is not a string", p);
+			return sl_k8s_fail(why, len, "%s is not a string", p);
 		s = json_object_get_string(v);
+		/* An embedded NUL would silently cut the string short. */
+		if ((size_t)json_object_get_string_len(v) != strlen(s))
+			return sl_k8s_fail(why, len, "%s holds a NUL character",
+					   p);
 	}
 	if (required && !s[0])
-		return fail(why, len, "%s is missing", p);
-	if (strlen(s) > 4096)
-		return fail(why, len, "%s is too long", p);
+		return sl_k8s_fail(why, len, "%s is missing", p);
+	if (strlen(s) > SL_K8S_MAX_STRING)
+		return sl_k8s_fail(why, len, "%s is too long", p);
 	*out = strdup(s);
-	return *out ? 0 : fail(why, len, "out of memory");
+	return *out ? 0 : sl_k8s_fail(why, len, "out of memory");
 }
 
 static int cmp_label(const void *a, const void *b)
@@ -86,7 +89,7 @@ static int cmp_label(const void *a, const void *b)
 		      ((const struct sl_label *)b)->key);
 }
 
-static void labels_free(struct sl_labels *l)
+void sl_labels_free(struct sl_labels *l)
 {
 	for (size_t i = 0; i < l->n; i++) {
 		free(l->items[i].key);
@@ -97,10 +100,10 @@ static void labels_free(struct sl_labels *l)
 	l->n = 0;
 }
 
-static int get_labels(json_object *o, struct sl_labels *l, char *why,
-		      size_t len)
+int sl_k8s_get_labels(json_object *o, const char *p, struct sl_labels *l,
+		      char *why, size_t len)
 {
-	json_object *v = path(o, "metadata.labels");
+	json_object *v = sl_k8s_path(o, p);
 	size_t n;
 
 	l->items = NULL;
@@ -108,28 +111,29 @@ static int get_labels(json_object *o, struct sl_labels *l, char *why,
 	if (!v || json_object_is_type(v, json_type_null))
 		return 0;
 	if (!json_object_is_type(v, json_type_object))
-		return fail(why, len, "metadata.labels is not an object");
+		return sl_k8s_fail(why, len, "%s is not an object", p);
 	n = (size_t)json_object_object_length(v);
 	if (n > SL_K8S_MAX_LABELS)
-		return fail(why, len, "%zu labels, more than %d", n,
-			    SL_K8S_MAX_LABELS);
+		return sl_k8s_fail(why, len, "%s: %zu labels, more than %d", p,
+				   n, SL_K8S_MAX_LABELS);
 	l->items = calloc(n ? n : 1, sizeof(*l->items));
 	if (!l->items)
-		return fail(why, len, "out of memory");
+		return sl_k8s_fail(why, len, "out of memory");
 	json_object_object_foreach(v, key, val)
 	{
 		if (!json_object_is_type(val, json_type_string) ||
 		    strlen(key) > 317 || strlen(json_object_get_string(val)) > 63) {
-			labels_free(l);
-			return fail(why, len, "label \"%.64s\" is not a valid string",
-				    key);
+			sl_labels_free(l);
+			return sl_k8s_fail(why, len,
+					   "%s: \"%.64s\" is not a valid label",
+					   p, key);
 		}
 		l->items[l->n].key = strdup(key);
 		l->items[l->n].value = strdup(json_object_get_string(val));
 		l->n++;
 		if (!l->items[l->n - 1].key || !l->items[l->n - 1].value) {
-			labels_free(l);
-			return fail(why, len, "out of memory");
+			sl_labels_free(l);
+			return sl_k8s_fail(why, len, "out of memory");
 		}
 	}
 	/* json-c keeps the last of duplicate keys, so keys are unique. */
@@ -137,7 +141,7 @@ static int get_labels(json_object *o, struct sl_labels *l, char *why,
 	return 0;
 }
 
-static int parse_ip4(const char *s, uint32_t *ip)
+int sl_k8s_parse_ip4(const char *s, uint32_t *ip)
 {
 	struct in_addr in;
 
@@ -149,27 +153,27 @@ static int parse_ip4(const char *s, uint32_t *ip)
 
 static int decode_pod(json_object *o, struct sl_pod *p, char *why, size_t len)
 {
-	json_object *hn = path(o, "spec.hostNetwork");
+	json_object *hn = sl_k8s_path(o, "spec.hostNetwork");
 	char *ip = NULL;
 
-	if (get_str(o, "metadata.namespace", true, &p->ns, why, len) ||
-	    get_str(o, "metadata.name", true, &p->name, why, len) ||
-	    get_str(o, "metadata.uid", false, &p->uid, why, len) ||
-	    get_str(o, "spec.nodeName", false, &p->node, why, len) ||
-	    get_str(o, "status.podIP", false, &ip, why, len) ||
-	    get_labels(o, &p->labels, why, len))
+	if (sl_k8s_get_str(o, "metadata.namespace", true, &p->ns, why, len) ||
+	    sl_k8s_get_str(o, "metadata.name", true, &p->name, why, len) ||
+	    sl_k8s_get_str(o, "metadata.uid", false, &p->uid, why, len) ||
+	    sl_k8s_get_str(o, "spec.nodeName", false, &p->node, why, len) ||
+	    sl_k8s_get_str(o, "status.podIP", false, &ip, why, len) ||
+	    sl_k8s_get_labels(o, "metadata.labels", &p->labels, why, len))
 		goto err;
-	if (ip[0] && parse_ip4(ip, &p->ip) < 0) {
+	if (ip[0] && sl_k8s_parse_ip4(ip, &p->ip) < 0) {
 		/* An IPv6 podIP is valid Kubernetes; we are IPv4-only. */
 		if (!strchr(ip, ':')) {
-			fail(why, len, "status.podIP \"%.64s\" is not an address",
+			sl_k8s_fail(why, len, "status.podIP \"%.64s\" is not an address",
 			     ip);
 			goto err;
 		}
 	}
 	if (hn && !json_object_is_type(hn, json_type_boolean) &&
 	    !json_object_is_type(hn, json_type_null)) {
-		fail(why, len, "spec.hostNetwork is not a boolean");
+		sl_k8s_fail(why, len, "spec.hostNetwork is not a boolean");
 		goto err;
 	}
 	p->host_network = hn && json_object_get_boolean(hn);
@@ -183,12 +187,12 @@ err:
 static int decode_node(json_object *o, struct sl_node *n, char *why,
 		       size_t len)
 {
-	json_object *addrs = path(o, "status.addresses");
+	json_object *addrs = sl_k8s_path(o, "status.addresses");
 	char *cidr = NULL, *slash;
 	unsigned long prefix;
 
-	if (get_str(o, "metadata.name", true, &n->name, why, len) ||
-	    get_str(o, "spec.podCIDR", false, &cidr, why, len))
+	if (sl_k8s_get_str(o, "metadata.name", true, &n->name, why, len) ||
+	    sl_k8s_get_str(o, "spec.podCIDR", false, &cidr, why, len))
 		goto err;
 	if (cidr[0]) {
 		slash = strchr(cidr, '/');
@@ -196,7 +200,7 @@ static int decode_node(json_object *o, struct sl_node *n, char *why,
 			goto bad_cidr;
 		*slash = '\0';
 		prefix = strtoul(slash + 1, NULL, 10);
-		if (parse_ip4(cidr, &n->pod_cidr) < 0 || prefix < 8 ||
+		if (sl_k8s_parse_ip4(cidr, &n->pod_cidr) < 0 || prefix < 8 ||
 		    prefix > 30 ||
 		    (n->pod_cidr & ~(~0u << (32 - prefix))))
 			goto bad_cidr;
@@ -208,24 +212,24 @@ static int decode_node(json_object *o, struct sl_node *n, char *why,
 
 		for (size_t i = 0; i < cnt; i++) {
 			json_object *a = json_object_array_get_idx(addrs, i);
-			json_object *type = path(a, "type"), *addr = path(a, "address");
+			json_object *type = sl_k8s_path(a, "type"), *addr = sl_k8s_path(a, "address");
 
 			if (type && addr &&
 			    json_object_is_type(type, json_type_string) &&
 			    json_object_is_type(addr, json_type_string) &&
 			    !strcmp(json_object_get_string(type), "InternalIP") &&
-			    parse_ip4(json_object_get_string(addr),
+			    sl_k8s_parse_ip4(json_object_get_string(addr),
 				      &n->internal_ip) == 0)
 				break;
 		}
 	} else if (addrs && !json_object_is_type(addrs, json_type_null)) {
-		fail(why, len, "status.addresses is not a list");
+		sl_k8s_fail(why, len, "status.addresses is not a list");
 		goto err;
 	}
 	free(cidr);
 	return 0;
 bad_cidr:
-	fail(why, len, "spec.podCIDR is not an IPv4 network between /8 and /30");
+	sl_k8s_fail(why, len, "spec.podCIDR is not an IPv4 network between /8 and /30");
 err:
 	free(cidr);
 	return -1;
@@ -234,7 +238,7 @@ err:
 int sl_object_decode(json_object *o, struct sl_object *out, char *why,
 		     size_t why_len)
 {
-	json_object *av = path(o, "apiVersion"), *k = path(o, "kind");
+	json_object *av = sl_k8s_path(o, "apiVersion"), *k = sl_k8s_path(o, "kind");
 	enum sl_kind kind;
 	char key[600];
 	int ret;
@@ -242,7 +246,7 @@ int sl_object_decode(json_object *o, struct sl_object *out, char *why,
 	if (!json_object_is_type(o, json_type_object) || !av || !k ||
 	    !json_object_is_type(av, json_type_string) ||
 	    !json_object_is_type(k, json_type_string))
-		return fail(why, why_len, "apiVersion or kind missing");
+		return sl_k8s_fail(why, why_len, "apiVersion or kind missing");
 	kind = sl_kind_of(json_object_get_string(av), json_object_get_string(k));
 	if (kind == SL_KIND_OTHER)
 		return 0;
@@ -256,22 +260,33 @@ int sl_object_decode(json_object *o, struct sl_object *out, char *why,
 			 out->pod.name ? out->pod.name : "");
 		break;
 	case SL_KIND_NAMESPACE:
-		ret = get_str(o, "metadata.name", true, &out->ns.name, why,
+		ret = sl_k8s_get_str(o, "metadata.name", true, &out->ns.name, why,
 			      why_len);
 		if (!ret)
-			ret = get_labels(o, &out->ns.labels, why, why_len);
+			ret = sl_k8s_get_labels(o, "metadata.labels", &out->ns.labels, why, why_len);
 		snprintf(key, sizeof(key), "%s", out->ns.name ? out->ns.name : "");
 		break;
-	default:
+	case SL_KIND_NODE:
 		ret = decode_node(o, &out->node, why, why_len);
 		snprintf(key, sizeof(key), "%s",
 			 out->node.name ? out->node.name : "");
+		break;
+	case SL_KIND_SERVICE:
+		ret = sl_decode_service(o, &out->svc, why, why_len);
+		snprintf(key, sizeof(key), "%s/%s", out->svc.ns ? out->svc.ns : "",
+			 out->svc.name ? out->svc.name : "");
+		break;
+	default:
+		ret = sl_decode_endpoint_slice(o, &out->slice, why, why_len);
+		snprintf(key, sizeof(key), "%s/%s",
+			 out->slice.ns ? out->slice.ns : "",
+			 out->slice.name ? out->slice.name : "");
 		break;
 	}
 	out->key = strdup(key);
 	if (ret < 0 || !out->key) {
 		if (!ret)
-			fail(why, why_len, "out of memory");
+			sl_k8s_fail(why, why_len, "out of memory");
 		sl_object_free(out);
 		return -1;
 	}
@@ -286,14 +301,20 @@ void sl_object_free(struct sl_object *obj)
 		free(obj->pod.name);
 		free(obj->pod.uid);
 		free(obj->pod.node);
-		labels_free(&obj->pod.labels);
+		sl_labels_free(&obj->pod.labels);
 		break;
 	case SL_KIND_NAMESPACE:
 		free(obj->ns.name);
-		labels_free(&obj->ns.labels);
+		sl_labels_free(&obj->ns.labels);
 		break;
 	case SL_KIND_NODE:
 		free(obj->node.name);
+		break;
+	case SL_KIND_SERVICE:
+		sl_service_free(&obj->svc);
+		break;
+	case SL_KIND_ENDPOINTSLICE:
+		sl_endpoint_slice_free(&obj->slice);
 		break;
 	default:
 		break;
@@ -304,8 +325,8 @@ void sl_object_free(struct sl_object *obj)
 
 void sl_object_describe(json_object *o, char *buf, size_t len)
 {
-	json_object *k = path(o, "kind"), *ns = path(o, "metadata.namespace"),
-		    *name = path(o, "metadata.name");
+	json_object *k = sl_k8s_path(o, "kind"), *ns = sl_k8s_path(o, "metadata.namespace"),
+		    *name = sl_k8s_path(o, "metadata.name");
 	const char *ks = k && json_object_is_type(k, json_type_string) ?
 				 json_object_get_string(k) : "?";
 	const char *nss = ns && json_object_is_type(ns, json_type_string) ?

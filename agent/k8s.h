@@ -17,8 +17,10 @@ enum sl_kind {
 	SL_KIND_POD,
 	SL_KIND_NAMESPACE,
 	SL_KIND_NODE,
+	SL_KIND_SERVICE,
+	SL_KIND_ENDPOINTSLICE,
 	SL_KIND_COUNT,
-	SL_KIND_OTHER = SL_KIND_COUNT, /* understood later (services, …) */
+	SL_KIND_OTHER = SL_KIND_COUNT, /* understood later (policies, …) */
 };
 
 const char *sl_kind_name(enum sl_kind kind);
@@ -57,6 +59,69 @@ struct sl_node {
 	uint32_t internal_ip; /* host order; 0 when none */
 };
 
+enum sl_service_type {
+	SL_SVC_CLUSTER_IP,
+	SL_SVC_NODE_PORT,
+	SL_SVC_LOAD_BALANCER,
+	SL_SVC_EXTERNAL_NAME,
+};
+
+struct sl_service_port {
+	char *name;        /* "" for a single unnamed port */
+	uint8_t protocol;  /* IPPROTO_TCP (default), _UDP, _SCTP */
+	uint16_t port;
+	uint16_t node_port; /* 0 when none */
+};
+
+/* Only what the datapath needs; targetPort is resolved in the slices. */
+struct sl_service {
+	char *ns, *name;
+	enum sl_service_type type;
+	uint32_t cluster_ip;    /* host order; 0 when none or headless */
+	bool headless;          /* clusterIP "None" */
+	uint32_t *external_ips; /* spec.externalIPs (IPv4 ones) */
+	size_t n_external_ips;
+	uint32_t *lb_ips;       /* status.loadBalancer.ingress[].ip, ipMode VIP */
+	size_t n_lb_ips;
+	struct sl_service_port *ports;
+	size_t n_ports;
+	bool affinity;          /* sessionAffinity ClientIP */
+	uint32_t affinity_timeout; /* seconds, 1..86400, default 10800 */
+	bool etp_local, itp_local; /* external/internalTrafficPolicy Local */
+	uint16_t health_check_node_port;
+	char *proxy_name;       /* label service.kubernetes.io/service-proxy-name, "" if none */
+	char *lb_algorithm;     /* annotation sluice.io/lb-algorithm, "" if none */
+	uint64_t digest;        /* of every field above: equal objects, equal digests */
+};
+
+struct sl_slice_port {
+	char *name;        /* "" allowed */
+	uint8_t protocol;
+	uint16_t port;     /* 0: the port is ignored */
+};
+
+struct sl_slice_endpoint {
+	uint32_t ip;       /* addresses[0], host order */
+	bool ready;        /* conditions, with nil as the API defines it */
+	bool serving;
+	bool terminating;
+	char *node;        /* nodeName, "" when absent */
+	char *zone;        /* "" when absent */
+	char **for_zones;  /* hints.forZones[].name */
+	size_t n_for_zones;
+};
+
+struct sl_endpoint_slice {
+	char *ns, *name;
+	char *service;     /* label kubernetes.io/service-name, "" if none */
+	bool ipv4;         /* addressType IPv4; other families carry nothing */
+	struct sl_slice_port *ports;
+	size_t n_ports;
+	struct sl_slice_endpoint *endpoints;
+	size_t n_endpoints;
+	uint64_t digest;
+};
+
 /* One decoded object of any kind we use. */
 struct sl_object {
 	enum sl_kind kind;
@@ -65,10 +130,12 @@ struct sl_object {
 		struct sl_pod pod;
 		struct sl_namespace ns;
 		struct sl_node node;
+		struct sl_service svc;
+		struct sl_endpoint_slice slice;
 	};
 };
 
-/* Largest object we accept, as JSON text: the API server's limit is ~1.5 MB. */
+/* Labels an object may carry before we call it absurd. */
 #define SL_K8S_MAX_LABELS 256
 
 /**
@@ -89,6 +156,7 @@ void sl_object_free(struct sl_object *obj);
 void sl_object_describe(json_object *o, char *buf, size_t len);
 
 bool sl_labels_equal(const struct sl_labels *a, const struct sl_labels *b);
+void sl_labels_free(struct sl_labels *l);
 /* "k1=v1,k2=v2" into buf (truncated safely). */
 void sl_labels_format(const struct sl_labels *l, char *buf, size_t len);
 

@@ -235,10 +235,11 @@ const struct sl_resource sl_kube_resources[SL_KUBE_RESOURCES] = {
 	{ "namespaces", "/api/v1/namespaces", "v1", "Namespace",
 	  SL_KIND_NAMESPACE, false, true },
 	{ "nodes", "/api/v1/nodes", "v1", "Node", SL_KIND_NODE, false, false },
-	{ "services", "/api/v1/services", "v1", "Service", SL_KIND_OTHER, true,
-	  false },
+	{ "services", "/api/v1/services", "v1", "Service", SL_KIND_SERVICE,
+	  true, true },
 	{ "endpointslices", "/apis/discovery.k8s.io/v1/endpointslices",
-	  "discovery.k8s.io/v1", "EndpointSlice", SL_KIND_OTHER, true, false },
+	  "discovery.k8s.io/v1", "EndpointSlice", SL_KIND_ENDPOINTSLICE, true,
+	  true },
 	{ "networkpolicies", "/apis/networking.k8s.io/v1/networkpolicies",
 	  "networking.k8s.io/v1", "NetworkPolicy", SL_KIND_OTHER, true, false },
 };
@@ -770,7 +771,7 @@ static void check_synced(struct sl_kube *k)
 		if (k->inf[i].res->required && !k->inf[i].listed)
 			return;
 	if (!k->synced)
-		log_info("initial sync done: pods and namespaces listed");
+		log_info("initial sync done: pods, namespaces, services and endpoint slices listed");
 	k->synced = true;
 }
 
@@ -855,8 +856,11 @@ static void unauthorized(struct sl_informer *inf, bool list, const char *what)
 		inf->failures++;
 		wait_then(inf, 0, list);
 	} else {
-		log_error("%s: %s; the token did not change, backing off",
-			  inf->res->name, what);
+		/* With a client certificate alone there is no token to
+		 * refresh: say what was refused instead. */
+		log_error("%s: %s; %s, backing off", inf->res->name, what,
+			  k->token ? "the token did not change" :
+			  "no token (client certificate refused?)");
 		backoff(inf, list, 0);
 	}
 }

@@ -99,7 +99,7 @@ struct sl_resource {
 	const char *kind;
 	enum sl_kind model_kind; /* SL_KIND_OTHER: watched and counted only */
 	bool namespaced;
-	bool required;           /* needed before endpoints are synced */
+	bool required;           /* listed before the maps are written */
 };
 
 enum sl_informer_state {

@@ -7,6 +7,7 @@
  * a burst of file events or watch events costs one sync.
  */
 #include "agent.h"
+#include "conntrack.h"
 #include "fsutil.h"
 #include "ipv4.h"
 #include "log.h"
@@ -112,6 +113,28 @@ int sl_agent_sync(struct sl_agent *a)
 	a->syncs++;
 	clock_gettime(CLOCK_REALTIME, &a->last_sync);
 	return 0;
+}
+
+/* Conntrack GC, on the resync timer: the datapath ignores expired
+ * entries already; this gives their room back. */
+static void ct_gc(struct sl_agent *a)
+{
+	struct sl_ct_gc_stats st;
+	int err;
+
+	if (a->dp.ct_fd < 0)
+		return;
+	err = sl_ct_gc(a->dp.ct_fd, sl_ct_now(), &st);
+	if (err < 0) {
+		log_warn("conntrack GC: %s", strerror(-err));
+		return;
+	}
+	a->ct_gc.seen = st.seen;
+	a->ct_gc.expired += st.expired;
+	a->ct_gc.orphans += st.orphans;
+	if (st.expired || st.orphans)
+		log_debug("conntrack GC: %u entries, %u expired, %u orphaned replies removed",
+			  st.seen, st.expired, st.orphans);
 }
 
 static int open_records_watch(struct sl_agent *a)
@@ -263,6 +286,7 @@ int sl_agent_run(struct sl_agent *a)
 				 * case something else wrote them. */
 				a->records_changed = true;
 				sl_ipc_state_invalidate(&a->ipc);
+				ct_gc(a);
 			} else if (fd == a->source.inotify_fd) {
 				if (sl_source_dir_handle(&a->source) < 0)
 					log_error("reading the manifests folder failed");

@@ -234,6 +234,12 @@ static bool same_object(const struct sl_object *a, const struct sl_object *b)
 		       a->node.pod_cidr == b->node.pod_cidr &&
 		       a->node.pod_prefix == b->node.pod_prefix &&
 		       a->node.internal_ip == b->node.internal_ip;
+	/* 64-bit digests of the decoded fields: a collision (odds 2^-64 per
+	 * update) would skip one update, which the next one repairs. */
+	case SL_KIND_SERVICE:
+		return a->svc.digest == b->svc.digest;
+	case SL_KIND_ENDPOINTSLICE:
+		return a->slice.digest == b->slice.digest;
 	default:
 		return false;
 	}

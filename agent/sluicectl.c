@@ -6,6 +6,8 @@
  *
  *   sluicectl [--bpf-root P] [--run-dir R] [-o json] COMMAND
  */
+#include "conntrack.h"
+#include "ctl.h"
 #include "datapath.h"
 #include "fsutil.h"
 #include "ipv4.h"
@@ -16,6 +18,8 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <getopt.h>
+#include <netinet/in.h>
+#include <stdint.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,12 +33,6 @@
 #include <sluice/endpoint.h>
 #include <sluice/pins.h>
 
-struct opts {
-	const char *bpf_root;
-	const char *run_dir;
-	bool json;
-};
-
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -45,10 +43,12 @@ static void usage(FILE *out)
 		"  identities  security identities (namespace + labels)\n"
 		"  nodes       nodes the agent knows, their pod CIDRs\n"
 		"  ipcache     every address the cluster knows: identity, node\n"
-		"  metrics     packets and bytes per drop reason / trace point\n");
+		"  metrics     packets and bytes per drop reason / trace point\n"
+		"  ct [list|flush] [--addr IP] [--port N] [--proto tcp|udp] [--svc ID]\n"
+		"              conntrack entries (read from the pinned map)\n");
 }
 
-static int cmd_metrics(const struct opts *o, const struct sl_datapath *dp)
+static int cmd_metrics(const struct sl_ctl *o, const struct sl_datapath *dp)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct sl_metrics_val *vals;
@@ -107,7 +107,7 @@ static int cmd_metrics(const struct opts *o, const struct sl_datapath *dp)
 }
 
 /* The record of the pod at ip, from <runDir>/endpoints/<ip>, if any. */
-static json_object *read_record(const struct opts *o, const char *ip)
+static json_object *read_record(const struct sl_ctl *o, const char *ip)
 {
 	char path[PATH_MAX], *buf;
 	json_object *rec;
@@ -130,7 +130,7 @@ static const char *rec_str(json_object *rec, const char *key)
 		       json_object_get_string(v) : "";
 }
 
-static int cmd_endpoints(const struct opts *o, const struct sl_datapath *dp)
+static int cmd_endpoints(const struct sl_ctl *o, const struct sl_datapath *dp)
 {
 	struct sl_endpoint_key key, next;
 	struct sl_endpoint ep;
@@ -180,116 +180,57 @@ static int cmd_endpoints(const struct opts *o, const struct sl_datapath *dp)
 	return 0;
 }
 
-/* Ask the agent; NULL with errno set when it does not answer. */
-static json_object *ask_agent(const struct opts *o, const char *cmd)
+static int cmd_status(const struct sl_ctl *o)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	struct timeval tv = { .tv_sec = 5 };
-	char req[64], *buf;
-	json_object *out;
-	size_t len;
-	int fd, err;
-
-	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/sluiced.sock",
-		 o->run_dir);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return NULL;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	snprintf(req, sizeof(req), "{\"cmd\":\"%s\"}\n", cmd);
-	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
-	    send(fd, req, strlen(req), MSG_NOSIGNAL) < 0) {
-		err = errno;
-		close(fd);
-		errno = err;
-		return NULL;
-	}
-	err = sl_read_fd(fd, 64u << 20, &buf, &len);
-	close(fd);
-	if (err < 0) {
-		errno = -err;
-		return NULL;
-	}
-	out = json_tokener_parse(buf);
-	free(buf);
-	if (!out)
-		errno = EPROTO;
-	return out;
-}
-
-static const char *field(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !v)
-		return "";
-	return json_object_get_string(v);
-}
-
-static void print_json(json_object *o)
-{
-	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
-}
-
-static int agent_down(const struct opts *o)
-{
-	fprintf(stderr,
-		"sluicectl: the agent is not answering on %s/sluiced.sock (%s)\n",
-		o->run_dir, strerror(errno));
-	return 1;
-}
-
-static int cmd_status(const struct opts *o)
-{
-	json_object *st = ask_agent(o, "status"), *v;
+	json_object *st = sl_ctl_ask_agent(o, "status"), *v;
 
 	if (!st) {
 		struct sl_datapath dp = SL_DATAPATH_INIT;
 		int loaded = sl_datapath_open_pinned(&dp, o->bpf_root) == 0;
 
 		sl_datapath_close(&dp);
-		agent_down(o);
+		sl_ctl_agent_down(o);
 		fprintf(stderr, "sluicectl: datapath under %s: %s\n", o->bpf_root,
 			loaded ? "pinned (pods keep forwarding)" : "not pinned");
 		return 1;
 	}
 	if (o->json) {
-		print_json(st);
+		sl_ctl_print_json(st);
 	} else {
-		printf("node:        %s\n", field(st, "node"));
-		printf("podCIDR:     %s\n", field(st, "podCIDR"));
+		printf("node:        %s\n", sl_ctl_field(st, "node"));
+		printf("podCIDR:     %s\n", sl_ctl_field(st, "podCIDR"));
 		if (json_object_object_get_ex(st, "source", &v) &&
-		    !strcmp(field(v, "type"), "api")) {
+		    !strcmp(sl_ctl_field(v, "type"), "api")) {
 			json_object *res;
 
 			printf("source:      api %s (synced %s, %s token reads, %s unauthorized)\n",
-			       field(v, "server"), field(v, "synced"),
-			       field(v, "tokenReads"), field(v, "unauthorized"));
+			       sl_ctl_field(v, "server"), sl_ctl_field(v, "synced"),
+			       sl_ctl_field(v, "tokenReads"), sl_ctl_field(v, "unauthorized"));
 			/* json-c's foreach declares variables: its own block. */
 			if (json_object_object_get_ex(v, "resources", &res)) {
 				json_object_object_foreach(res, name, r) {
 					printf("  %-16s %-10s rv %-10s objects %-6s relists %s%s%s\n",
-					       name, field(r, "state"),
-					       field(r, "resourceVersion"),
-					       field(r, "objects"), field(r, "relists"),
-					       field(r, "lastError")[0] ? "  error: " : "",
-					       field(r, "lastError"));
+					       name, sl_ctl_field(r, "state"),
+					       sl_ctl_field(r, "resourceVersion"),
+					       sl_ctl_field(r, "objects"), sl_ctl_field(r, "relists"),
+					       sl_ctl_field(r, "lastError")[0] ? "  error: " : "",
+					       sl_ctl_field(r, "lastError"));
 				}
 			}
-			if (field(v, "lastError")[0])
-				printf("source error: %s\n", field(v, "lastError"));
+			if (sl_ctl_field(v, "lastError")[0])
+				printf("source error: %s\n", sl_ctl_field(v, "lastError"));
 		} else if (json_object_object_get_ex(st, "source", &v)) {
 			printf("source:      %s %s (%s files, %s parse errors, %s bad objects)\n",
-			       field(v, "type"), field(v, "path"), field(v, "files"),
-			       field(v, "parseErrors"), field(v, "objectErrors"));
-			if (field(v, "lastError")[0])
-				printf("source error: %s\n", field(v, "lastError"));
+			       sl_ctl_field(v, "type"), sl_ctl_field(v, "path"), sl_ctl_field(v, "files"),
+			       sl_ctl_field(v, "parseErrors"), sl_ctl_field(v, "objectErrors"));
+			if (sl_ctl_field(v, "lastError")[0])
+				printf("source error: %s\n", sl_ctl_field(v, "lastError"));
 		}
-		printf("in sync:     %s (%s syncs, last %s)\n", field(st, "inSync"),
-		       field(st, "syncs"), field(st, "lastSync"));
+		printf("in sync:     %s (%s syncs, last %s)\n", sl_ctl_field(st, "inSync"),
+		       sl_ctl_field(st, "syncs"), sl_ctl_field(st, "lastSync"));
 		printf("datapath:    %s under %s\n",
-		       strcmp(field(st, "datapathLoaded"), "true") ? "not loaded" : "loaded",
-		       field(st, "bpfRoot"));
+		       strcmp(sl_ctl_field(st, "datapathLoaded"), "true") ? "not loaded" : "loaded",
+		       sl_ctl_field(st, "bpfRoot"));
 		if (json_object_object_get_ex(st, "objects", &v)) {
 			printf("objects:    ");
 			json_object_object_foreach(v, k, n)
@@ -300,24 +241,24 @@ static int cmd_status(const struct opts *o)
 			for (size_t i = 0; i < json_object_array_length(v); i++) {
 				json_object *m = json_object_array_get_idx(v, i);
 
-				printf("map:         %s %s/%s\n", field(m, "name"),
-				       field(m, "entries"), field(m, "max"));
+				printf("map:         %s %s/%s\n", sl_ctl_field(m, "name"),
+				       sl_ctl_field(m, "entries"), sl_ctl_field(m, "max"));
 			}
-		printf("last error:  %s\n", field(st, "lastError")[0] ?
-		       field(st, "lastError") : "-");
+		printf("last error:  %s\n", sl_ctl_field(st, "lastError")[0] ?
+		       sl_ctl_field(st, "lastError") : "-");
 	}
 	json_object_put(st);
 	return 0;
 }
 
-static int cmd_list(const struct opts *o, const char *cmd)
+static int cmd_list(const struct sl_ctl *o, const char *cmd)
 {
-	json_object *arr = ask_agent(o, cmd);
+	json_object *arr = sl_ctl_ask_agent(o, cmd);
 
 	if (!arr)
-		return agent_down(o);
+		return sl_ctl_agent_down(o);
 	if (o->json) {
-		print_json(arr);
+		sl_ctl_print_json(arr);
 		json_object_put(arr);
 		return 0;
 	}
@@ -334,20 +275,20 @@ static int cmd_list(const struct opts *o, const char *cmd)
 		json_object *e = json_object_array_get_idx(arr, i);
 
 		if (!strcmp(cmd, "identities"))
-			printf("%-10s %-20s %s\n", field(e, "id"), field(e, "namespace"),
-			       field(e, "labels"));
+			printf("%-10s %-20s %s\n", sl_ctl_field(e, "id"), sl_ctl_field(e, "namespace"),
+			       sl_ctl_field(e, "labels"));
 		else if (!strcmp(cmd, "nodes"))
-			printf("%-24s %-20s %-16s %s\n", field(e, "name"),
-			       field(e, "podCIDR"), field(e, "internalIP"),
-			       field(e, "self"));
+			printf("%-24s %-20s %-16s %s\n", sl_ctl_field(e, "name"),
+			       sl_ctl_field(e, "podCIDR"), sl_ctl_field(e, "internalIP"),
+			       sl_ctl_field(e, "self"));
 		else if (!strcmp(cmd, "ipcache"))
-			printf("%-18s %-10s %-16s %s\n", field(e, "cidr"),
-			       field(e, "identity"), field(e, "node"),
-			       field(e, "local"));
+			printf("%-18s %-10s %-16s %s\n", sl_ctl_field(e, "cidr"),
+			       sl_ctl_field(e, "identity"), sl_ctl_field(e, "node"),
+			       sl_ctl_field(e, "local"));
 		else
-			printf("%-15s %-8s %-10s %-6s %s/%s\n", field(e, "ip"),
-			       field(e, "ifindex"), field(e, "identity"),
-			       field(e, "inMap"), field(e, "namespace"), field(e, "pod"));
+			printf("%-15s %-8s %-10s %-6s %s/%s\n", sl_ctl_field(e, "ip"),
+			       sl_ctl_field(e, "ifindex"), sl_ctl_field(e, "identity"),
+			       sl_ctl_field(e, "inMap"), sl_ctl_field(e, "namespace"), sl_ctl_field(e, "pod"));
 	}
 	json_object_put(arr);
 	return 0;
@@ -359,10 +300,18 @@ int main(int argc, char **argv)
 		{ "bpf-root", required_argument, NULL, 'b' },
 		{ "run-dir", required_argument, NULL, 'r' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "addr", required_argument, NULL, 'A' },
+		{ "port", required_argument, NULL, 'P' },
+		{ "proto", required_argument, NULL, 'p' },
+		{ "svc", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct opts o = { .bpf_root = SL_DEFAULT_BPF_ROOT,
+	struct sl_ct_filter filter = {};
+	struct in_addr in;
+	unsigned long num;
+	char *end;
+	struct sl_ctl o = { .bpf_root = SL_DEFAULT_BPF_ROOT,
 			  .run_dir = SL_DEFAULT_RUN_DIR };
 	struct sl_datapath dp = SL_DATAPATH_INIT;
 	const char *cmd;
@@ -383,6 +332,39 @@ int main(int argc, char **argv)
 			}
 			o.json = true;
 			break;
+		case 'A':
+			if (inet_pton(AF_INET, optarg, &in) != 1) {
+				fprintf(stderr, "sluicectl: --addr %s is not an IPv4 address\n",
+					optarg);
+				return 2;
+			}
+			filter.addr = ntohl(in.s_addr);
+			break;
+		case 'P':
+		case 'S':
+			errno = 0;
+			num = strtoul(optarg, &end, 10);
+			if (errno || *end || !num || (c == 'P' && num > 65535) ||
+			    num > UINT32_MAX) {
+				fprintf(stderr, "sluicectl: --%s %s is out of range\n",
+					c == 'P' ? "port" : "svc", optarg);
+				return 2;
+			}
+			if (c == 'P')
+				filter.port = (uint16_t)num;
+			else
+				filter.svc_id = (uint32_t)num;
+			break;
+		case 'p':
+			if (!strcmp(optarg, "tcp"))
+				filter.proto = IPPROTO_TCP;
+			else if (!strcmp(optarg, "udp"))
+				filter.proto = IPPROTO_UDP;
+			else {
+				fprintf(stderr, "sluicectl: --proto takes tcp or udp\n");
+				return 2;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -391,7 +373,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc - 1) {
+	if (optind >= argc ||
+	    optind != argc - (strcmp(argv[optind], "ct") || optind == argc - 1 ? 1 : 2)) {
 		usage(stderr);
 		return 2;
 	}
@@ -403,14 +386,14 @@ int main(int argc, char **argv)
 	    !strcmp(cmd, "ipcache"))
 		return cmd_list(&o, cmd);
 	if (!strcmp(cmd, "endpoints")) {
-		json_object *probe = ask_agent(&o, "status");
+		json_object *probe = sl_ctl_ask_agent(&o, "status");
 
 		if (probe) {
 			json_object_put(probe);
 			return cmd_list(&o, cmd);
 		}
 		fprintf(stderr, "sluicectl: agent not running; reading the pinned map\n");
-	} else if (strcmp(cmd, "metrics")) {
+	} else if (strcmp(cmd, "metrics") && strcmp(cmd, "ct")) {
 		fprintf(stderr, "sluicectl: unknown command \"%s\"\n", cmd);
 		usage(stderr);
 		return 2;
@@ -421,8 +404,12 @@ int main(int argc, char **argv)
 			o.bpf_root, strerror(-ret));
 		return 1;
 	}
-	ret = !strcmp(cmd, "metrics") ? cmd_metrics(&o, &dp) :
-					cmd_endpoints(&o, &dp);
+	if (!strcmp(cmd, "ct"))
+		ret = sl_ctl_ct(&o, argv[optind + 1], &filter, dp.ct_fd);
+	else if (!strcmp(cmd, "metrics"))
+		ret = cmd_metrics(&o, &dp);
+	else
+		ret = cmd_endpoints(&o, &dp);
 	sl_datapath_close(&dp);
 	return ret;
 }

@@ -18,7 +18,9 @@
 #include <sluice/drop.h>
 #include <sluice/endpoint.h>
 #include <sluice/ipcache.h>
+#include <sluice/conntrack.h>
 #include <sluice/pins.h>
+#include <sluice/service.h>
 
 #include "sluice.skel.h"
 
@@ -58,7 +60,8 @@ static int obj_get(const char *bpf_root, const char *name)
 void sl_datapath_close(struct sl_datapath *dp)
 {
 	int *fds[] = { &dp->from_pod_fd, &dp->to_pod_fd, &dp->endpoints_fd,
-		       &dp->metrics_fd, &dp->ipcache_fd };
+		       &dp->metrics_fd, &dp->ipcache_fd, &dp->services_fd,
+		       &dp->backends_fd, &dp->affinity_fd, &dp->ct_fd };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
@@ -78,6 +81,10 @@ int sl_datapath_open_pinned(struct sl_datapath *dp, const char *bpf_root)
 		{ &dp->endpoints_fd, SL_ENDPOINTS_MAP },
 		{ &dp->metrics_fd, SL_METRICS_MAP },
 		{ &dp->ipcache_fd, SL_IPCACHE_MAP },
+		{ &dp->services_fd, SL_SERVICES_MAP },
+		{ &dp->backends_fd, SL_BACKENDS_MAP },
+		{ &dp->affinity_fd, SL_AFFINITY_MAP },
+		{ &dp->ct_fd, SL_CT_MAP },
 	};
 
 	for (size_t i = 0; i < sizeof(objs) / sizeof(objs[0]); i++) {

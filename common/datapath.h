@@ -16,11 +16,16 @@ struct sl_datapath {
 	int endpoints_fd;
 	int metrics_fd;
 	int ipcache_fd;
+	int services_fd;
+	int backends_fd;
+	int affinity_fd;
+	int ct_fd;
 };
 
 #define SL_DATAPATH_INIT                                                       \
 	{ .from_pod_fd = -1, .to_pod_fd = -1, .endpoints_fd = -1,              \
-	  .metrics_fd = -1, .ipcache_fd = -1 }
+	  .metrics_fd = -1, .ipcache_fd = -1, .services_fd = -1,               \
+	  .backends_fd = -1, .affinity_fd = -1, .ct_fd = -1 }
 
 /* True when path, or its nearest existing ancestor, is on a bpffs mount. */
 bool sl_bpffs_at(const char *path);

@@ -3,8 +3,8 @@
 # make test            every suite below, after installing what they need
 # make test-unit       cmocka unit tests under ASan/UBSan (no root)
 # make test-fakeapi    the fake API server's self-test
-# make test-fuzz       the config/CNI_ARGS/record, manifest parser and watch
-#                      stream fuzzers, FUZZ_SECS long each
+# make test-fuzz       the config/CNI_ARGS/record, manifest parser, watch
+#                      stream and object decoder fuzzers, FUZZ_SECS long each
 # make test-datapath   BPF_PROG_TEST_RUN suite (root)
 # make test-e2e        plugin end to end in network namespaces (root)
 # make test-conformance  ADD/CHECK/DEL through libcni, chaining (root)
@@ -39,8 +39,9 @@ $(BUILD)/tests/fuzz_manifest: tests/fuzz/fuzz_manifest.c agent/manifest.c \
 		$(CPPFLAGS) -Iagent $(NL_CFLAGS) tests/fuzz/fuzz_manifest.c \
 		agent/manifest.c common/log.c -o $@ $(LDLIBS)
 
-FUZZ_WATCH_LIB := agent/k8s_watch.c agent/k8s.c agent/model.c agent/table.c \
-		  agent/kubeconfig.c agent/manifest.c common/fsutil.c common/log.c
+FUZZ_WATCH_LIB := agent/k8s_watch.c agent/k8s.c agent/k8s_service.c \
+		  agent/model.c agent/table.c agent/kubeconfig.c agent/manifest.c \
+		  common/fsutil.c common/log.c
 $(BUILD)/tests/fuzz_watch: tests/fuzz/fuzz_watch.c $(FUZZ_WATCH_LIB) \
 			   agent/k8s_watch.h
 	$(call msg,LD-FUZZ,$@)
@@ -48,6 +49,15 @@ $(BUILD)/tests/fuzz_watch: tests/fuzz/fuzz_watch.c $(FUZZ_WATCH_LIB) \
 	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) -std=gnu11 \
 		$(CPPFLAGS) -Iagent $(NL_CFLAGS) tests/fuzz/fuzz_watch.c \
 		$(FUZZ_WATCH_LIB) -o $@ $(LDLIBS)
+
+FUZZ_OBJECT_LIB := agent/k8s.c agent/k8s_service.c
+$(BUILD)/tests/fuzz_object: tests/fuzz/fuzz_object.c $(FUZZ_OBJECT_LIB) \
+			    agent/k8s.h agent/k8s_decode.h
+	$(call msg,LD-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) -std=gnu11 \
+		$(CPPFLAGS) -Iagent $(NL_CFLAGS) tests/fuzz/fuzz_object.c \
+		$(FUZZ_OBJECT_LIB) -o $@ $(LDLIBS)
 
 SL_CNIRUN := $(BUILD)/bin/sl-cnirun
 $(SL_CNIRUN): hack/cnirun/main.go
@@ -89,9 +99,9 @@ test-fakeapi: $(SL_FAKEAPI)
 	$(Q)GO111MODULE=off GOCACHE=$(abspath $(BUILD))/gocache go test ./tests/fakeapi/
 
 test-fuzz: $(BUILD)/tests/fuzz_conf $(BUILD)/tests/fuzz_manifest \
-	   $(BUILD)/tests/fuzz_watch
+	   $(BUILD)/tests/fuzz_watch $(BUILD)/tests/fuzz_object
 	$(Q)mkdir -p $(BUILD)/fuzz-corpus $(BUILD)/fuzz-corpus-manifest \
-		$(BUILD)/fuzz-corpus-watch
+		$(BUILD)/fuzz-corpus-watch $(BUILD)/fuzz-corpus-object
 	$(Q)$(BUILD)/tests/fuzz_conf -max_total_time=$(FUZZ_SECS) -print_final_stats=1 \
 		-max_len=4096 -artifact_prefix=$(BUILD)/ $(BUILD)/fuzz-corpus \
 		tests/fuzz/corpus >$(BUILD)/fuzz.log 2>&1 || \
@@ -109,6 +119,12 @@ test-fuzz: $(BUILD)/tests/fuzz_conf $(BUILD)/tests/fuzz_manifest \
 		>$(BUILD)/fuzz-watch.log 2>&1 || \
 		{ tail -40 $(BUILD)/fuzz-watch.log; exit 1; }
 	$(Q)grep -E 'number_of_executed_units|new_units_added' $(BUILD)/fuzz-watch.log
+	$(Q)$(BUILD)/tests/fuzz_object -max_total_time=$(FUZZ_SECS) -print_final_stats=1 \
+		-max_len=4096 -artifact_prefix=$(BUILD)/object- \
+		$(BUILD)/fuzz-corpus-object tests/fuzz/corpus_object \
+		>$(BUILD)/fuzz-object.log 2>&1 || \
+		{ tail -40 $(BUILD)/fuzz-object.log; exit 1; }
+	$(Q)grep -E 'number_of_executed_units|new_units_added' $(BUILD)/fuzz-object.log
 
 test-e2e: all $(SL_CNIRUN) $(BUILD)/san/bin/sluice
 	$(Q)tests/e2e/run.sh

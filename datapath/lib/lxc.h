@@ -11,6 +11,8 @@
 #include "maps.h"
 #include "eth.h"
 #include "ipv4.h"
+#include "l4.h"
+#include "lb.h"
 
 static __always_inline struct sl_endpoint *lookup_endpoint4(__be32 ip4)
 {
@@ -23,6 +25,31 @@ static __always_inline struct sl_endpoint *lookup_endpoint4(__be32 ip4)
  * A pod may only send from its own address: the endpoint that owns the
  * source IP must sit behind the veth the packet arrived on.
  */
+/*
+ * Services: a packet to a frontend goes to its backend, a backend's reply
+ * comes back from the frontend. Returns 1 when the packet was rewritten
+ * (its header pointers are then stale), 0 when untouched, or a negated
+ * drop reason.
+ */
+static __always_inline int lxc_ipv4_services(struct __sk_buff *skb,
+					     struct iphdr *ip, __u8 dir)
+{
+	struct l4_tuple t;
+	__u32 now;
+	int ret;
+
+	ret = l4_parse(skb, ip, &t);
+	if (ret < 0 || !t.ports)
+		return ret;
+	now = ct_now();
+	if (dir == SL_DIR_EGRESS) {
+		ret = lb4_to_service(skb, &t, now);
+		if (ret)
+			return ret;
+	}
+	return lb4_from_backend(skb, &t, dir, now);
+}
+
 static __always_inline struct sl_verdict lxc_ipv4_from_pod(struct __sk_buff *skb)
 {
 	struct sl_endpoint *src, *dst;
@@ -37,6 +64,12 @@ static __always_inline struct sl_verdict lxc_ipv4_from_pod(struct __sk_buff *skb
 	src = lookup_endpoint4(ip->saddr);
 	if (!src || src->ifindex != skb->ifindex)
 		return sl_drop(SL_SPOOFED_SOURCE);
+
+	ret = lxc_ipv4_services(skb, ip, SL_DIR_EGRESS);
+	if (ret < 0)
+		return sl_drop(-ret);
+	if (ret > 0 && ipv4_validate(skb, &ip) < 0)
+		return sl_drop(SL_REWRITE_FAILED);
 
 	dst = lookup_endpoint4(ip->daddr);
 	if (!dst)
@@ -91,6 +124,11 @@ static __always_inline struct sl_verdict lxc_to_pod(struct __sk_buff *skb)
 	switch (eth->h_proto) {
 	case bpf_htons(ETH_P_IP):
 		ret = ipv4_validate(skb, &ip);
+		if (ret < 0)
+			return sl_drop(-ret);
+		/* Replies from backends the stack reached (host network,
+		 * other nodes) to a client in this pod. */
+		ret = lxc_ipv4_services(skb, ip, SL_DIR_INGRESS);
 		if (ret < 0)
 			return sl_drop(-ret);
 		return sl_pass(TC_ACT_OK, SL_TO_POD);

@@ -9,8 +9,10 @@
 
 #include "common.h"
 
+#include <sluice/conntrack.h>
 #include <sluice/ipcache.h>
 #include <sluice/pins.h>
+#include <sluice/service.h>
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -38,6 +40,38 @@ struct {
 	__uint(max_entries, SL_IPCACHE_MAX);
 	__uint(map_flags, BPF_F_NO_PREALLOC); /* required for LPM tries */
 } sl_ipcache SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct sl_service_key);
+	__type(value, struct sl_service_val);
+	__uint(max_entries, SL_SERVICES_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* mostly empty on most nodes */
+} sl_services SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct sl_backend);
+	__uint(max_entries, SL_BACKENDS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} sl_backends SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct sl_affinity_key);
+	__type(value, struct sl_affinity_val);
+	__uint(max_entries, SL_AFFINITY_MAX);
+} sl_affinity SEC(".maps");
+
+/* LRU: a full table evicts the least recently used flow rather than
+ * refusing new ones. The loader may size it from the configuration. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct sl_ct_key);
+	__type(value, struct sl_ct_entry);
+	__uint(max_entries, SL_CT_MAX_DEFAULT);
+} sl_ct SEC(".maps");
 
 /* Read by user space only: which object is loaded (see pins.h). */
 struct {

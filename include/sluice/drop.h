@@ -16,13 +16,19 @@
 	X(2, UNSUPPORTED_L3, "unsupported L3 protocol")                        \
 	X(3, INVALID_IPV4, "malformed IPv4 header")                            \
 	X(4, SPOOFED_SOURCE, "source IPv4 not owned by the sending pod")       \
-	X(5, REWRITE_FAILED, "failed to rewrite packet headers")
+	X(5, REWRITE_FAILED, "failed to rewrite packet headers")               \
+	X(6, INVALID_L4, "truncated TCP or UDP header")                        \
+	X(7, NO_SERVICE_BACKEND, "service has no endpoints to send to")        \
+	X(8, SERVICE_INCONSISTENT, "service slot without a backend")           \
+	X(9, CT_CREATE_FAILED, "conntrack entry could not be created")
 
 /* Trace points (packets the datapath let through): 128..255. */
 #define SL_TRACE_POINTS(X)                                                     \
 	X(128, REDIRECT_PEER, "redirected to a pod on this node")              \
 	X(129, TO_STACK, "passed to the host network stack")                   \
-	X(130, TO_POD, "delivered to the pod by the host stack")
+	X(130, TO_POD, "delivered to the pod by the host stack")               \
+	X(131, SERVICE_NEW, "new connection to a service, backend chosen")     \
+	X(132, SERVICE_REPLY, "service reply translated back to the frontend")
 
 enum sl_reason {
 #define SL_ENUM_ENTRY(code, name, desc) SL_##name = code,

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* sluicectl's shared parts, for the command files (ctl_*.c). */
+#ifndef SL_AGENT_CTL_H
+#define SL_AGENT_CTL_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+
+struct sl_ct_filter;
+
+struct sl_ctl {
+	const char *bpf_root;
+	const char *run_dir;
+	bool json;
+};
+
+/* Ask the agent on <runDir>/sluiced.sock; NULL with errno set when it does
+ * not answer. The caller puts the result. */
+json_object *sl_ctl_ask_agent(const struct sl_ctl *ctl, const char *cmd);
+
+/* A member as a string, "" when absent. */
+const char *sl_ctl_field(json_object *o, const char *key);
+void sl_ctl_print_json(json_object *o);
+/* Say the agent is not answering (errno says why); returns 1. */
+int sl_ctl_agent_down(const struct sl_ctl *ctl);
+
+/* sluicectl ct [list|flush] (ctl_ct.c). */
+int sl_ctl_ct(const struct sl_ctl *ctl, const char *sub,
+	      const struct sl_ct_filter *f, int ct_fd);
+
+#endif /* SL_AGENT_CTL_H */

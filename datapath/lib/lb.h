@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Service load balancing at the pod veth (replacing kube-proxy): a packet
+ * to a frontend is translated to a backend chosen once per connection and
+ * remembered in conntrack; the backend's replies are translated back.
+ *
+ * A translated connection has two sl_ct entries (see conntrack.h): the OUT
+ * entry under the client's tuple holds the state, counters and lifetime;
+ * the REPLY entry under the backend's answering tuple only says how to undo
+ * the translation, and is valid while its OUT entry is. So one lookup pair
+ * serves each packet either way, and the agent's GC removes REPLY entries
+ * whose OUT entry is gone.
+ */
+#ifndef SL_LIB_LB_H
+#define SL_LIB_LB_H
+
+#include "common.h"
+#include "maps.h"
+#include "conntrack.h"
+#include "drop.h"
+#include "l4.h"
+
+/*
+ * The frontend a pod's packet is addressed to, or NULL. A frontend with two
+ * scopes (externalTrafficPolicy Local) serves in-cluster senders from its
+ * internal scope, with every endpoint.
+ */
+static __always_inline struct sl_service_val *
+lb4_frontend(const struct l4_tuple *t, struct sl_service_key *k)
+{
+	struct sl_service_val *svc;
+
+	k->addr = t->daddr;
+	k->port = t->dport;
+	k->proto = t->proto;
+	k->scope = SL_SCOPE_EXT;
+	k->slot = 0;
+	k->pad = 0;
+	svc = bpf_map_lookup_elem(&sl_services, k);
+	if (svc && (svc->flags & SL_SVC_F_TWO_SCOPES)) {
+		k->scope = SL_SCOPE_INT;
+		svc = bpf_map_lookup_elem(&sl_services, k);
+	}
+	return svc;
+}
+
+/*
+ * ClientIP affinity: the backend this client used within the timeout, if
+ * it is still there and not terminating (a terminating endpoint takes no
+ * new connections, as with kube-proxy's recent-match rules).
+ */
+static __always_inline struct sl_backend *
+lb4_affinity(const struct sl_service_val *svc, __be32 client, __u32 now,
+	     __u32 *backend_id)
+{
+	struct sl_affinity_key ak = { .client = client, .svc_id = svc->svc_id };
+	struct sl_affinity_val *av;
+	struct sl_backend *be;
+
+	av = bpf_map_lookup_elem(&sl_affinity, &ak);
+	if (!av || now - av->last_used > svc->affinity_timeout)
+		return NULL;
+	be = bpf_map_lookup_elem(&sl_backends, &av->backend_id);
+	if (!be || (be->flags & SL_BE_F_TERMINATING))
+		return NULL;
+	*backend_id = av->backend_id;
+	av->last_used = now;
+	return be;
+}
+
+static __always_inline struct sl_backend *
+lb4_pick(struct sl_service_key *k, const struct sl_service_val *svc,
+	 __be32 client, __u32 now, __u32 *backend_id)
+{
+	struct sl_service_val *slot;
+	struct sl_backend *be;
+
+	if (svc->flags & SL_SVC_F_AFFINITY) {
+		be = lb4_affinity(svc, client, now, backend_id);
+		if (be)
+			return be;
+	}
+	k->slot = (__u16)(bpf_get_prandom_u32() % svc->count + 1);
+	slot = bpf_map_lookup_elem(&sl_services, k);
+	if (!slot)
+		return NULL;
+	*backend_id = slot->backend_id;
+	be = bpf_map_lookup_elem(&sl_backends, backend_id);
+	if (be && (svc->flags & SL_SVC_F_AFFINITY)) {
+		struct sl_affinity_key ak = { .client = client,
+					      .svc_id = svc->svc_id };
+		struct sl_affinity_val av = { .backend_id = *backend_id,
+					      .last_used = now };
+
+		bpf_map_update_elem(&sl_affinity, &ak, &av, BPF_ANY);
+	}
+	return be;
+}
+
+/* Track a new translated connection: REPLY first, so a reply can never
+ * race ahead of the entry that translates it back. */
+static __always_inline int lb4_ct_create(const struct l4_tuple *t,
+					 const struct sl_service_val *svc,
+					 const struct sl_backend *be,
+					 __u32 backend_id, __u32 ifindex,
+					 __u32 len, __u32 now)
+{
+	int hairpin = be->addr == t->saddr;
+	__be32 hairpin_ip = bpf_htonl(SL_HAIRPIN_IP4);
+	struct sl_ct_entry e = {
+		.created_ns = bpf_ktime_get_boot_ns(),
+		.backend_id = backend_id,
+		.svc_id = svc->svc_id,
+		.flags = SL_CT_F_SERVICE | (hairpin ? SL_CT_F_HAIRPIN : 0),
+		.ifindex = ifindex,
+		.expires = ~0u, /* a REPLY entry lives as long as its OUT */
+		.nat_saddr = t->daddr,
+		.nat_sport = t->dport,
+		.nat_daddr = hairpin ? t->saddr : 0,
+	};
+	struct sl_ct_key k = {
+		.saddr = be->addr,
+		.daddr = hairpin ? hairpin_ip : t->saddr,
+		.sport = be->port,
+		.dport = t->sport,
+		.proto = t->proto,
+		.dir = SL_CT_REPLY,
+	};
+
+	if (bpf_map_update_elem(&sl_ct, &k, &e, BPF_ANY) < 0)
+		return -SL_CT_CREATE_FAILED;
+	e.nat_saddr = hairpin ? hairpin_ip : 0;
+	e.nat_sport = 0;
+	e.nat_daddr = be->addr;
+	e.nat_dport = be->port;
+	e.packets[0] = 1;
+	e.bytes[0] = len;
+	e.tcp_flags[0] = t->tcp_flags;
+	e.expires = now + ct_lifetime(&e, t->proto);
+	ct_key_of(&k, t, SL_CT_OUT);
+	if (bpf_map_update_elem(&sl_ct, &k, &e, BPF_ANY) < 0)
+		return -SL_CT_CREATE_FAILED;
+	return 0;
+}
+
+/**
+ * lb4_to_service - translate a packet addressed to a Service frontend
+ * @skb: the packet; packet pointers are stale when this returns 1
+ * @t: its tuple, rewritten to the backend's on return 1
+ * @now: ct_now()
+ *
+ * An established connection keeps its backend while the backend exists;
+ * when the backend is gone, the connection is given a new one, which
+ * answers a TCP segment of a connection it never saw with a reset: the
+ * client learns at once instead of timing out.
+ *
+ * Returns 0 when the packet is not for a frontend, 1 when translated, or a
+ * negated drop reason.
+ */
+static __always_inline int lb4_to_service(struct __sk_buff *skb,
+					  struct l4_tuple *t, __u32 now)
+{
+	struct sl_service_key k;
+	struct sl_service_val *svc;
+	struct sl_ct_entry *e;
+	struct sl_backend *be;
+	__u32 backend_id = 0;
+	int ret;
+
+	svc = lb4_frontend(t, &k);
+	if (!svc)
+		return 0;
+	e = ct_lookup(t, SL_CT_OUT, now);
+	if (e && (e->flags & SL_CT_F_SERVICE) &&
+	    bpf_map_lookup_elem(&sl_backends, &e->backend_id)) {
+		ct_account(e, 0, t, skb->len, now);
+		ret = l4_nat(skb, t, e->nat_saddr, 0, e->nat_daddr,
+			     e->nat_dport);
+		return ret < 0 ? ret : 1;
+	}
+	if (!svc->count)
+		return -SL_NO_SERVICE_BACKEND;
+	be = lb4_pick(&k, svc, t->saddr, now, &backend_id);
+	if (!be)
+		return -SL_SERVICE_INCONSISTENT;
+	ret = lb4_ct_create(t, svc, be, backend_id, skb->ifindex, skb->len,
+			    now);
+	if (ret < 0)
+		return ret;
+	sl_count(SL_SERVICE_NEW, SL_DIR_EGRESS, skb->len);
+	ret = l4_nat(skb, t, be->addr == t->saddr ? bpf_htonl(SL_HAIRPIN_IP4) : 0,
+		     0, be->addr, be->port);
+	return ret < 0 ? ret : 1;
+}
+
+/**
+ * lb4_from_backend - undo the translation on a backend's reply
+ * @skb: the packet; packet pointers are stale when this returns 1
+ * @t: its tuple, rewritten to the frontend's on return 1
+ * @dir: where the packet is seen, for the counters
+ * @now: ct_now()
+ *
+ * Returns 0 when the packet answers no translated connection, 1 when
+ * translated back, or a negated drop reason.
+ */
+static __always_inline int lb4_from_backend(struct __sk_buff *skb,
+					    struct l4_tuple *t, __u8 dir,
+					    __u32 now)
+{
+	struct sl_ct_entry *rep, *out;
+	struct sl_ct_key k;
+	int ret;
+
+	ct_key_of(&k, t, SL_CT_REPLY);
+	rep = bpf_map_lookup_elem(&sl_ct, &k);
+	if (!rep)
+		return 0;
+	/* The connection as its client sees it. */
+	k.saddr = rep->nat_daddr ? rep->nat_daddr : t->daddr;
+	k.daddr = rep->nat_saddr;
+	k.sport = t->dport;
+	k.dport = rep->nat_sport;
+	k.dir = SL_CT_OUT;
+	out = bpf_map_lookup_elem(&sl_ct, &k);
+	if (!out || (__s32)(out->expires - now) < 0)
+		return 0; /* stale: the GC will take it */
+	ct_account(out, 1, t, skb->len, now);
+	sl_count(SL_SERVICE_REPLY, dir, skb->len);
+	ret = l4_nat(skb, t, rep->nat_saddr, rep->nat_sport, rep->nat_daddr, 0);
+	return ret < 0 ? ret : 1;
+}
+
+#endif /* SL_LIB_LB_H */
