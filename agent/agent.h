@@ -11,6 +11,7 @@
 #include "datapath.h"
 #include "endpoint.h"
 #include "ipcache.h"
+#include "service.h"
 #include "k8s_watch.h"
 #include "model.h"
 #include "source_dir.h"
@@ -40,6 +41,7 @@ struct sl_agent {
 	struct timespec started, last_sync;
 	struct sl_ep_stats last_ep;
 	struct sl_ipc_state ipc;
+	struct sl_svc_state svc;
 	struct {
 		unsigned int seen;            /* entries at the last GC */
 		unsigned long expired, orphans; /* removed since start */

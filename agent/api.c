@@ -164,6 +164,10 @@ objects:
 					       &a->model, (enum sl_kind)k)));
 	json_object_object_add(counts, "Identity",
 			       json_object_new_int64((int64_t)a->model.identities.len));
+	json_object_object_add(counts, "Frontend",
+			       json_object_new_int64(a->svc.last.frontends));
+	json_object_object_add(counts, "Backend",
+			       json_object_new_int64(a->svc.last.backends));
 	json_object_object_add(counts, "Endpoint",
 			       json_object_new_int64((int64_t)a->endpoints));
 	json_object_object_add(counts, "IPCache",
@@ -302,6 +306,8 @@ json_object *sl_api_handle(struct sl_agent *a, const char *cmd)
 		return status(a);
 	if (!strcmp(cmd, "identities"))
 		return identities(a);
+	if (!strcmp(cmd, "services"))
+		return sl_svc_frontends_json(&a->svc);
 	if (!strcmp(cmd, "nodes"))
 		return nodes(a);
 	if (!strcmp(cmd, "ipcache"))

@@ -24,6 +24,9 @@ void sl_ctl_print_json(json_object *o);
 /* Say the agent is not answering (errno says why); returns 1. */
 int sl_ctl_agent_down(const struct sl_ctl *ctl);
 
+/* sluicectl services (ctl_services.c). */
+int sl_ctl_services(const struct sl_ctl *ctl);
+
 /* sluicectl ct [list|flush] (ctl_ct.c). */
 int sl_ctl_ct(const struct sl_ctl *ctl, const char *sub,
 	      const struct sl_ct_filter *f, int ct_fd);

@@ -66,11 +66,37 @@ static double ms_since(struct timespec *t)
 	return ms;
 }
 
+static int services_sync(struct sl_agent *a)
+{
+	const struct sl_object *self = sl_model_get(&a->model, SL_KIND_NODE,
+						    a->node_name);
+	struct sl_svc_config cfg = { .self = a->node_name };
+	struct sl_svc_backend be;
+	uint32_t node_ip;
+	int err;
+
+	/* NodePorts listen on this node's InternalIP, once the Node says. */
+	if (self && self->node.internal_ip) {
+		node_ip = self->node.internal_ip;
+		cfg.node_ips = &node_ip;
+		cfg.n_node_ips = 1;
+	}
+	sl_svc_backend_bpf(&be, a->dp.services_fd, a->dp.backends_fd);
+	err = sl_services_sync(&be, &a->model, &cfg, &a->svc);
+	if (!err && (a->svc.last.frontends_written || a->svc.last.frontends_removed ||
+		     a->svc.last.backends_written || a->svc.last.backends_removed))
+		log_info("services: %u frontends (%u written, %u removed), %u backends (%u written, %u removed)",
+			 a->svc.last.frontends, a->svc.last.frontends_written,
+			 a->svc.last.frontends_removed, a->svc.last.backends,
+			 a->svc.last.backends_written, a->svc.last.backends_removed);
+	return err;
+}
+
 int sl_agent_sync(struct sl_agent *a)
 {
 	struct sl_ep_backend be;
 	struct sl_ep_desired *want = NULL;
-	double ms_ids = 0, ms_eps = 0, ms_ipc = 0;
+	double ms_ids = 0, ms_eps = 0, ms_ipc = 0, ms_svc = 0;
 	struct timespec t;
 	size_t n = 0;
 	int err;
@@ -98,6 +124,9 @@ int sl_agent_sync(struct sl_agent *a)
 		err = sl_ipcache_sync(&ipc, &a->model, a->node_name, &a->ipc);
 		ms_ipc = ms_since(&t);
 	}
+	if (!err)
+		err = services_sync(a);
+	ms_svc = ms_since(&t);
 	free(want);
 	if (err < 0) {
 		snprintf(a->last_error, sizeof(a->last_error), "sync: %s",
@@ -105,8 +134,8 @@ int sl_agent_sync(struct sl_agent *a)
 		log_error("%s", a->last_error);
 		return err;
 	}
-	log_debug("sync: identities %.2f ms, endpoints %.2f ms, ipcache %.2f ms",
-		  ms_ids, ms_eps, ms_ipc);
+	log_debug("sync: identities %.2f ms, endpoints %.2f ms, ipcache %.2f ms, services %.2f ms",
+		  ms_ids, ms_eps, ms_ipc, ms_svc);
 	a->endpoints = n;
 	a->synced_generation = a->model.generation;
 	a->records_changed = false;
@@ -286,6 +315,7 @@ int sl_agent_run(struct sl_agent *a)
 				 * case something else wrote them. */
 				a->records_changed = true;
 				sl_ipc_state_invalidate(&a->ipc);
+				sl_svc_state_invalidate(&a->svc);
 				ct_gc(a);
 			} else if (fd == a->source.inotify_fd) {
 				if (sl_source_dir_handle(&a->source) < 0)
@@ -329,5 +359,6 @@ void sl_agent_stop(struct sl_agent *a)
 	sl_kubeconfig_free(&a->kube_cfg);
 	sl_model_free(&a->model);
 	sl_ipc_state_free(&a->ipc);
+	sl_svc_state_free(&a->svc);
 	sl_datapath_close(&a->dp);
 }

@@ -43,6 +43,7 @@ static void usage(FILE *out)
 		"  identities  security identities (namespace + labels)\n"
 		"  nodes       nodes the agent knows, their pod CIDRs\n"
 		"  ipcache     every address the cluster knows: identity, node\n"
+		"  services    Service frontends and their backends\n"
 		"  metrics     packets and bytes per drop reason / trace point\n"
 		"  ct [list|flush] [--addr IP] [--port N] [--proto tcp|udp] [--svc ID]\n"
 		"              conntrack entries (read from the pinned map)\n");
@@ -382,6 +383,8 @@ int main(int argc, char **argv)
 	libbpf_set_print(NULL);
 	if (!strcmp(cmd, "status"))
 		return cmd_status(&o);
+	if (!strcmp(cmd, "services"))
+		return sl_ctl_services(&o);
 	if (!strcmp(cmd, "identities") || !strcmp(cmd, "nodes") ||
 	    !strcmp(cmd, "ipcache"))
 		return cmd_list(&o, cmd);

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Service sync: compile Services and EndpointSlices into sl_services and
+ * sl_backends (include/sluice/service.h) the way kube-proxy would program
+ * them (SPECS D.3), and write only the differences, in the order the
+ * datapath can read at any moment: backends, slots, frontends, then what
+ * is gone.
+ *
+ * Ids: a backend id names one (address, port, protocol) for as long as it
+ * is wanted, and is never given to anything else while the agent runs; a
+ * service id names one Service port (namespace/name, port name, protocol)
+ * for as long as it exists. A restarted agent adopts the ids it finds in
+ * the maps, so connections and affinities survive it.
+ *
+ * Backends: every endpoint of a matched slice port, ready or not, so
+ * connections already tracked to it keep going; SL_BE_F_TERMINATING marks
+ * every one that is not ready (for new connections only through fallback
+ * slots, never through ClientIP affinity), SL_BE_F_LOCAL those on this node.
+ */
+#ifndef SL_AGENT_SERVICE_H
+#define SL_AGENT_SERVICE_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sluice/service.h>
+
+#include "model.h"
+#include "table.h"
+
+/* What the compile needs besides the model. */
+struct sl_svc_config {
+	const char *self;          /* this node's name */
+	const uint32_t *node_ips;  /* its IPv4 addresses (NodePort), host order */
+	size_t n_node_ips;
+	bool maglev_default;       /* Services without sluice.io/lb-algorithm */
+};
+
+/* One sl_services entry; keys and values exactly as in the map. */
+struct sl_svc_entry {
+	struct sl_service_key key;
+	struct sl_service_val val;
+};
+
+/* One sl_backends entry. */
+struct sl_svc_backend_entry {
+	__u32 id;
+	struct sl_backend be;
+};
+
+/*
+ * Where entries live: the pinned maps, or memory in tests. Each call gets
+ * the backend itself: the BPF one reads its fds from it, a test one its ctx.
+ * write_* are BPF_ANY updates of n packed entries in array order; remove_*
+ * deletes in array order, absent keys being no error. Any failure returns
+ * -errno and may leave a prefix of the array applied.
+ */
+struct sl_svc_backend {
+	int (*dump_services)(const struct sl_svc_backend *be,
+			     int (*cb)(const struct sl_service_key *k,
+				       const struct sl_service_val *v,
+				       void *arg),
+			     void *arg);
+	int (*dump_backends)(const struct sl_svc_backend *be,
+			     int (*cb)(__u32 id, const struct sl_backend *b,
+				       void *arg),
+			     void *arg);
+	int (*write_services)(const struct sl_svc_backend *be,
+			      const struct sl_service_key *keys,
+			      const struct sl_service_val *vals, size_t n);
+	int (*remove_services)(const struct sl_svc_backend *be,
+			       const struct sl_service_key *keys, size_t n);
+	int (*write_backends)(const struct sl_svc_backend *be, const __u32 *ids,
+			      const struct sl_backend *vals, size_t n);
+	int (*remove_backends)(const struct sl_svc_backend *be,
+			       const __u32 *ids, size_t n);
+	void *ctx;                      /* for test backends */
+	int services_fd, backends_fd;   /* for the BPF one */
+};
+
+/* The pinned sl_services and sl_backends as a backend. */
+void sl_svc_backend_bpf(struct sl_svc_backend *be, int services_fd,
+			int backends_fd);
+
+/*
+ * One compiled frontend: slot 0 of sl_services and the backend ids of its
+ * slots 1..val.count, in slot order (sorted by backend address and port).
+ */
+struct sl_svc_frontend {
+	struct sl_service_key key; /* slot 0 */
+	struct sl_service_val val;
+	__u32 *backends;           /* val.count ids */
+};
+
+struct sl_svc_stats {
+	unsigned int frontends, backends, slots;  /* what the maps now hold */
+	unsigned int frontends_written, frontends_removed;
+	unsigned int backends_written, backends_removed;
+	unsigned int slots_written, slots_removed;
+	unsigned int dropped; /* Service ports or frontends left out (logged) */
+};
+
+/*
+ * What the maps hold as far as the last sync knows (the mirror), the
+ * frontends it compiled, and the id tables. Zeroed is a valid start: the
+ * first sync reads the maps and adopts their ids. Touch only through the
+ * functions below.
+ */
+struct sl_svc_state {
+	struct sl_svc_stats last;
+	/* Mirror: sorted by key / by id; trusted only while valid. */
+	struct sl_svc_entry *mirror;
+	size_t n_mirror;
+	struct sl_svc_backend_entry *be_mirror;
+	size_t n_be_mirror;
+	bool valid;
+	/* The last compile, sorted by key (addr, port, proto, scope). */
+	struct sl_svc_frontend *frontends;
+	size_t n_frontends;
+	/* Ids: "addr:port/proto" -> backend id; "ns/name:port/PROTO" and
+	 * "%u" svc_id -> the service port's name. */
+	struct sl_table backend_ids;
+	struct sl_table svc_ids;
+	struct sl_table svc_names;
+	/* Last handed out. A caller that persists them may seed them before
+	 * the first sync, which continues above the seed and above every id
+	 * in the maps: ids of entries deleted while no agent ran are only
+	 * known that way. */
+	__u32 next_backend_id, next_svc_id;
+	uint64_t gen;  /* compile generation, marks ids still in use */
+	bool adopted;  /* the maps' ids were read after start */
+};
+
+/**
+ * sl_services_sync - make sl_services and sl_backends what the model says
+ * @be: the maps
+ * @m: the model (Services and EndpointSlices are read)
+ * @cfg: this node's name and addresses, defaults
+ * @st: mirror, ids and stats; kept across calls
+ *
+ * Returns 0, or -errno after invalidating the mirror: the next call reads
+ * the maps back and repairs them. Whatever fails, no frontend ever counts
+ * slots that were not written, and no slot names a backend that was not.
+ */
+int sl_services_sync(const struct sl_svc_backend *be, const struct sl_model *m,
+		     const struct sl_svc_config *cfg, struct sl_svc_state *st);
+
+/* Make the next sync read the maps back (periodic check for drift). */
+void sl_svc_state_invalidate(struct sl_svc_state *st);
+void sl_svc_state_free(struct sl_svc_state *st);
+
+/*
+ * sl_svc_name - "ns/name:port/PROTO" of a service id in use ("ns/name/PROTO"
+ * for an unnamed port), or NULL. For flows and display.
+ */
+const char *sl_svc_name(const struct sl_svc_state *st, __u32 svc_id);
+
+/* The backend the last sync wrote under id, or NULL. */
+const struct sl_backend *sl_svc_backend_get(const struct sl_svc_state *st,
+					    __u32 id);
+
+/*
+ * sl_svc_frontends_json - the last compiled frontends as a new json-c array
+ * (what `sluicectl services` shows), sorted by address, port, protocol,
+ * scope. Each element:
+ *   { "frontend": "10.96.0.10:53/UDP", "address", "port", "protocol",
+ *     "scope": "external"|"internal", "service": "ns/name:port/PROTO",
+ *     "svcId", "flags": ["affinity", "two-scopes", "local", "maglev",
+ *     "external", "nodeport"], "count", "affinityTimeout" (with affinity),
+ *     "backends": [ { "id", "address": "10.244.1.5:8053",
+ *                     "flags": ["terminating", "local"] } ] }
+ * NULL on allocation failure. The caller puts the reference.
+ */
+json_object *sl_svc_frontends_json(const struct sl_svc_state *st);
+
+#endif /* SL_AGENT_SERVICE_H */

@@ -1,0 +1,232 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# shellcheck shell=bash
+#
+# Services without kube-proxy: the agent compiles Services and
+# EndpointSlices from the manifests folder into the datapath's maps, and
+# pods reach ClusterIPs through the translation at their veth. Helpers
+# agent_start, ctl and put_manifest come from test_agent.sh.
+
+e2e_case svc_clusterip t_svc_clusterip san
+e2e_case svc_endpoints_change t_svc_endpoints_change
+e2e_case svc_hairpin_affinity t_svc_hairpin_affinity
+e2e_case svc_agent_kill t_svc_agent_kill
+
+VIP=10.96.0.10
+SVC_PORT=80
+
+# svc_yaml NAME CLUSTERIP [SPEC-EXTRA]: Service NAME in namespace shop,
+# port 80 (name http, TCP) and 53 (name dns, UDP), to targetPort ECHO_PORT.
+svc_yaml() {
+	printf -- '---\napiVersion: v1\nkind: Service\nmetadata: {namespace: shop, name: %s}\nspec:\n  clusterIP: %s\n  ports:\n  - {name: http, protocol: TCP, port: %s, targetPort: %s}\n  - {name: dns, protocol: UDP, port: 53, targetPort: %s}\n%s' \
+		"$1" "$2" "$SVC_PORT" "$ECHO_PORT" "$ECHO_PORT" "${3:-}"
+}
+
+# slice_yaml NAME SERVICE ENDPOINT...: an EndpointSlice of SERVICE with
+# both ports; each ENDPOINT is IP[:CONDITIONS], CONDITIONS one of ready
+# (default), terminating (serving, terminating, not ready), notready.
+slice_yaml() {
+	local name=$1 svc=$2 ep ip cond
+	shift 2
+	printf -- '---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  namespace: shop\n  name: %s\n  labels: {kubernetes.io/service-name: %s}\naddressType: IPv4\nports:\n- {name: http, protocol: TCP, port: %s}\n- {name: dns, protocol: UDP, port: %s}\nendpoints:\n' \
+		"$name" "$svc" "$ECHO_PORT" "$ECHO_PORT"
+	for ep in "$@"; do
+		ip=${ep%%:*}
+		cond=ready
+		[[ $ep == *:* ]] && cond=${ep#*:}
+		case $cond in
+		ready) printf -- '- {addresses: [%s], nodeName: n1, conditions: {ready: true}}\n' "$ip" ;;
+		terminating) printf -- '- {addresses: [%s], nodeName: n1, conditions: {ready: false, serving: true, terminating: true}}\n' "$ip" ;;
+		notready) printf -- '- {addresses: [%s], nodeName: n1, conditions: {ready: false, serving: false}}\n' "$ip" ;;
+		esac
+	done
+}
+
+# One node n1 with pods client, b1, b2 in shop; echo servers in b1 and b2.
+# Sets CLIENT, B1, B2.
+svc_setup() {
+	node_add n1 1
+	CLIENT=$(pod_add n1 client shop)
+	B1=$(pod_add n1 b1 shop)
+	B2=$(pod_add n1 b2 shop)
+	serve "$(pod_nspath n1 b1)" b1 "$ECHO_PORT"
+	serve "$(pod_nspath n1 b2)" b2 "$ECHO_PORT"
+	node_yaml n1 1 | put_manifest cluster.yaml
+}
+
+# A frontend is programmed once `sluicectl services` lists it with COUNT
+# backends in its slots.
+svc_backends_are() {
+	[[ $(ctl n1 -o json services | jget "sum(len(f['backends']) for f in d if f['frontend'] == '$1' and f['scope'] == 'external')") == "$2" ]]
+}
+
+# hits NSPATH PROTO N: N requests to the VIP; prints the servers that
+# answered, one per line (server:source).
+hits() {
+	local i reply tok
+	for ((i = 0; i < $3; i++)); do
+		tok=$(token)
+		reply=$(probe "$1" "$2" "$VIP" "$([[ $2 == tcp ]] && echo "$SVC_PORT" || echo 53)" "$tok") ||
+			fail "$2 to $VIP from ${1##*/}: no answer: $reply"
+		[[ $reply == *":$tok" ]] || fail "$2 to $VIP: reply '$reply'"
+		echo "${reply%:"$tok"}"
+	done
+}
+
+# A connected UDP socket only takes datagrams from the address it sent to:
+# an answer proves the reply was translated back to VIP:53.
+udp_connected_probe() {
+	nsenter --net="$1" "$PY" -IS -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.connect((sys.argv[1], 53)); s.settimeout(0.5)
+for _ in range(10):
+    s.send(b"connected")
+    try:
+        print(s.recv(100).decode()); sys.exit(0)
+    except socket.timeout:
+        pass
+sys.exit(1)' "$VIP"
+}
+
+t_svc_clusterip() {
+	local out
+
+	svc_setup
+	{ svc_yaml web "$VIP"; slice_yaml web-1 web "$B1"; slice_yaml web-2 web "$B2"; } |
+		put_manifest web.yaml
+	agent_start n1
+	wait_for 3 svc_backends_are "$VIP:$SVC_PORT/TCP" 2 ||
+		fail "frontend not programmed: $(ctl n1 services)"
+
+	# TCP and UDP reach both backends, with the client's own address as
+	# source (no SNAT inside the cluster).
+	out=$(hits "$(pod_nspath n1 client)" tcp 24 | sort | uniq -c)
+	say "TCP spread: $(echo "$out" | tr '\n' ' ')"
+	assert_contains "$out" "b1:$CLIENT" "TCP to the ClusterIP reached b1 with the client's address"
+	assert_contains "$out" "b2:$CLIENT" "TCP to the ClusterIP reached b2"
+	out=$(hits "$(pod_nspath n1 client)" udp 24 | sort | uniq -c)
+	assert_contains "$out" "b1:$CLIENT" "UDP reached b1"
+	assert_contains "$out" "b2:$CLIENT" "UDP reached b2"
+	out=$(udp_connected_probe "$(pod_nspath n1 client)") ||
+		fail "UDP reply not translated back to $VIP:53"
+	assert_match "^b[12]:$CLIENT:connected$" "$out" "connected UDP socket got its answer"
+
+	# The operator's view: the frontend, its backends; conntrack entries
+	# for the connections, with their backend.
+	out=$(ctl n1 services)
+	assert_contains "$out" "shop/web:http/TCP" "sluicectl services names the Service port"
+	assert_contains "$out" "$B1:$ECHO_PORT" "sluicectl services lists b1"
+	out=$(ctl n1 ct --proto tcp --port "$SVC_PORT")
+	assert_match "tcp +$CLIENT:[0-9]+ +$VIP:$SVC_PORT +($B1|$B2):$ECHO_PORT" "$out" \
+		"sluicectl ct shows a translated connection"
+	assert_ge 1 "$(metric n1 SERVICE_NEW egress)" "SERVICE_NEW counted"
+
+	# The ct table can be flushed by filter.
+	out=$(ctl n1 ct flush --addr "$VIP")
+	assert_match "^[1-9][0-9]* entries deleted" "$out" "flush by address"
+	assert_not_contains "$(ctl n1 ct --addr "$VIP")" "$VIP:$SVC_PORT " "flushed entries gone"
+}
+
+# Endpoints come and go: new connections follow within a second; a
+# terminating endpoint keeps its established connections; removing the
+# Service removes its frontend, after which nothing answers on the VIP.
+t_svc_endpoints_change() {
+	local out
+
+	svc_setup
+	{ svc_yaml web "$VIP"; slice_yaml web-1 web "$B1" "$B2"; } | put_manifest web.yaml
+	agent_start n1
+	wait_for 3 svc_backends_are "$VIP:$SVC_PORT/TCP" 2 || fail "frontend not programmed"
+
+	# b1 terminating (serving): no new connections go to it.
+	{ svc_yaml web "$VIP"; slice_yaml web-1 web "$B1:terminating" "$B2"; } | put_manifest web.yaml
+	wait_for 2 svc_backends_are "$VIP:$SVC_PORT/TCP" 1 || fail "terminating b1 still in the slots"
+	out=$(hits "$(pod_nspath n1 client)" tcp 12 | sort -u)
+	assert_eq "b2:$CLIENT" "$out" "only b2 takes new connections"
+
+	# No ready endpoint: the terminating ones serve (kube-proxy's fallback).
+	{ svc_yaml web "$VIP"; slice_yaml web-1 web "$B1:terminating" "$B2:notready"; } | put_manifest web.yaml
+	wait_for 2 svc_backends_are "$VIP:$SVC_PORT/TCP" 1 || fail "fallback not programmed"
+	out=$(hits "$(pod_nspath n1 client)" tcp 6 | sort -u)
+	assert_eq "b1:$CLIENT" "$out" "serving+terminating fallback"
+
+	# The Service goes: the frontend goes, and the VIP stops answering.
+	rm "$CASE_DIR/manifests/web.yaml"
+	wait_for 2 svc_backends_are "$VIP:$SVC_PORT/TCP" 0 || fail "frontend not removed"
+	assert_not_contains "$(ctl n1 services)" "$VIP" "no frontend left"
+	expect_no_echo "$(pod_nspath n1 client)" tcp "$VIP" "$SVC_PORT" "$(token)"
+}
+
+# A pod reaching itself through its Service works (hairpin), seen from the
+# hairpin address; ClientIP affinity sends one client to one backend.
+t_svc_hairpin_affinity() {
+	local out i
+
+	svc_setup
+	{ svc_yaml web "$VIP"; slice_yaml web-1 web "$B1"; } | put_manifest web.yaml
+	agent_start n1
+	wait_for 3 svc_backends_are "$VIP:$SVC_PORT/TCP" 1 || fail "frontend not programmed"
+	out=$(hits "$(pod_nspath n1 b1)" tcp 3 | sort -u)
+	assert_eq "b1:169.254.42.1" "$out" "b1 reaches itself through its ClusterIP"
+	out=$(hits "$(pod_nspath n1 b1)" udp 3 | sort -u)
+	assert_eq "b1:169.254.42.1" "$out" "and over UDP"
+
+	{ svc_yaml web "$VIP" $'  sessionAffinity: ClientIP\n'; slice_yaml web-1 web "$B1" "$B2"; } |
+		put_manifest web.yaml
+	wait_for 3 svc_backends_are "$VIP:$SVC_PORT/TCP" 2 || fail "second backend not programmed"
+	for i in 1 2 3; do
+		out=$(hits "$(pod_nspath n1 client)" tcp 8 | sort -u)
+		assert_eq 1 "$(echo "$out" | wc -l)" "round $i: ClientIP affinity keeps one backend ($out)"
+	done
+}
+
+# SIGKILL of the agent in the middle of a TCP stream to a ClusterIP loses
+# no byte; the restarted agent adopts the maps (same backend ids) and the
+# stream, still running, is unaffected.
+t_svc_agent_kill() {
+	local ids_before ids_after got
+
+	svc_setup
+	{ svc_yaml web "$VIP"; slice_yaml web-1 web "$B1"; } | put_manifest web.yaml
+	agent_start n1
+	wait_for 3 svc_backends_are "$VIP:$SVC_PORT/TCP" 1 || fail "frontend not programmed"
+	ids_before=$(ctl n1 -o json services | jget "sorted(b['id'] for f in d if f['frontend'] == '$VIP:$SVC_PORT/TCP' for b in f['backends'])")
+
+	nsenter --net="$(pod_nspath n1 b1)" "$PY" -IS -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(sys.argv[3]))); s.listen(1); open(sys.argv[1], "w").close()
+c, _ = s.accept(); n = 0
+while True:
+    d = c.recv(65536)
+    if not d: break
+    n += len(d)
+open(sys.argv[2], "w").write(str(n))' "$CASE_DIR/rx.ready" "$CASE_DIR/rx.out" 7100 &
+	echo $! >>"$CASE_DIR/pids"
+	wait_for 5 test -e "$CASE_DIR/rx.ready" || fail "receiver did not start"
+	# A second Service, bulk, for the stream.
+	printf -- '---\napiVersion: v1\nkind: Service\nmetadata: {namespace: shop, name: bulk}\nspec:\n  clusterIP: 10.96.0.11\n  ports: [{name: bulk, protocol: TCP, port: 7100}]\n---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {namespace: shop, name: bulk-1, labels: {kubernetes.io/service-name: bulk}}\naddressType: IPv4\nports: [{name: bulk, protocol: TCP, port: 7100}]\nendpoints: [{addresses: [%s], conditions: {ready: true}}]\n' "$B1" |
+		put_manifest bulk.yaml
+	wait_for 3 svc_backends_are "10.96.0.11:7100/TCP" 1 || fail "bulk frontend not programmed"
+
+	nsenter --net="$(pod_nspath n1 client)" "$PY" -IS -c '
+import socket, sys, time
+c = socket.create_connection(("10.96.0.11", 7100), timeout=10)
+data = bytes(i % 251 for i in range(4 << 20))
+for off in range(0, len(data), 65536):
+    c.sendall(data[off:off + 65536]); time.sleep(0.06)
+c.close()' &
+	local sender=$!
+	sleep 1
+	kill -KILL "$AGENT_PID"
+	say "agent killed mid-stream"
+	sleep 0.5
+	agent_start n1
+	wait_for 3 svc_backends_are "10.96.0.11:7100/TCP" 1 || fail "restarted agent lost the frontend"
+	wait "$sender" || fail "sender failed"
+	wait_for 5 test -s "$CASE_DIR/rx.out" || fail "receiver did not finish"
+	got=$(cat "$CASE_DIR/rx.out")
+	assert_eq "$((4 << 20))" "$got" "bytes through the ClusterIP across the agent's SIGKILL and restart"
+	ids_after=$(ctl n1 -o json services | jget "sorted(b['id'] for f in d if f['frontend'] == '$VIP:$SVC_PORT/TCP' for b in f['backends'])")
+	assert_eq "$ids_before" "$ids_after" "backend ids adopted by the restarted agent"
+}

@@ -1,0 +1,1352 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Service sync against sl_services / sl_backends in memory (no root): what
+ * Services and EndpointSlices compile to (SPECS D.3), ids, and the order
+ * of writes. The in-memory maps log every entry written or deleted and, in
+ * most tests, check after each one that a reader could not see a frontend
+ * counting a missing slot, a slot naming a missing backend, or a
+ * TWO_SCOPES frontend without its SCOPE_INT twin.
+ */
+#include "unit.h"
+#include "k8s.h"
+#include "model.h"
+#include "service.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* --- the maps in memory --------------------------------------------------- */
+
+#define TCP IPPROTO_TCP
+#define UDP IPPROTO_UDP
+
+#define MEM_MAX 2048
+#define OPS_MAX 8192
+
+struct op {
+	char what; /* B write backend, b delete backend, S write, s delete */
+	unsigned int call;
+	struct sl_service_key key;
+	__u32 id;
+};
+
+struct mem {
+	struct sl_svc_entry svc[MEM_MAX];
+	size_t n_svc;
+	struct sl_svc_backend_entry be[MEM_MAX];
+	size_t n_be;
+	struct op ops[OPS_MAX];
+	size_t n_ops;
+	unsigned int calls, dumps;
+	bool check;        /* assert consistency after every entry */
+	size_t fail_after; /* the entry op this many from now fails */
+};
+
+static bool key_eq(const struct sl_service_key *a,
+		   const struct sl_service_key *b)
+{
+	return !memcmp(a, b, sizeof(*a));
+}
+
+static struct sl_svc_entry *mem_svc(struct mem *m,
+				    const struct sl_service_key *k)
+{
+	for (size_t i = 0; i < m->n_svc; i++)
+		if (key_eq(&m->svc[i].key, k))
+			return &m->svc[i];
+	return NULL;
+}
+
+static struct sl_svc_backend_entry *mem_be(struct mem *m, __u32 id)
+{
+	for (size_t i = 0; i < m->n_be; i++)
+		if (m->be[i].id == id)
+			return &m->be[i];
+	return NULL;
+}
+
+/* What the datapath relies on at every instant. */
+static void check_consistent(struct mem *m)
+{
+	for (size_t i = 0; i < m->n_svc; i++) {
+		const struct sl_svc_entry *e = &m->svc[i];
+		struct sl_service_key k = e->key;
+
+		if (k.slot) {
+			assert_non_null(mem_be(m, e->val.backend_id));
+			continue;
+		}
+		for (__u16 s = 1; s <= e->val.count; s++) {
+			k.slot = s;
+			assert_non_null(mem_svc(m, &k));
+		}
+		if (e->val.flags & SL_SVC_F_TWO_SCOPES) {
+			k.slot = 0;
+			k.scope = SL_SCOPE_INT;
+			assert_non_null(mem_svc(m, &k));
+		}
+	}
+}
+
+static int mem_op(struct mem *m, char what, const struct sl_service_key *k,
+		  __u32 id)
+{
+	if (m->fail_after && !--m->fail_after)
+		return -EIO;
+	assert_true(m->n_ops < OPS_MAX);
+	m->ops[m->n_ops] = (struct op){ .what = what, .call = m->calls,
+					.id = id };
+	if (k)
+		m->ops[m->n_ops].key = *k;
+	m->n_ops++;
+	return 0;
+}
+
+static int m_dump_services(const struct sl_svc_backend *be,
+			   int (*cb)(const struct sl_service_key *,
+				     const struct sl_service_val *, void *),
+			   void *arg)
+{
+	struct mem *m = be->ctx;
+
+	m->dumps++;
+	/* Backwards: the sync must not depend on the map's order. */
+	for (size_t i = m->n_svc; i-- > 0;) {
+		int err = cb(&m->svc[i].key, &m->svc[i].val, arg);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int m_dump_backends(const struct sl_svc_backend *be,
+			   int (*cb)(__u32, const struct sl_backend *, void *),
+			   void *arg)
+{
+	struct mem *m = be->ctx;
+
+	for (size_t i = m->n_be; i-- > 0;) {
+		int err = cb(m->be[i].id, &m->be[i].be, arg);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void mem_put_svc(struct mem *m, const struct sl_service_key *k,
+			const struct sl_service_val *v)
+{
+	struct sl_svc_entry *e = mem_svc(m, k);
+
+	if (!e) {
+		assert_true(m->n_svc < MEM_MAX);
+		e = &m->svc[m->n_svc++];
+		e->key = *k;
+	}
+	e->val = *v;
+}
+
+static void mem_del_svc(struct mem *m, const struct sl_service_key *k)
+{
+	struct sl_svc_entry *e = mem_svc(m, k);
+
+	if (e)
+		*e = m->svc[--m->n_svc];
+}
+
+static void mem_put_be(struct mem *m, __u32 id, const struct sl_backend *b)
+{
+	struct sl_svc_backend_entry *e = mem_be(m, id);
+
+	if (!e) {
+		assert_true(m->n_be < MEM_MAX);
+		e = &m->be[m->n_be++];
+		e->id = id;
+	}
+	e->be = *b;
+}
+
+static int m_write_services(const struct sl_svc_backend *be,
+			    const struct sl_service_key *keys,
+			    const struct sl_service_val *vals, size_t n)
+{
+	struct mem *m = be->ctx;
+
+	m->calls++;
+	for (size_t i = 0; i < n; i++) {
+		int err = mem_op(m, 'S', &keys[i], 0);
+
+		if (err)
+			return err;
+		mem_put_svc(m, &keys[i], &vals[i]);
+		if (m->check)
+			check_consistent(m);
+	}
+	return 0;
+}
+
+static int m_remove_services(const struct sl_svc_backend *be,
+			     const struct sl_service_key *keys, size_t n)
+{
+	struct mem *m = be->ctx;
+
+	m->calls++;
+	for (size_t i = 0; i < n; i++) {
+		int err = mem_op(m, 's', &keys[i], 0);
+
+		if (err)
+			return err;
+		mem_del_svc(m, &keys[i]);
+		if (m->check)
+			check_consistent(m);
+	}
+	return 0;
+}
+
+static int m_write_backends(const struct sl_svc_backend *be, const __u32 *ids,
+			    const struct sl_backend *vals, size_t n)
+{
+	struct mem *m = be->ctx;
+
+	m->calls++;
+	for (size_t i = 0; i < n; i++) {
+		int err = mem_op(m, 'B', NULL, ids[i]);
+
+		if (err)
+			return err;
+		mem_put_be(m, ids[i], &vals[i]);
+		if (m->check)
+			check_consistent(m);
+	}
+	return 0;
+}
+
+static int m_remove_backends(const struct sl_svc_backend *be, const __u32 *ids,
+			     size_t n)
+{
+	struct mem *m = be->ctx;
+
+	m->calls++;
+	for (size_t i = 0; i < n; i++) {
+		struct sl_svc_backend_entry *e;
+		int err = mem_op(m, 'b', NULL, ids[i]);
+
+		if (err)
+			return err;
+		e = mem_be(m, ids[i]);
+		if (e)
+			*e = m->be[--m->n_be];
+		if (m->check)
+			check_consistent(m);
+	}
+	return 0;
+}
+
+static struct mem *mem_new(struct sl_svc_backend *be)
+{
+	struct mem *m = calloc(1, sizeof(*m));
+
+	assert_non_null(m);
+	m->check = true;
+	*be = (struct sl_svc_backend){
+		.dump_services = m_dump_services,
+		.dump_backends = m_dump_backends,
+		.write_services = m_write_services,
+		.remove_services = m_remove_services,
+		.write_backends = m_write_backends,
+		.remove_backends = m_remove_backends,
+		.ctx = m,
+		.services_fd = -1,
+		.backends_fd = -1,
+	};
+	return m;
+}
+
+/* --- the model, from JSON with ' for " ------------------------------------ */
+
+static void load(struct sl_model *model, const char *text)
+{
+	struct sl_object obj;
+	json_object *o;
+	char why[256], *s = strdup(text);
+
+	assert_non_null(s);
+	for (char *p = s; *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	o = parse_json(s);
+	if (sl_object_decode(o, &obj, why, sizeof(why)) != 1)
+		fail_msg("decode: %s: %s", why, s);
+	assert_true(sl_model_upsert(model, &obj, "test") >= 0);
+	json_object_put(o);
+	free(s);
+}
+
+#define SVC_X(ns, name, meta, spec, status)                                    \
+	"{'apiVersion':'v1','kind':'Service','metadata':{'namespace':'" ns    \
+	"','name':'" name "'" meta "},'spec':{" spec "}" status "}"
+#define SVC(ns, name, spec) SVC_X(ns, name, "", spec, "")
+#define SLICE_X(ns, name, labels, family, ports, eps)                          \
+	"{'apiVersion':'discovery.k8s.io/v1','kind':'EndpointSlice',"          \
+	"'metadata':{'namespace':'" ns "','name':'" name "','labels':{" labels \
+	"}},'addressType':'" family "','ports':[" ports "],'endpoints':[" eps  \
+	"]}"
+#define SLICE(ns, name, svc, ports, eps)                                       \
+	SLICE_X(ns, name, "'kubernetes.io/service-name':'" svc "'", "IPv4",    \
+		ports, eps)
+#define PORT(name, proto, port)                                                \
+	"{'name':'" name "','protocol':'" proto "','port':" #port "}"
+#define EP(ip, node, ready, serving, term)                                     \
+	"{'addresses':['" ip "'],'nodeName':'" node "','conditions':{"         \
+	"'ready':" ready ",'serving':" serving ",'terminating':" term "}}"
+#define READY(ip, node) EP(ip, node, "true", "true", "false")
+#define TERMINATING(ip, node) EP(ip, node, "false", "true", "true")
+#define NOT_READY(ip, node) EP(ip, node, "false", "false", "false")
+
+/* A ClusterIP Service with one TCP port "http" 80, the usual fixture. */
+#define WEB_SVC(spec_extra)                                                    \
+	SVC("default", "web", "'clusterIP':'10.96.0.10','ports':[{'name':"     \
+			      "'http','port':80,'protocol':'TCP'}]" spec_extra)
+#define HTTP_PORT PORT("http", "TCP", 8080)
+#define WEB_SLICE(name, eps) SLICE("default", name, "web", HTTP_PORT, eps)
+/* One port "http" 80 (TCP) at a ClusterIP. */
+#define HTTP_SPEC(ip) "'clusterIP':'" ip "','ports':[{'name':'http','port':80}]"
+
+static uint32_t ip4(const char *s)
+{
+	struct in_addr a;
+
+	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
+	return ntohl(a.s_addr);
+}
+
+static struct sl_service_key key(const char *ip, uint16_t port, uint8_t proto,
+				 uint8_t scope, uint16_t slot)
+{
+	return (struct sl_service_key){ .addr = htonl(ip4(ip)),
+					.port = htons(port),
+					.proto = proto,
+					.scope = scope,
+					.slot = slot };
+}
+
+static const struct sl_service_val *fe(struct mem *m, const char *ip,
+				       uint16_t port, uint8_t proto,
+				       uint8_t scope)
+{
+	struct sl_service_key k = key(ip, port, proto, scope, 0);
+	const struct sl_svc_entry *e = mem_svc(m, &k);
+
+	return e ? &e->val : NULL;
+}
+
+/* The backend of each slot as "ip:port,ip:port". */
+static void slots_str(struct mem *m, const struct sl_service_key *fk,
+		      __u16 count, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (__u16 s = 1; s <= count; s++) {
+		struct sl_service_key k = *fk;
+		const struct sl_svc_entry *e;
+		const struct sl_svc_backend_entry *b;
+		char ip[16];
+		struct in_addr a;
+
+		k.slot = s;
+		e = mem_svc(m, &k);
+		assert_non_null(e);
+		b = mem_be(m, e->val.backend_id);
+		assert_non_null(b);
+		a.s_addr = b->be.addr;
+		inet_ntop(AF_INET, &a, ip, sizeof(ip));
+		off += (size_t)snprintf(buf + off, len - off, "%s%s:%u",
+					s > 1 ? "," : "", ip,
+					ntohs(b->be.port));
+		assert_true(off < len);
+	}
+}
+
+/* The frontend is there with these flags and these backends in its slots. */
+static void expect_fe(struct mem *m, const char *ip, uint16_t port,
+		      uint8_t proto, uint8_t scope, __u16 flags,
+		      const char *slots)
+{
+	struct sl_service_key k = key(ip, port, proto, scope, 0);
+	const struct sl_svc_entry *e = mem_svc(m, &k);
+	char buf[1024];
+
+	if (!e)
+		fail_msg("no frontend %s:%u/%u scope %u", ip, port, proto,
+			 scope);
+	assert_int_equal(e->val.flags, flags);
+	assert_int_equal(e->val.backend_id, 0);
+	assert_int_not_equal(e->val.svc_id, 0);
+	slots_str(m, &k, e->val.count, buf, sizeof(buf));
+	assert_string_equal(buf, slots);
+	/* Nothing beyond count. */
+	k.slot = (__u16)(e->val.count + 1);
+	assert_null(mem_svc(m, &k));
+}
+
+/* The backend written for ip:port. */
+static struct sl_svc_backend_entry *be_at(struct mem *m, const char *ip,
+						uint16_t port)
+{
+	for (size_t i = 0; i < m->n_be; i++)
+		if (m->be[i].be.addr == htonl(ip4(ip)) &&
+		    m->be[i].be.port == htons(port))
+			return &m->be[i];
+	return NULL;
+}
+
+static size_t frontends_in(struct mem *m)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->n_svc; i++)
+		n += !m->svc[i].key.slot;
+	return n;
+}
+
+/* Index of the first/last op of a kind; slot -1: any entry, -2: slots only. */
+static int op_first(const struct mem *m, char what, int slot)
+{
+	for (size_t i = 0; i < m->n_ops; i++)
+		if (m->ops[i].what == what &&
+		    (slot == -1 || (slot == -2 ? m->ops[i].key.slot > 0 :
+						 m->ops[i].key.slot == slot)))
+			return (int)i;
+	return -1;
+}
+
+static int op_last(const struct mem *m, char what, int slot)
+{
+	for (size_t i = m->n_ops; i-- > 0;)
+		if (m->ops[i].what == what &&
+		    (slot == -1 || (slot == -2 ? m->ops[i].key.slot > 0 :
+						 m->ops[i].key.slot == slot)))
+			return (int)i;
+	return -1;
+}
+
+static int op_of(const struct mem *m, char what,
+		 const struct sl_service_key *k)
+{
+	for (size_t i = 0; i < m->n_ops; i++)
+		if (m->ops[i].what == what && key_eq(&m->ops[i].key, k))
+			return (int)i;
+	return -1;
+}
+
+/* A fixture: a model, the maps, the state, node n1 at two addresses. */
+struct fx {
+	struct sl_model model;
+	struct sl_svc_backend be;
+	struct mem *mem;
+	struct sl_svc_state st;
+	uint32_t node_ips[2];
+	struct sl_svc_config cfg;
+};
+
+static struct fx *fx_new(void)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	sl_model_init(&f->model);
+	f->mem = mem_new(&f->be);
+	f->node_ips[0] = ip4("192.168.1.10");
+	f->node_ips[1] = ip4("172.16.0.10");
+	f->cfg = (struct sl_svc_config){ .self = "n1",
+					 .node_ips = f->node_ips,
+					 .n_node_ips = 2 };
+	return f;
+}
+
+static void fx_free(struct fx *f)
+{
+	sl_svc_state_free(&f->st);
+	sl_model_free(&f->model);
+	free(f->mem);
+	free(f);
+}
+
+/* The service id of the TCP ClusterIP-scope frontend at ip:port. */
+static __u32 svc_id(struct fx *f, const char *ip, uint16_t port)
+{
+	const struct sl_service_val *v = fe(f->mem, ip, port, TCP, 0);
+
+	assert_non_null(v);
+	return v->svc_id;
+}
+
+static void sync_ok(struct fx *f)
+{
+	f->mem->n_ops = 0;
+	assert_int_equal(sl_services_sync(&f->be, &f->model, &f->cfg, &f->st),
+			 0);
+	if (f->mem->check)
+		check_consistent(f->mem);
+}
+
+/* --- tests ---------------------------------------------------------------- */
+
+static void test_clusterip(void **state)
+{
+	struct fx *f = fx_new();
+	const struct sl_svc_backend_entry *a, *b;
+	const struct sl_service_val *v;
+	struct sl_service_key k = key("10.96.0.10", 80, TCP, 0, 0);
+
+	(void)state;
+	load(&f->model, WEB_SVC(""));
+	/* Listed out of order: the slots come out sorted. */
+	load(&f->model, WEB_SLICE("web-1", READY("10.244.2.7", "n2") ","
+					   READY("10.244.1.5", "n1")));
+	sync_ok(f);
+	expect_fe(f->mem, "10.96.0.10", 80, TCP, SL_SCOPE_EXT, 0,
+		  "10.244.1.5:8080,10.244.2.7:8080");
+	v = fe(f->mem, "10.96.0.10", 80, TCP, SL_SCOPE_EXT);
+	assert_string_equal(sl_svc_name(&f->st, v->svc_id),
+			    "default/web:http/TCP");
+	assert_int_equal(v->affinity_timeout, 0);
+	/* The slots carry the service id too. */
+	k.slot = 1;
+	assert_int_equal(mem_svc(f->mem, &k)->val.svc_id, v->svc_id);
+	a = be_at(f->mem, "10.244.1.5", 8080);
+	b = be_at(f->mem, "10.244.2.7", 8080);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(a->be.flags, SL_BE_F_LOCAL);
+	assert_int_equal(b->be.flags, 0);
+	assert_int_equal(a->be.proto, TCP);
+	assert_int_not_equal(a->id, 0);
+	assert_int_not_equal(a->id, b->id);
+	/* Backends, then slots, then the frontend; one call each. */
+	assert_int_equal(f->mem->n_ops, 5);
+	assert_true(op_last(f->mem, 'B', -1) < op_first(f->mem, 'S', -2));
+	assert_true(op_last(f->mem, 'S', -2) < op_first(f->mem, 'S', 0));
+	assert_int_equal(f->mem->ops[0].call, f->mem->ops[1].call);
+	assert_int_equal(f->mem->ops[2].call, f->mem->ops[3].call);
+	assert_int_equal(f->st.last.frontends, 1);
+	assert_int_equal(f->st.last.slots, 2);
+	assert_int_equal(f->st.last.backends, 2);
+	assert_int_equal(f->st.last.frontends_written, 1);
+	assert_int_equal(f->st.last.slots_written, 2);
+	assert_int_equal(f->st.last.backends_written, 2);
+	assert_non_null(sl_svc_backend_get(&f->st, a->id));
+	fx_free(f);
+}
+
+/* Port "http" TCP and "dns" UDP, across two slices: name and protocol
+ * must both match; a slice port of 0 is ignored. */
+static void test_named_ports(void **state)
+{
+	struct fx *f = fx_new();
+
+	(void)state;
+	load(&f->model, SVC("default", "multi",
+			    "'clusterIP':'10.96.0.20','ports':["
+			    "{'name':'http','port':80,'protocol':'TCP'},"
+			    "{'name':'dns','port':53,'protocol':'UDP'},"
+			    "{'name':'metrics','port':9090}]"));
+	load(&f->model, SLICE("default", "multi-a", "multi",
+			      HTTP_PORT "," PORT("dns", "TCP", 5353) ","
+			      PORT("metrics", "TCP", 0),
+			      READY("10.244.1.1", "n1")));
+	load(&f->model, SLICE("default", "multi-b", "multi",
+			      PORT("dns", "UDP", 5353) ","
+			      PORT("http", "UDP", 8081),
+			      READY("10.244.2.2", "n2")));
+	sync_ok(f);
+	expect_fe(f->mem, "10.96.0.20", 80, TCP, 0, 0, "10.244.1.1:8080");
+	expect_fe(f->mem, "10.96.0.20", 53, UDP, 0, 0, "10.244.2.2:5353");
+	expect_fe(f->mem, "10.96.0.20", 9090, TCP, 0, 0, "");
+	/* dns/TCP and http/UDP of the slices match no Service port. */
+	assert_null(be_at(f->mem, "10.244.1.1", 5353));
+	assert_null(be_at(f->mem, "10.244.2.2", 8081));
+	assert_int_equal(f->mem->n_be, 2);
+	/* One id per Service port, each named. */
+	assert_int_not_equal(fe(f->mem, "10.96.0.20", 80, TCP, 0)->svc_id,
+			     fe(f->mem, "10.96.0.20", 53, UDP, 0)->svc_id);
+	assert_string_equal(sl_svc_name(&f->st, fe(f->mem, "10.96.0.20", 53,
+						   UDP, 0)->svc_id),
+			    "default/multi:dns/UDP");
+	fx_free(f);
+}
+
+/* The same ip:port in two slices is one slot; the ready copy counts. */
+static void test_dedupe(void **state)
+{
+	struct fx *f = fx_new();
+
+	(void)state;
+	load(&f->model, WEB_SVC(""));
+	load(&f->model, WEB_SLICE("web-a", TERMINATING("10.244.1.5", "n1") ","
+					   READY("10.244.2.7", "n2")));
+	load(&f->model, WEB_SLICE("web-b", READY("10.244.1.5", "n1") ","
+					   READY("10.244.2.7", "n2")));
+	sync_ok(f);
+	expect_fe(f->mem, "10.96.0.10", 80, TCP, 0, 0,
+		  "10.244.1.5:8080,10.244.2.7:8080");
+	assert_int_equal(f->mem->n_be, 2);
+	assert_int_equal(be_at(f->mem, "10.244.1.5", 8080)->be.flags,
+			 SL_BE_F_LOCAL);
+	fx_free(f);
+}
+
+/* Not ready: no slot, but a backend (connections already on it). */
+static void test_not_ready(void **state)
+{
+	struct fx *f = fx_new();
+
+	(void)state;
+	load(&f->model, WEB_SVC(""));
+	load(&f->model, WEB_SLICE("web-1", READY("10.244.1.5", "n1") ","
+					   NOT_READY("10.244.1.6", "n1") ","
+					   TERMINATING("10.244.1.7", "n2")));
+	sync_ok(f);
+	expect_fe(f->mem, "10.96.0.10", 80, TCP, 0, 0, "10.244.1.5:8080");
+	/* Flagged like a terminating one: affinity must not stick to it. */
+	assert_non_null(be_at(f->mem, "10.244.1.6", 8080));
+	assert_int_equal(be_at(f->mem, "10.244.1.6", 8080)->be.flags,
+			 SL_BE_F_TERMINATING | SL_BE_F_LOCAL);
+	assert_int_equal(be_at(f->mem, "10.244.1.7", 8080)->be.flags,
+			 SL_BE_F_TERMINATING);
+	assert_int_equal(f->mem->n_be, 3);
+	fx_free(f);
+}
+
+/* No ready endpoint: serving and terminating ones only (T34). */
+static void test_terminating_fallback(void **state)
+{
+	struct fx *f = fx_new();
+
+	(void)state;
+	load(&f->model, WEB_SVC(""));
+	load(&f->model, WEB_SLICE("web-1",
+				  TERMINATING("10.244.1.7", "n2") ","
+				  EP("10.244.1.8", "n2", "false", "false",
+				     "true") ","
+				  NOT_READY("10.244.1.9", "n2") ","
+				  TERMINATING("10.244.1.3", "n1")));
+	sync_ok(f);
+	expect_fe(f->mem, "10.96.0.10", 80, TCP, 0, 0,
+		  "10.244.1.3:8080,10.244.1.7:8080");
+	assert_int_equal(be_at(f->mem, "10.244.1.3", 8080)->be.flags,
+			 SL_BE_F_TERMINATING | SL_BE_F_LOCAL);
+	assert_int_equal(be_at(f->mem, "10.244.1.8", 8080)->be.flags,
+			 SL_BE_F_TERMINATING);
+	assert_int_equal(be_at(f->mem, "10.244.1.9", 8080)->be.flags,
+			 SL_BE_F_TERMINATING);
+	assert_int_equal(f->mem->n_be, 4);
+
+	/* One becomes ready: the terminating ones leave the slots. */
+	load(&f->model, WEB_SLICE("web-1",
+				  TERMINATING("10.244.1.7", "n2") ","
+				  READY("10.244.1.9", "n2") ","
+				  TERMINATING("10.244.1.3", "n1")));
+	sync_ok(f);
+	expect_fe(f->mem, "10.96.0.10", 80, TCP, 0, 0, "10.244.1.9:8080");
+	assert_int_equal(be_at(f->mem, "10.244.1.9", 8080)->be.flags, 0);
+	fx_free(f);
+}
+
+/* No endpoints: a frontend with count 0, which the datapath rejects. */
+static void test_no_endpoints(void **state)
+{
+	struct fx *f = fx_new();
+
+	(void)state;
+	load(&f->model, WEB_SVC(""));
+	sync_ok(f);
+	expect_fe(f->mem, "10.96.0.10", 80, TCP, 0, 0, "");
+	load(&f->model, WEB_SLICE("web-1", NOT_READY("10.244.1.5", "n1")));
+	sync_ok(f);
+	expect_fe(f->mem, "10.96.0.10", 80, TCP, 0, 0, "");
+	assert_int_equal(f->mem->n_be, 1);
+	assert_int_equal(f->mem->n_svc, 1);
+	fx_free(f);
+}
+
+/* Headless, ExternalName, another proxy's, and no address: nothing. */
+static void test_skipped(void **state)
+{
+	static const char *const svcs[] = {
+		SVC("default", "headless", HTTP_SPEC("None")),
+		SVC("default", "extname",
+		    "'type':'ExternalName','externalName':'example.com',"
+		    HTTP_SPEC("")),
+		SVC_X("default", "other",
+		      ",'labels':{'service.kubernetes.io/service-proxy-name':"
+		      "'other'}",
+		      HTTP_SPEC("10.96.0.30"), ""),
+		SVC("default", "noip", HTTP_SPEC("")),
+		SVC("default", "v6", HTTP_SPEC("fd00::10")),
+	};
+	static const char *const names[] = { "headless", "extname", "other",
+					     "noip", "v6" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(svcs) / sizeof(*svcs); i++) {
+		struct fx *f = fx_new();
+		char slice[512];
+
+		load(&f->model, svcs[i]);
+		snprintf(slice, sizeof(slice),
+			 SLICE("default", "s", "%s", PORT("http", "TCP", 8080),
+			       READY("10.244.1.5", "n1")),
+			 names[i]);
+		load(&f->model, slice);
+		sync_ok(f);
+		assert_int_equal(f->mem->n_svc, 0);
+		assert_int_equal(f->mem->n_be, 0);
+		assert_int_equal(f->mem->n_ops, 0);
+		fx_free(f);
+	}
+}
+
+/* iTP Local: ClusterIP gets this node's endpoints, flag LOCAL. */
+static void test_itp_local(void **state)
+{
+	struct fx *f = fx_new();
+
+	(void)state;
+	load(&f->model, WEB_SVC(",'internalTrafficPolicy':'Local'"));
+	load(&f->model, WEB_SLICE("web-1", READY("10.244.1.5", "n1") ","
+					   READY("10.244.2.7", "n2") ","
+					   TERMINATING("10.244.1.6", "n1")));
+	sync_ok(f);
+	expect_fe(f->mem, "10.96.0.10", 80, TCP, 0, SL_SVC_F_LOCAL,
+		  "10.244.1.5:8080");
+	/* No local ready one: local terminating ones. */
+	load(&f->model, WEB_SLICE("web-1", TERMINATING("10.244.1.5", "n1") ","
+					   READY("10.244.2.7", "n2")));
+	sync_ok(f);
+	expect_fe(f->mem, "10.96.0.10", 80, TCP, 0, SL_SVC_F_LOCAL,
+		  "10.244.1.5:8080");
+	/* None local at all: count 0 (drop), though n2 has one. */
+	load(&f->model, WEB_SLICE("web-1", READY("10.244.2.7", "n2")));
+	sync_ok(f);
+	expect_fe(f->mem, "10.96.0.10", 80, TCP, 0, SL_SVC_F_LOCAL, "");
+	fx_free(f);
+}
+
+#define LB_SVC(etp)                                                            \
+	SVC_X("default", "lb", "",                                             \
+	      "'type':'LoadBalancer','clusterIP':'10.96.0.40',"                \
+	      "'externalIPs':['203.0.113.5'],'externalTrafficPolicy':'" etp    \
+	      "','ports':[{'name':'http','port':80,'nodePort':30080}]",        \
+	      ",'status':{'loadBalancer':{'ingress':[{'ip':'198.51.100.7'}]}}")
+#define LB_SLICE                                                               \
+	SLICE("default", "lb-1", "lb", PORT("http", "TCP", 8080),              \
+	      READY("10.244.2.7", "n2") "," READY("10.244.1.5", "n1"))
+
+/* eTP Local: outside traffic to external addresses gets the local set,
+ * this node's own traffic the cluster set under SCOPE_INT. */
+static void test_etp_local(void **state)
+{
+	static const char *const ext[] = { "203.0.113.5", "198.51.100.7" };
+	const __u16 two = SL_SVC_F_TWO_SCOPES | SL_SVC_F_LOCAL;
+	const __u16 np = SL_SVC_F_EXTERNAL | SL_SVC_F_NODEPORT;
+	struct fx *f = fx_new();
+	struct sl_service_key k, ext_k;
+
+	(void)state;
+	load(&f->model, LB_SVC("Local"));
+	load(&f->model, LB_SLICE);
+	sync_ok(f);
+	expect_fe(f->mem, "10.96.0.40", 80, TCP, SL_SCOPE_EXT, 0,
+		  "10.244.1.5:8080,10.244.2.7:8080");
+	assert_null(fe(f->mem, "10.96.0.40", 80, TCP, SL_SCOPE_INT));
+	for (size_t i = 0; i < 2; i++) {
+		expect_fe(f->mem, ext[i], 80, TCP, SL_SCOPE_EXT,
+			  SL_SVC_F_EXTERNAL | two, "10.244.1.5:8080");
+		expect_fe(f->mem, ext[i], 80, TCP, SL_SCOPE_INT,
+			  SL_SVC_F_EXTERNAL, "10.244.1.5:8080,10.244.2.7:8080");
+	}
+	expect_fe(f->mem, "192.168.1.10", 30080, TCP, SL_SCOPE_EXT,
+		  np | two, "10.244.1.5:8080");
+	expect_fe(f->mem, "192.168.1.10", 30080, TCP, SL_SCOPE_INT, np,
+		  "10.244.1.5:8080,10.244.2.7:8080");
+	expect_fe(f->mem, "172.16.0.10", 30080, TCP, SL_SCOPE_EXT,
+		  np | two, "10.244.1.5:8080");
+	/* Every frontend of the Service port shares its id. */
+	assert_int_equal(fe(f->mem, "172.16.0.10", 30080, TCP, 1)->svc_id,
+			 fe(f->mem, "10.96.0.40", 80, TCP, 0)->svc_id);
+	assert_int_equal(frontends_in(f->mem), 9);
+	/* The INT twin is written before the frontend that points to it. */
+	k = key("203.0.113.5", 80, TCP, SL_SCOPE_INT, 0);
+	ext_k = key("203.0.113.5", 80, TCP, SL_SCOPE_EXT, 0);
+	assert_true(op_of(f->mem, 'S', &k) >= 0);
+	assert_true(op_of(f->mem, 'S', &k) < op_of(f->mem, 'S', &ext_k));
+
+	/* No local endpoint: outside traffic dropped, inside still served. */
+	load(&f->model, SLICE("default", "lb-1", "lb", HTTP_PORT,
+			      READY("10.244.2.7", "n2")));
+	sync_ok(f);
+	expect_fe(f->mem, "203.0.113.5", 80, TCP, SL_SCOPE_EXT,
+		  SL_SVC_F_EXTERNAL | two, "");
+	expect_fe(f->mem, "203.0.113.5", 80, TCP, SL_SCOPE_INT,
+		  SL_SVC_F_EXTERNAL, "10.244.2.7:8080");
+
+	/* Back to Cluster: the EXT entries are rewritten before the INT
+	 * twins go. */
+	load(&f->model, LB_SVC("Cluster"));
+	sync_ok(f);
+	expect_fe(f->mem, "203.0.113.5", 80, TCP, SL_SCOPE_EXT,
+		  SL_SVC_F_EXTERNAL, "10.244.2.7:8080");
+	assert_null(fe(f->mem, "203.0.113.5", 80, TCP, SL_SCOPE_INT));
+	assert_true(op_last(f->mem, 'S', 0) < op_first(f->mem, 's', 0));
+	assert_int_equal(frontends_in(f->mem), 5);
+	fx_free(f);
+}
+
+/* NodePort on each node address, none without addresses. */
+static void test_nodeport(void **state)
+{
+	const __u16 np = SL_SVC_F_EXTERNAL | SL_SVC_F_NODEPORT;
+	struct fx *f = fx_new();
+
+	(void)state;
+	load(&f->model, SVC("default", "np", "'type':'NodePort','clusterIP':"
+					     "'10.96.0.50','ports':[{'name':"
+					     "'dns','protocol':'UDP','port':53,"
+					     "'nodePort':30053}]"));
+	load(&f->model, SLICE("default", "np-1", "np", PORT("dns", "UDP", 5353),
+			      READY("10.244.2.7", "n2")));
+	sync_ok(f);
+	expect_fe(f->mem, "10.96.0.50", 53, UDP, 0, 0, "10.244.2.7:5353");
+	expect_fe(f->mem, "192.168.1.10", 30053, UDP, 0, np,
+		  "10.244.2.7:5353");
+	expect_fe(f->mem, "172.16.0.10", 30053, UDP, 0, np,
+		  "10.244.2.7:5353");
+	assert_null(fe(f->mem, "192.168.1.10", 53, UDP, 0));
+	assert_int_equal(frontends_in(f->mem), 3);
+	/* The node loses an address. */
+	f->cfg.n_node_ips = 1;
+	sync_ok(f);
+	assert_null(fe(f->mem, "172.16.0.10", 30053, UDP, 0));
+	f->cfg.n_node_ips = 0;
+	sync_ok(f);
+	assert_int_equal(frontends_in(f->mem), 1);
+	fx_free(f);
+}
+
+static void test_affinity(void **state)
+{
+	struct fx *f = fx_new();
+
+	(void)state;
+	load(&f->model, WEB_SVC(",'sessionAffinity':'ClientIP',"
+				"'sessionAffinityConfig':{'clientIP':"
+				"{'timeoutSeconds':600}}"));
+	load(&f->model, SVC("default", "dflt", "'sessionAffinity':'ClientIP',"
+					       HTTP_SPEC("10.96.0.11")));
+	sync_ok(f);
+	expect_fe(f->mem, "10.96.0.10", 80, TCP, 0, SL_SVC_F_AFFINITY, "");
+	assert_int_equal(fe(f->mem, "10.96.0.10", 80, TCP, 0)->affinity_timeout,
+			 600);
+	assert_int_equal(fe(f->mem, "10.96.0.11", 80, TCP, 0)->affinity_timeout,
+			 10800);
+	/* Turned off: flag and timeout go. */
+	load(&f->model, WEB_SVC(""));
+	sync_ok(f);
+	expect_fe(f->mem, "10.96.0.10", 80, TCP, 0, 0, "");
+	assert_int_equal(fe(f->mem, "10.96.0.10", 80, TCP, 0)->affinity_timeout,
+			 0);
+	fx_free(f);
+}
+
+static void test_maglev(void **state)
+{
+	static const struct {
+		const char *annotation; /* NULL: none */
+		bool dflt, want;
+	} cases[] = {
+		{ NULL, false, false },   { NULL, true, true },
+		{ "maglev", false, true }, { "random", true, false },
+		{ "", true, true },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct fx *f = fx_new();
+		char buf[512];
+
+		snprintf(buf, sizeof(buf),
+			 SVC_X("default", "web", "%s%s%s",
+			       "'clusterIP':'10.96.0.10','ports':[{'port':80}]",
+			       ""),
+			 cases[i].annotation ?
+				 ",'annotations':"
+				 "{'sluice.io/lb-algorithm':'" : "",
+			 cases[i].annotation ? cases[i].annotation : "",
+			 cases[i].annotation ? "'}" : "");
+		load(&f->model, buf);
+		f->cfg.maglev_default = cases[i].dflt;
+		sync_ok(f);
+		expect_fe(f->mem, "10.96.0.10", 80, TCP, 0,
+			  cases[i].want ? SL_SVC_F_MAGLEV : 0, "");
+		/* An unnamed port's display name. */
+		assert_string_equal(sl_svc_name(&f->st,
+						svc_id(f, "10.96.0.10", 80)),
+				    "default/web/TCP");
+		fx_free(f);
+	}
+}
+
+/* A backend that goes away takes its id with it for good. */
+static void test_ids_not_reused(void **state)
+{
+	struct fx *f = fx_new();
+	__u32 a, b, c, a2, svc;
+
+	(void)state;
+	load(&f->model, WEB_SVC(""));
+	load(&f->model, WEB_SLICE("web-1", READY("10.244.1.1", "n1") ","
+					   READY("10.244.1.2", "n1")));
+	sync_ok(f);
+	a = be_at(f->mem, "10.244.1.1", 8080)->id;
+	b = be_at(f->mem, "10.244.1.2", 8080)->id;
+	svc = fe(f->mem, "10.96.0.10", 80, TCP, 0)->svc_id;
+	load(&f->model, WEB_SLICE("web-1", READY("10.244.1.2", "n1")));
+	sync_ok(f);
+	assert_null(mem_be(f->mem, a));
+	assert_null(sl_svc_backend_get(&f->st, a));
+	assert_int_equal(f->st.last.backends_removed, 1);
+	load(&f->model, WEB_SLICE("web-1", READY("10.244.1.2", "n1") ","
+					   READY("10.244.1.3", "n1")));
+	sync_ok(f);
+	c = be_at(f->mem, "10.244.1.3", 8080)->id;
+	assert_true(c != a && c != b);
+	assert_true(c > b && c > a);
+	/* The same address again is a new backend with a new id. */
+	load(&f->model, WEB_SLICE("web-1", READY("10.244.1.1", "n1") ","
+					   READY("10.244.1.2", "n1") ","
+					   READY("10.244.1.3", "n1")));
+	sync_ok(f);
+	a2 = be_at(f->mem, "10.244.1.1", 8080)->id;
+	assert_true(a2 != a && a2 > c);
+	assert_int_equal(be_at(f->mem, "10.244.1.2", 8080)->id, b);
+	/* The service id held all along. */
+	assert_int_equal(fe(f->mem, "10.96.0.10", 80, TCP, 0)->svc_id, svc);
+	fx_free(f);
+}
+
+/* Fewer backends: the count is lowered before the surplus slots go. */
+static void test_slot_shrink(void **state)
+{
+	struct fx *f = fx_new();
+	struct sl_service_key k = key("10.96.0.10", 80, TCP, 0, 0);
+	int fe_write;
+
+	(void)state;
+	load(&f->model, WEB_SVC(""));
+	load(&f->model, WEB_SLICE("web-1", READY("10.244.1.1", "n1") ","
+					   READY("10.244.1.2", "n1") ","
+					   READY("10.244.1.3", "n1")));
+	sync_ok(f);
+	load(&f->model, WEB_SLICE("web-1", READY("10.244.1.3", "n1")));
+	sync_ok(f);
+	expect_fe(f->mem, "10.96.0.10", 80, TCP, 0, 0, "10.244.1.3:8080");
+	fe_write = op_of(f->mem, 'S', &k);
+	assert_true(fe_write >= 0);
+	k.slot = 1;
+	assert_true(op_of(f->mem, 'S', &k) < fe_write); /* slot 1 rewritten */
+	k.slot = 2;
+	assert_true(op_of(f->mem, 's', &k) > fe_write);
+	k.slot = 3;
+	assert_true(op_of(f->mem, 's', &k) > fe_write);
+	assert_true(op_first(f->mem, 'b', -1) > op_last(f->mem, 's', -1));
+	assert_int_equal(f->st.last.slots_written, 1);
+	assert_int_equal(f->st.last.slots_removed, 2);
+	assert_int_equal(f->st.last.frontends_written, 1);
+	assert_int_equal(f->st.last.backends_removed, 2);
+	assert_int_equal(f->mem->n_ops, 6);
+	fx_free(f);
+}
+
+/* A Service deleted: its frontends and slots, and backends only it used. */
+static void test_service_deleted(void **state)
+{
+	struct fx *f = fx_new();
+	struct sl_service_key k = key("10.96.0.10", 80, TCP, 0, 0);
+	__u32 svc;
+
+	(void)state;
+	load(&f->model, WEB_SVC(""));
+	load(&f->model, WEB_SLICE("web-1", READY("10.244.1.1", "n1") ","
+					   READY("10.244.1.2", "n1")));
+	/* Another Service shares one of the endpoints. */
+	load(&f->model, SVC("default", "alias", HTTP_SPEC("10.96.0.12")));
+	load(&f->model, SLICE("default", "alias-1", "alias",
+			      HTTP_PORT, READY("10.244.1.2", "n1")));
+	sync_ok(f);
+	assert_int_equal(f->mem->n_be, 2);
+	svc = fe(f->mem, "10.96.0.10", 80, TCP, 0)->svc_id;
+	assert_int_equal(sl_model_delete(&f->model, SL_KIND_SERVICE,
+					 "default/web", NULL), 1);
+	sync_ok(f);
+	assert_null(fe(f->mem, "10.96.0.10", 80, TCP, 0));
+	k.slot = 1;
+	assert_null(mem_svc(f->mem, &k));
+	assert_null(be_at(f->mem, "10.244.1.1", 8080));
+	assert_non_null(be_at(f->mem, "10.244.1.2", 8080));
+	expect_fe(f->mem, "10.96.0.12", 80, TCP, 0, 0, "10.244.1.2:8080");
+	assert_int_equal(f->mem->n_svc, 2);
+	/* Frontend first, then its slots, then the backend. */
+	k.slot = 0;
+	assert_true(op_of(f->mem, 's', &k) < op_first(f->mem, 's', -2));
+	assert_true(op_last(f->mem, 's', -1) < op_first(f->mem, 'b', -1));
+	assert_int_equal(f->st.last.frontends_removed, 1);
+	assert_int_equal(f->st.last.slots_removed, 2);
+	assert_int_equal(f->st.last.backends_removed, 1);
+	assert_null(sl_svc_name(&f->st, svc));
+	/* Everything gone. */
+	assert_int_equal(sl_model_delete(&f->model, SL_KIND_SERVICE,
+					 "default/alias", NULL), 1);
+	sync_ok(f);
+	assert_int_equal(f->mem->n_svc, 0);
+	assert_int_equal(f->mem->n_be, 0);
+	fx_free(f);
+}
+
+/* A restarted agent keeps the ids in the maps, and writes nothing new. */
+static void test_restart_adopts_ids(void **state)
+{
+	struct fx *f = fx_new();
+	struct sl_svc_state st2 = {};
+	__u32 a, b, svc, c;
+
+	(void)state;
+	load(&f->model, WEB_SVC(""));
+	load(&f->model, WEB_SLICE("web-1", READY("10.244.1.1", "n1") ","
+					   READY("10.244.1.2", "n1")));
+	/* A Service compiled first and gone before the restart: ids 1 are
+	 * not in the maps any more, the web ones are 2 and 3. */
+	load(&f->model, SVC("default", "aaa", HTTP_SPEC("10.96.0.99")));
+	load(&f->model, SLICE("default", "aaa-1", "aaa",
+			      HTTP_PORT, READY("10.244.9.9", "n1")));
+	sync_ok(f);
+	sl_model_delete(&f->model, SL_KIND_SERVICE, "default/aaa", NULL);
+	sl_model_delete(&f->model, SL_KIND_ENDPOINTSLICE, "default/aaa-1",
+			NULL);
+	sync_ok(f);
+	a = be_at(f->mem, "10.244.1.1", 8080)->id;
+	b = be_at(f->mem, "10.244.1.2", 8080)->id;
+	svc = fe(f->mem, "10.96.0.10", 80, TCP, 0)->svc_id;
+
+	/* The restart: a fresh state over the same maps. */
+	f->mem->n_ops = 0;
+	assert_int_equal(sl_services_sync(&f->be, &f->model, &f->cfg, &st2), 0);
+	assert_int_equal(f->mem->n_ops, 0);
+	assert_int_equal(be_at(f->mem, "10.244.1.1", 8080)->id, a);
+	assert_int_equal(be_at(f->mem, "10.244.1.2", 8080)->id, b);
+	assert_int_equal(fe(f->mem, "10.96.0.10", 80, TCP, 0)->svc_id, svc);
+	assert_string_equal(sl_svc_name(&st2, svc), "default/web:http/TCP");
+	/* New ones count on from the highest id seen, not from 1. */
+	load(&f->model, WEB_SLICE("web-1", READY("10.244.1.1", "n1") ","
+					   READY("10.244.1.2", "n1") ","
+					   READY("10.244.1.3", "n1")));
+	load(&f->model, SVC("default", "new", HTTP_SPEC("10.96.0.13")));
+	assert_int_equal(sl_services_sync(&f->be, &f->model, &f->cfg, &st2), 0);
+	c = be_at(f->mem, "10.244.1.3", 8080)->id;
+	assert_true(a > 1 && b > 1);
+	assert_true(c > a && c > b);
+	assert_true(fe(f->mem, "10.96.0.13", 80, TCP, 0)->svc_id > svc);
+	check_consistent(f->mem);
+	sl_svc_state_free(&st2);
+	fx_free(f);
+}
+
+/* While it was down: a backend gone, one added, stray entries. */
+static void test_restart_with_changes(void **state)
+{
+	struct fx *f = fx_new();
+	struct sl_svc_state st2 = {};
+	struct sl_service_key stray = key("10.1.1.1", 1, TCP, 0, 0);
+	__u32 b;
+
+	(void)state;
+	load(&f->model, WEB_SVC(""));
+	load(&f->model, WEB_SLICE("web-1", READY("10.244.1.1", "n1") ","
+					   READY("10.244.1.2", "n1")));
+	sync_ok(f);
+	b = be_at(f->mem, "10.244.1.2", 8080)->id;
+	mem_put_svc(f->mem, &stray, &(struct sl_service_val){ .svc_id = 4242 });
+	mem_put_be(f->mem, 777, &(struct sl_backend){ .addr = 1 });
+	load(&f->model, WEB_SLICE("web-1", READY("10.244.1.2", "n1") ","
+					   READY("10.244.1.4", "n1")));
+	assert_int_equal(sl_services_sync(&f->be, &f->model, &f->cfg, &st2), 0);
+	check_consistent(f->mem);
+	expect_fe(f->mem, "10.96.0.10", 80, TCP, 0, 0,
+		  "10.244.1.2:8080,10.244.1.4:8080");
+	assert_int_equal(be_at(f->mem, "10.244.1.2", 8080)->id, b);
+	assert_true(be_at(f->mem, "10.244.1.4", 8080)->id > 777);
+	assert_null(be_at(f->mem, "10.244.1.1", 8080));
+	assert_null(mem_svc(f->mem, &stray));
+	assert_null(mem_be(f->mem, 777));
+	/* The stray frontend's svc id is not handed out either. */
+	load(&f->model, SVC("default", "new", HTTP_SPEC("10.96.0.13")));
+	assert_int_equal(sl_services_sync(&f->be, &f->model, &f->cfg, &st2), 0);
+	assert_true(fe(f->mem, "10.96.0.13", 80, TCP, 0)->svc_id > 4242);
+	sl_svc_state_free(&st2);
+	fx_free(f);
+}
+
+/* Counters persisted by the caller: new ids above them and the maps'. */
+static void test_seeded_counters(void **state)
+{
+	struct fx *f = fx_new();
+	struct sl_svc_state st2 = { .next_backend_id = 5000,
+				    .next_svc_id = 900 };
+	__u32 a = 0, svc;
+
+	(void)state;
+	load(&f->model, WEB_SVC(""));
+	load(&f->model, WEB_SLICE("web-1", READY("10.244.1.1", "n1")));
+	sync_ok(f);
+	a = be_at(f->mem, "10.244.1.1", 8080)->id;
+	svc = svc_id(f, "10.96.0.10", 80);
+	load(&f->model, WEB_SLICE("web-1", READY("10.244.1.1", "n1") ","
+					   READY("10.244.1.2", "n1")));
+	load(&f->model, SVC("default", "new", HTTP_SPEC("10.96.0.13")));
+	assert_int_equal(sl_services_sync(&f->be, &f->model, &f->cfg, &st2), 0);
+	check_consistent(f->mem);
+	assert_int_equal(be_at(f->mem, "10.244.1.1", 8080)->id, a);
+	assert_int_equal(svc_id(f, "10.96.0.10", 80), svc);
+	assert_int_equal(be_at(f->mem, "10.244.1.2", 8080)->id, 5001);
+	assert_int_equal(svc_id(f, "10.96.0.13", 80), 901);
+	sl_svc_state_free(&st2);
+	fx_free(f);
+}
+
+static void test_nothing_changed(void **state)
+{
+	struct fx *f = fx_new();
+
+	(void)state;
+	load(&f->model, LB_SVC("Local"));
+	load(&f->model, LB_SLICE);
+	load(&f->model, WEB_SVC(""));
+	load(&f->model, WEB_SLICE("web-1", READY("10.244.1.1", "n1")));
+	sync_ok(f);
+	assert_true(f->mem->n_ops > 0);
+	assert_int_equal(f->mem->dumps, 1);
+	sync_ok(f);
+	assert_int_equal(f->mem->n_ops, 0);
+	assert_int_equal(f->mem->dumps, 1); /* the mirror was trusted */
+	assert_int_equal(f->st.last.frontends_written, 0);
+	assert_int_equal(f->st.last.slots_written, 0);
+	assert_int_equal(f->st.last.backends_written, 0);
+	assert_int_equal(f->st.last.frontends, 10);
+	/* Reloading the same objects changes nothing either. */
+	load(&f->model, WEB_SLICE("web-1", READY("10.244.1.1", "n1")));
+	sl_svc_state_invalidate(&f->st);
+	sync_ok(f);
+	assert_int_equal(f->mem->n_ops, 0);
+	assert_int_equal(f->mem->dumps, 2);
+	fx_free(f);
+}
+
+/* Someone else touched the maps: trusted until invalidated, then fixed. */
+static void test_invalidate_repairs(void **state)
+{
+	struct fx *f = fx_new();
+	struct sl_service_key k = key("10.96.0.10", 80, TCP, 0, 2);
+	struct sl_service_key stray = key("10.96.0.10", 80, TCP, 0, 9);
+	struct sl_svc_backend_entry *b;
+
+	(void)state;
+	load(&f->model, WEB_SVC(""));
+	load(&f->model, WEB_SLICE("web-1", READY("10.244.1.1", "n1") ","
+					   READY("10.244.1.2", "n2")));
+	sync_ok(f);
+	f->mem->check = false;
+	mem_del_svc(f->mem, &k);
+	mem_put_svc(f->mem, &stray,
+		    &(struct sl_service_val){ .backend_id = 1 });
+	b = be_at(f->mem, "10.244.1.1", 8080);
+	b->be.flags = SL_BE_F_TERMINATING;
+	mem_put_be(f->mem, 999, &(struct sl_backend){ .addr = 5 });
+	sync_ok(f);
+	assert_int_equal(f->mem->n_ops, 0);
+	sl_svc_state_invalidate(&f->st);
+	sync_ok(f);
+	check_consistent(f->mem);
+	expect_fe(f->mem, "10.96.0.10", 80, TCP, 0, 0,
+		  "10.244.1.1:8080,10.244.1.2:8080");
+	assert_int_equal(be_at(f->mem, "10.244.1.1", 8080)->be.flags,
+			 SL_BE_F_LOCAL);
+	assert_null(mem_svc(f->mem, &stray));
+	assert_null(mem_be(f->mem, 999));
+	assert_int_equal(f->mem->n_ops, 4);
+	fx_free(f);
+}
+
+/* Slices of another namespace, without the label, or of another family. */
+static void test_slices_ignored(void **state)
+{
+	struct fx *f = fx_new();
+
+	(void)state;
+	load(&f->model, WEB_SVC(""));
+	load(&f->model, SLICE("other", "web-x", "web", HTTP_PORT,
+			      READY("10.244.3.1", "n1")));
+	load(&f->model, SLICE_X("default", "web-nolabel", "'app':'web'", "IPv4",
+				HTTP_PORT, READY("10.244.3.2", "n1")));
+	load(&f->model, SLICE_X("default", "web-v6",
+				"'kubernetes.io/service-name':'web'", "IPv6",
+				HTTP_PORT,
+				"{'addresses':['fd00::5'],"
+				"'conditions':{'ready':true}}"));
+	load(&f->model, SLICE("default", "web-other", "webby",
+			      HTTP_PORT, READY("10.244.3.3", "n1")));
+	sync_ok(f);
+	expect_fe(f->mem, "10.96.0.10", 80, TCP, 0, 0, "");
+	assert_int_equal(f->mem->n_be, 0);
+	fx_free(f);
+}
+
+/* A write that fails half way leaves no frontend counting unwritten slots;
+ * the next sync repairs from what is really there. */
+static void test_write_failure(void **state)
+{
+	struct fx *f = fx_new();
+	const struct sl_service_val *v;
+
+	(void)state;
+	load(&f->model, WEB_SVC(""));
+	load(&f->model, WEB_SLICE("web-1", READY("10.244.1.1", "n1")));
+	sync_ok(f);
+	load(&f->model, WEB_SLICE("web-1", READY("10.244.1.1", "n1") ","
+					   READY("10.244.1.2", "n1") ","
+					   READY("10.244.1.3", "n1")));
+	/* 2 backends, then slot 1 (unchanged, not written), slot 2, and
+	 * slot 3 fails. */
+	f->mem->fail_after = 4;
+	assert_int_equal(sl_services_sync(&f->be, &f->model, &f->cfg, &f->st),
+			 -EIO);
+	assert_false(f->st.valid);
+	v = fe(f->mem, "10.96.0.10", 80, TCP, 0);
+	assert_int_equal(v->count, 1);
+	check_consistent(f->mem);
+	/* The frontend write itself fails: the old count stands. */
+	f->mem->n_ops = 0;
+	f->mem->fail_after = 2;
+	assert_int_equal(sl_services_sync(&f->be, &f->model, &f->cfg, &f->st),
+			 -EIO);
+	assert_int_equal(fe(f->mem, "10.96.0.10", 80, TCP, 0)->count, 1);
+	check_consistent(f->mem);
+	sync_ok(f);
+	expect_fe(f->mem, "10.96.0.10", 80, TCP, 0, 0,
+		  "10.244.1.1:8080,10.244.1.2:8080,10.244.1.3:8080");
+	assert_int_equal(f->mem->n_ops, 1); /* just the frontend was missing */
+	fx_free(f);
+}
+
+/* Two Services on one external address: the first by name keeps it. */
+static void test_frontend_clash(void **state)
+{
+	struct fx *f = fx_new();
+
+	(void)state;
+	load(&f->model, SVC("default", "b",
+			    "'externalIPs':['203.0.113.9'],"
+			    HTTP_SPEC("10.96.0.2")));
+	load(&f->model, SVC("default", "a",
+			    "'externalIPs':['203.0.113.9','203.0.113.9'],"
+			    HTTP_SPEC("10.96.0.1")));
+	sync_ok(f);
+	assert_int_equal(fe(f->mem, "203.0.113.9", 80, TCP, 0)->svc_id,
+			 fe(f->mem, "10.96.0.1", 80, TCP, 0)->svc_id);
+	assert_int_equal(frontends_in(f->mem), 3);
+	assert_int_equal(f->st.last.dropped, 1);
+	fx_free(f);
+}
+
+static void test_json(void **state)
+{
+	struct fx *f = fx_new();
+	json_object *arr, *o, *v, *bes;
+
+	(void)state;
+	load(&f->model, LB_SVC("Local"));
+	load(&f->model, LB_SLICE);
+	sync_ok(f);
+	arr = sl_svc_frontends_json(&f->st);
+	assert_non_null(arr);
+	assert_int_equal(json_object_array_length(arr), 9);
+	/* Sorted by address: 10.96.0.40 first. */
+	o = json_object_array_get_idx(arr, 0);
+	assert_true(json_object_object_get_ex(o, "frontend", &v));
+	assert_string_equal(json_object_get_string(v), "10.96.0.40:80/TCP");
+	assert_true(json_object_object_get_ex(o, "service", &v));
+	assert_string_equal(json_object_get_string(v), "default/lb:http/TCP");
+	assert_true(json_object_object_get_ex(o, "backends", &bes));
+	assert_int_equal(json_object_array_length(bes), 2);
+	assert_true(json_object_object_get_ex(json_object_array_get_idx(bes, 0),
+					      "address", &v));
+	assert_string_equal(json_object_get_string(v), "10.244.1.5:8080");
+	assert_true(json_object_object_get_ex(json_object_array_get_idx(bes, 0),
+					      "flags", &v));
+	assert_string_equal(json_object_to_json_string_ext(
+				    v, JSON_C_TO_STRING_PLAIN),
+			    "[\"local\"]");
+	/* 172.16.0.10:30080 EXT then INT. */
+	o = json_object_array_get_idx(arr, 1);
+	assert_true(json_object_object_get_ex(o, "scope", &v));
+	assert_string_equal(json_object_get_string(v), "external");
+	assert_true(json_object_object_get_ex(o, "flags", &v));
+	assert_string_equal(json_object_to_json_string_ext(
+				    v, JSON_C_TO_STRING_PLAIN),
+			    "[\"two-scopes\",\"local\",\"external\","
+			    "\"nodeport\"]");
+	o = json_object_array_get_idx(arr, 2);
+	assert_true(json_object_object_get_ex(o, "scope", &v));
+	assert_string_equal(json_object_get_string(v), "internal");
+	assert_true(json_object_object_get_ex(o, "count", &v));
+	assert_int_equal(json_object_get_int(v), 2);
+	json_object_put(arr);
+	fx_free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_clusterip),
+		cmocka_unit_test(test_named_ports),
+		cmocka_unit_test(test_dedupe),
+		cmocka_unit_test(test_not_ready),
+		cmocka_unit_test(test_terminating_fallback),
+		cmocka_unit_test(test_no_endpoints),
+		cmocka_unit_test(test_skipped),
+		cmocka_unit_test(test_itp_local),
+		cmocka_unit_test(test_etp_local),
+		cmocka_unit_test(test_nodeport),
+		cmocka_unit_test(test_affinity),
+		cmocka_unit_test(test_maglev),
+		cmocka_unit_test(test_ids_not_reused),
+		cmocka_unit_test(test_slot_shrink),
+		cmocka_unit_test(test_service_deleted),
+		cmocka_unit_test(test_restart_adopts_ids),
+		cmocka_unit_test(test_restart_with_changes),
+		cmocka_unit_test(test_seeded_counters),
+		cmocka_unit_test(test_nothing_changed),
+		cmocka_unit_test(test_invalidate_repairs),
+		cmocka_unit_test(test_slices_ignored),
+		cmocka_unit_test(test_write_failure),
+		cmocka_unit_test(test_frontend_clash),
+		cmocka_unit_test(test_json),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
