@@ -13,6 +13,7 @@
 #include "ipv4.h"
 #include "l4.h"
 #include "lb.h"
+#include "reject.h"
 
 static __always_inline struct sl_endpoint *lookup_endpoint4(__be32 ip4)
 {
@@ -50,6 +51,20 @@ static __always_inline int lxc_ipv4_services(struct __sk_buff *skb,
 	return lb4_from_backend(skb, &t, dir, now);
 }
 
+/*
+ * A Service without endpoints: the client gets a reset or an ICMP port
+ * unreachable back through its veth, never a silent timeout. The drop
+ * event shows the request as it came; the counter counts it once.
+ */
+static __always_inline struct sl_verdict lxc_reject(struct __sk_buff *skb,
+						    struct iphdr *ip)
+{
+	sl_send_drop_event(skb, SL_NO_SERVICE_BACKEND, SL_DIR_EGRESS);
+	if (reject4(skb, ip) < 0)
+		return sl_pass(TC_ACT_SHOT, SL_NO_SERVICE_BACKEND);
+	return sl_pass(bpf_redirect(skb->ifindex, 0), SL_NO_SERVICE_BACKEND);
+}
+
 static __always_inline struct sl_verdict lxc_ipv4_from_pod(struct __sk_buff *skb)
 {
 	struct sl_endpoint *src, *dst;
@@ -66,6 +81,8 @@ static __always_inline struct sl_verdict lxc_ipv4_from_pod(struct __sk_buff *skb
 		return sl_drop(SL_SPOOFED_SOURCE);
 
 	ret = lxc_ipv4_services(skb, ip, SL_DIR_EGRESS);
+	if (ret == -SL_NO_SERVICE_BACKEND)
+		return lxc_reject(skb, ip);
 	if (ret < 0)
 		return sl_drop(-ret);
 	if (ret > 0 && ipv4_validate(skb, &ip) < 0)

@@ -10,6 +10,7 @@ e2e_case svc_clusterip t_svc_clusterip san
 e2e_case svc_endpoints_change t_svc_endpoints_change
 e2e_case svc_hairpin_affinity t_svc_hairpin_affinity
 e2e_case svc_agent_kill t_svc_agent_kill
+e2e_case svc_no_endpoints t_svc_no_endpoints san
 
 VIP=10.96.0.10
 SVC_PORT=80
@@ -229,4 +230,48 @@ c.close()' &
 	assert_eq "$((4 << 20))" "$got" "bytes through the ClusterIP across the agent's SIGKILL and restart"
 	ids_after=$(ctl n1 -o json services | jget "sorted(b['id'] for f in d if f['frontend'] == '$VIP:$SVC_PORT/TCP' for b in f['backends'])")
 	assert_eq "$ids_before" "$ids_after" "backend ids adopted by the restarted agent"
+}
+
+# refused NSPATH PROTO PORT: connect (TCP) or send on a connected socket
+# (UDP) to the VIP; prints the error and how long it took in ms.
+refused() {
+	nsenter --net="$1" "$PY" -IS -c '
+import socket, sys, time
+proto, dst, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+t = time.monotonic()
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
+s.settimeout(5)
+try:
+    s.connect((dst, port))
+    if proto == "udp":
+        s.send(b"x"); s.recv(100)
+    print("answered")
+except OSError as e:
+    print("%s %d" % (type(e).__name__, (time.monotonic() - t) * 1000))' "$2" "$VIP" "$3"
+}
+
+# A Service without endpoints refuses at once: TCP gets a reset, UDP an
+# ICMP port unreachable, as kube-proxy's REJECT rule gives; the refusal is
+# counted under its drop reason.
+t_svc_no_endpoints() {
+	local out ms
+
+	svc_setup
+	{ svc_yaml web "$VIP"; slice_yaml web-1 web "$B1:notready"; } | put_manifest web.yaml
+	agent_start n1
+	wait_for 3 svc_backends_are "$VIP:$SVC_PORT/TCP" 0 || fail "frontend not programmed"
+	assert_contains "$(ctl n1 services)" "connections are refused" "sluicectl shows no backends"
+
+	out=$(refused "$(pod_nspath n1 client)" tcp "$SVC_PORT")
+	assert_match "^ConnectionRefusedError [0-9]+$" "$out" "TCP connect to a Service without endpoints"
+	ms=${out##* }
+	((ms < 1000)) || fail "TCP refusal took ${ms} ms"
+	out=$(refused "$(pod_nspath n1 client)" udp 53)
+	assert_match "^ConnectionRefusedError [0-9]+$" "$out" "UDP to a Service without endpoints"
+	assert_ge 2 "$(metric n1 NO_SERVICE_BACKEND egress)" "refusals counted"
+
+	# An endpoint becomes ready: the same client now gets through.
+	{ svc_yaml web "$VIP"; slice_yaml web-1 web "$B1"; } | put_manifest web.yaml
+	wait_for 3 svc_backends_are "$VIP:$SVC_PORT/TCP" 1 || fail "ready endpoint not programmed"
+	expect_echo "$(pod_nspath n1 client)" tcp "$VIP" "$SVC_PORT" "b1:$CLIENT"
 }
