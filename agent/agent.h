@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "cgroup.h"
 #include "datapath.h"
 #include "endpoint.h"
 #include "ipcache.h"
@@ -24,6 +25,7 @@ struct sl_agent {
 	const char *source_path;
 	const char *bpf_root;
 	const char *run_dir;
+	const char *cgroup_root; /* --cgroup-root: a path, "none"; NULL: detect */
 
 	struct sl_model model;
 	struct sl_source_dir source;         /* with --source */
@@ -31,6 +33,7 @@ struct sl_agent {
 	struct sl_kube kube;
 	bool kube_ready; /* first full list of pods and namespaces applied */
 	struct sl_datapath dp;
+	struct sl_sock_lb sock_lb; /* host-network processes to Services */
 
 	int epoll_fd, signal_fd, timer_fd, api_fd, records_fd;
 	bool stopping;
@@ -42,6 +45,8 @@ struct sl_agent {
 	struct sl_ep_stats last_ep;
 	struct sl_ipc_state ipc;
 	struct sl_svc_state svc;
+	const char *devices;   /* --devices: names, "auto" or "none" */
+	char netdevs[256];     /* where sl_from_netdev is attached */
 	struct {
 		unsigned int seen;            /* entries at the last GC */
 		unsigned long expired, orphans; /* removed since start */

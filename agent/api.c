@@ -122,6 +122,30 @@ static json_object *ct_gc_status(const struct sl_agent *a)
 	return o;
 }
 
+/* Host-network processes to Services (agent/cgroup.c). */
+static json_object *sock_lb_status(const struct sl_agent *a)
+{
+	const struct sl_sock_lb *s = &a->sock_lb;
+	json_object *o = json_object_new_object(), *ids;
+
+	json_object_object_add(o, "attached", json_object_new_boolean(s->attached));
+	json_object_object_add(o, "cgroup", jstr(s->cgroup));
+	json_object_object_add(o, "netnsCookie",
+			       json_object_new_int64((int64_t)s->netns_cookie));
+	ids = json_object_new_array();
+	for (int i = 0; i < SL_SOCK_PROGS; i++)
+		json_object_array_add(ids, json_object_new_int64(s->prog_ids[i]));
+	json_object_object_add(o, "programIds", ids);
+	/* The errno a host socket gets from a Service without endpoints. */
+	json_object_object_add(o, "refusal",
+			       jstr(!s->attached ? "" :
+				    s->econnrefused ? "ECONNREFUSED" : "EPERM"));
+	json_object_object_add(o, "olderDetached",
+			       json_object_new_int64(s->detached));
+	json_object_object_add(o, "lastError", jstr(s->error));
+	return o;
+}
+
 static json_object *status(struct sl_agent *a)
 {
 	json_object *o = json_object_new_object(), *counts, *maps, *src;
@@ -140,6 +164,8 @@ static json_object *status(struct sl_agent *a)
 		a->syncs > 0 && a->synced_generation == a->model.generation &&
 		(!a->kube.enabled || a->kube_ready)));
 	json_object_object_add(o, "podCIDR", jstr(a->node_cidr));
+	json_object_object_add(o, "socketLB", sock_lb_status(a));
+	json_object_object_add(o, "netdevs", jstr(a->netdevs));
 
 	if (a->kube.enabled) {
 		json_object_object_add(o, "source", sl_kube_status(&a->kube));

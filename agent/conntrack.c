@@ -196,8 +196,12 @@ int sl_ct_gc(int fd, uint32_t now, struct sl_ct_gc_stats *st)
 		if (bpf_map_lookup_elem(fd, &g.replies.keys[i], &rep) < 0)
 			continue;
 		sl_ct_out_key(&g.replies.keys[i], &rep, &ok);
+		/* Alive only while its OUT entry is, for the same backend: a
+		 * client tuple since given another backend leaves this one
+		 * an orphan the datapath already ignores. */
 		if (bpf_map_lookup_elem(fd, &ok, &out) == 0 &&
-		    !sl_ct_expired(&out, now))
+		    !sl_ct_expired(&out, now) &&
+		    out.backend_id == rep.backend_id)
 			continue;
 		if (bpf_map_delete_elem(fd, &g.replies.keys[i]) == 0)
 			st->orphans++;

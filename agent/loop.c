@@ -8,6 +8,7 @@
  */
 #include "agent.h"
 #include "conntrack.h"
+#include "netdev.h"
 #include "fsutil.h"
 #include "ipv4.h"
 #include "log.h"
@@ -222,6 +223,12 @@ int sl_agent_start(struct sl_agent *a)
 	err = sl_agent_upgrade_datapath(a);
 	if (err < 0)
 		log_error("datapath upgrade incomplete: %s", strerror(-err));
+	/* Not fatal: pods work without it, only outside access waits. */
+	sl_netdev_attach(a);
+	/* Host processes to Services; fails only on a bad --cgroup-root. */
+	err = sl_cgroup_attach(a);
+	if (err < 0)
+		return err;
 
 	a->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	sigemptyset(&mask);
@@ -317,6 +324,7 @@ int sl_agent_run(struct sl_agent *a)
 				sl_ipc_state_invalidate(&a->ipc);
 				sl_svc_state_invalidate(&a->svc);
 				ct_gc(a);
+				sl_netdev_attach(a);
 			} else if (fd == a->source.inotify_fd) {
 				if (sl_source_dir_handle(&a->source) < 0)
 					log_error("reading the manifests folder failed");

@@ -6,7 +6,7 @@
  *
  *   sluiced --node-name N [--source DIR | --kubeconfig F] [--api-server URL]
  *           [--service-account-dir D] [--bpf-root P] [--run-dir R]
- *           [--log-level L]
+ *           [--cgroup-root PATH|none] [--log-level L]
  *
  * Without --source or --kubeconfig the agent runs in-cluster (service
  * account, token and ca.crt from --service-account-dir, by default where
@@ -28,11 +28,17 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: sluiced --node-name NAME [--source DIR | --kubeconfig FILE]\n"
 		"               [--api-server URL] [--bpf-root PATH] [--run-dir PATH]\n"
-		"               [--service-account-dir DIR]\n"
+		"               [--service-account-dir DIR] [--devices auto|none|IF,...]\n"
+		"               [--cgroup-root PATH|none]\n"
 		"               [--log-level error|warn|info|debug]\n"
 		"Without --source or --kubeconfig: in-cluster (service account).\n"
+		"--cgroup-root: the cgroup v2 directory whose processes reach Services\n"
+		"  at the socket (default /sys/fs/cgroup, or /sys/fs/cgroup/unified on\n"
+		"  a hybrid layout; none: off)\n"
 		"--service-account-dir: in-cluster token and ca.crt (default "
-		SL_SA_DIR ")\n");
+		SL_SA_DIR ")\n"
+		"--devices: where NodePorts and external IPs are served (default\n"
+		"  auto: every interface with an IPv4 address but loopback)\n");
 }
 
 int main(int argc, char **argv)
@@ -43,8 +49,10 @@ int main(int argc, char **argv)
 		{ "kubeconfig", required_argument, NULL, 'k' },
 		{ "api-server", required_argument, NULL, 'a' },
 		{ "service-account-dir", required_argument, NULL, 'S' },
+		{ "devices", required_argument, NULL, 'D' },
 		{ "bpf-root", required_argument, NULL, 'b' },
 		{ "run-dir", required_argument, NULL, 'r' },
+		{ "cgroup-root", required_argument, NULL, 'C' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -74,11 +82,17 @@ int main(int argc, char **argv)
 		case 'S':
 			sa_dir = optarg;
 			break;
+		case 'D':
+			a.devices = optarg;
+			break;
 		case 'b':
 			a.bpf_root = optarg;
 			break;
 		case 'r':
 			a.run_dir = optarg;
+			break;
+		case 'C':
+			a.cgroup_root = optarg;
 			break;
 		case 'l':
 			sl_log_set_level(sl_log_level_from_string(optarg));

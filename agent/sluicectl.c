@@ -232,6 +232,14 @@ static int cmd_status(const struct sl_ctl *o)
 		printf("datapath:    %s under %s\n",
 		       strcmp(sl_ctl_field(st, "datapathLoaded"), "true") ? "not loaded" : "loaded",
 		       sl_ctl_field(st, "bpfRoot"));
+		if (json_object_object_get_ex(st, "socketLB", &v))
+			printf("socket LB:   %s%s%s%s\n",
+			       strcmp(sl_ctl_field(v, "attached"), "true") ? "off" :
+									     "attached to ",
+			       strcmp(sl_ctl_field(v, "attached"), "true") ? "" :
+									     sl_ctl_field(v, "cgroup"),
+			       sl_ctl_field(v, "lastError")[0] ? "  error: " : "",
+			       sl_ctl_field(v, "lastError"));
 		if (json_object_object_get_ex(st, "objects", &v)) {
 			printf("objects:    ");
 			json_object_object_foreach(v, k, n)

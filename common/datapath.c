@@ -18,6 +18,7 @@
 #include <sluice/drop.h>
 #include <sluice/endpoint.h>
 #include <sluice/ipcache.h>
+#include <sluice/config.h>
 #include <sluice/conntrack.h>
 #include <sluice/pins.h>
 #include <sluice/service.h>
@@ -60,8 +61,12 @@ static int obj_get(const char *bpf_root, const char *name)
 void sl_datapath_close(struct sl_datapath *dp)
 {
 	int *fds[] = { &dp->from_pod_fd, &dp->to_pod_fd, &dp->endpoints_fd,
+		       &dp->from_netdev_fd, &dp->to_netdev_fd,
 		       &dp->metrics_fd, &dp->ipcache_fd, &dp->services_fd,
-		       &dp->backends_fd, &dp->affinity_fd, &dp->ct_fd };
+		       &dp->backends_fd, &dp->affinity_fd, &dp->ct_fd,
+		       &dp->sock_connect4_fd, &dp->sock_sendmsg4_fd,
+		       &dp->sock_recvmsg4_fd, &dp->sock_getpeername4_fd,
+		       &dp->config_fd };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
@@ -78,6 +83,8 @@ int sl_datapath_open_pinned(struct sl_datapath *dp, const char *bpf_root)
 	} objs[] = {
 		{ &dp->from_pod_fd, SL_PROG_FROM_POD },
 		{ &dp->to_pod_fd, SL_PROG_TO_POD },
+		{ &dp->from_netdev_fd, SL_PROG_FROM_NETDEV },
+		{ &dp->to_netdev_fd, SL_PROG_TO_NETDEV },
 		{ &dp->endpoints_fd, SL_ENDPOINTS_MAP },
 		{ &dp->metrics_fd, SL_METRICS_MAP },
 		{ &dp->ipcache_fd, SL_IPCACHE_MAP },
@@ -85,6 +92,12 @@ int sl_datapath_open_pinned(struct sl_datapath *dp, const char *bpf_root)
 		{ &dp->backends_fd, SL_BACKENDS_MAP },
 		{ &dp->affinity_fd, SL_AFFINITY_MAP },
 		{ &dp->ct_fd, SL_CT_MAP },
+	}, optional[] = {
+		{ &dp->sock_connect4_fd, SL_PROG_SOCK_CONNECT4 },
+		{ &dp->sock_sendmsg4_fd, SL_PROG_SOCK_SENDMSG4 },
+		{ &dp->sock_recvmsg4_fd, SL_PROG_SOCK_RECVMSG4 },
+		{ &dp->sock_getpeername4_fd, SL_PROG_SOCK_GETPEERNAME4 },
+		{ &dp->config_fd, SL_CONFIG_MAP },
 	};
 
 	for (size_t i = 0; i < sizeof(objs) / sizeof(objs[0]); i++) {
@@ -95,6 +108,15 @@ int sl_datapath_open_pinned(struct sl_datapath *dp, const char *bpf_root)
 			return fd;
 		}
 		*objs[i].fd = fd;
+	}
+	for (size_t i = 0; i < sizeof(optional) / sizeof(optional[0]); i++) {
+		int fd = obj_get(bpf_root, optional[i].name);
+
+		if (fd < 0 && fd != -ENOENT) {
+			sl_datapath_close(dp);
+			return fd;
+		}
+		*optional[i].fd = fd < 0 ? -1 : fd;
 	}
 	return 0;
 }
@@ -193,11 +215,20 @@ int sl_datapath_load_and_pin(const char *bpf_root)
 	skel = sluice_bpf__open();
 	if (!skel)
 		return -errno ? -errno : -EINVAL;
+	/* Without it (before 5.18) the verifier never sees the call, and a
+	 * refused host connect() fails with EPERM, not ECONNREFUSED. */
+	skel->rodata->sock_have_set_retval =
+		libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
+					BPF_FUNC_set_retval, NULL) > 0;
 
 	/* Reuse maps already pinned (their contents survive a reload). */
 	bpf_object__for_each_map(map, skel->obj) {
 		snprintf(path, sizeof(path), "%s/%s", bpf_root,
 			 bpf_map__name(map));
+		/* .rodata holds this load's constants, never another
+		 * load's (and bpffs refuses its dotted name anyway). */
+		if (bpf_map__is_internal(map))
+			continue;
 		err = drop_incompatible_pin(map, path);
 		if (!err)
 			err = bpf_map__set_pin_path(map, path);
@@ -216,6 +247,18 @@ int sl_datapath_load_and_pin(const char *bpf_root)
 		goto out;
 	/* sl_from_pod last: its pin is what marks the datapath complete. */
 	err = pin_prog(skel->progs.sl_to_pod, bpf_root);
+	if (!err)
+		err = pin_prog(skel->progs.sl_from_netdev, bpf_root);
+	if (!err)
+		err = pin_prog(skel->progs.sl_to_netdev, bpf_root);
+	if (!err)
+		err = pin_prog(skel->progs.sl_sock_connect4, bpf_root);
+	if (!err)
+		err = pin_prog(skel->progs.sl_sock_sendmsg4, bpf_root);
+	if (!err)
+		err = pin_prog(skel->progs.sl_sock_recvmsg4, bpf_root);
+	if (!err)
+		err = pin_prog(skel->progs.sl_sock_getpeername4, bpf_root);
 	if (!err)
 		err = pin_prog(skel->progs.sl_from_pod, bpf_root);
 	if (err < 0)

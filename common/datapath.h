@@ -13,6 +13,8 @@
 struct sl_datapath {
 	int from_pod_fd;
 	int to_pod_fd;
+	int from_netdev_fd;
+	int to_netdev_fd;
 	int endpoints_fd;
 	int metrics_fd;
 	int ipcache_fd;
@@ -20,17 +22,28 @@ struct sl_datapath {
 	int backends_fd;
 	int affinity_fd;
 	int ct_fd;
+	/* Optional: -1 in a datapath pinned by a build without them. */
+	int sock_connect4_fd;
+	int sock_sendmsg4_fd;
+	int sock_recvmsg4_fd;
+	int sock_getpeername4_fd;
+	int config_fd;
 };
 
 #define SL_DATAPATH_INIT                                                       \
-	{ .from_pod_fd = -1, .to_pod_fd = -1, .endpoints_fd = -1,              \
+	{ .from_pod_fd = -1, .to_pod_fd = -1, .from_netdev_fd = -1,            \
+	  .to_netdev_fd = -1, .endpoints_fd = -1,                              \
 	  .metrics_fd = -1, .ipcache_fd = -1, .services_fd = -1,               \
-	  .backends_fd = -1, .affinity_fd = -1, .ct_fd = -1 }
+	  .backends_fd = -1, .affinity_fd = -1, .ct_fd = -1,                   \
+	  .sock_connect4_fd = -1, .sock_sendmsg4_fd = -1,                      \
+	  .sock_recvmsg4_fd = -1, .sock_getpeername4_fd = -1, .config_fd = -1 }
 
 /* True when path, or its nearest existing ancestor, is on a bpffs mount. */
 bool sl_bpffs_at(const char *path);
 
-/* Open the pinned programs and maps; -ENOENT when something is missing. */
+/* Open the pinned programs and maps; -ENOENT when something required is
+ * missing (the cgroup socket programs and sl_config are not: an older
+ * build's datapath lacks them until the agent upgrades it). */
 int sl_datapath_open_pinned(struct sl_datapath *dp, const char *bpf_root);
 
 /*

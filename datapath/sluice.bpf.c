@@ -6,6 +6,8 @@
 #include "lib/common.h"
 #include "lib/drop.h"
 #include "lib/lxc.h"
+#include "lib/sock.h"
+#include "lib/netdev.h"
 
 SEC("tc")
 int sl_from_pod(struct __sk_buff *skb)
@@ -17,6 +19,47 @@ SEC("tc")
 int sl_to_pod(struct __sk_buff *skb)
 {
 	return sl_finish(skb, lxc_to_pod(skb), SL_DIR_INGRESS);
+}
+
+SEC("tc")
+int sl_from_netdev(struct __sk_buff *skb)
+{
+	return sl_finish(skb, netdev_from_outside(skb), SL_DIR_INGRESS);
+}
+
+SEC("tc")
+int sl_to_netdev(struct __sk_buff *skb)
+{
+	return sl_finish(skb, netdev_to_outside(skb), SL_DIR_EGRESS);
+}
+
+/* Host-network processes to Services, at the socket (lib/sock.h). */
+SEC("cgroup/connect4")
+int sl_sock_connect4(struct bpf_sock_addr *ctx)
+{
+	return sock_finish(sock4_xlate_fwd(ctx));
+}
+
+SEC("cgroup/sendmsg4")
+int sl_sock_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return sock_finish(sock4_xlate_fwd(ctx));
+}
+
+SEC("cgroup/recvmsg4")
+int sl_sock_recvmsg4(struct bpf_sock_addr *ctx)
+{
+	/* One answer of a backend, as a pod's reply would count. */
+	if (sock4_xlate_rev(ctx))
+		sl_count(SL_SERVICE_REPLY, SL_DIR_INGRESS, 0);
+	return 1; /* the only verdict this hook takes */
+}
+
+SEC("cgroup/getpeername4")
+int sl_sock_getpeername4(struct bpf_sock_addr *ctx)
+{
+	sock4_xlate_rev(ctx);
+	return 1;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -107,9 +107,11 @@ items:
 YAML
 }
 pods_yaml web >"$manifests/pods.yaml"
+# --cgroup-root none: the demo's node is a netns; the machine's cgroup root
+# (where a real node's host processes live) is not the demo's to change.
 nsenter --net="/run/netns/$(node_ns node1)" "$SL_BIN/sluiced" --node-name node1 \
 	--source "$manifests" --bpf-root "$(node_bpf_root node1)" \
-	--run-dir "$(node_run_dir node1)" 2>"$SL_STATE/sluiced.log" &
+	--run-dir "$(node_run_dir node1)" --cgroup-root none 2>"$SL_STATE/sluiced.log" &
 agent=$!
 for _ in $(seq 50); do [[ -S $(node_run_dir node1)/sluiced.sock ]] && break; sleep 0.1; done
 ctl status

@@ -9,6 +9,7 @@
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include <stdbool.h> /* clang's own, no libc */
 
 #include <sluice/drop.h>
 #include <sluice/endpoint.h>

@@ -48,6 +48,18 @@ static __always_inline struct sl_ct_entry *ct_lookup(const struct l4_tuple *t,
 	return e;
 }
 
+/*
+ * A SYN on the tuple of a TCP connection that closed: the client reused
+ * its port within the close timeout for a new connection, which must not
+ * inherit the old one's state, counters and close timeout.
+ */
+static __always_inline int ct_tcp_reopens(const struct sl_ct_entry *e,
+					  const struct l4_tuple *t)
+{
+	return t->proto == IPPROTO_TCP && (e->flags & SL_CT_F_CLOSING) &&
+	       (t->tcp_flags & (TCP_FL_SYN | TCP_FL_ACK)) == TCP_FL_SYN;
+}
+
 /* How long an entry lives after this packet, from what both directions
  * have shown so far. */
 static __always_inline __u32 ct_lifetime(const struct sl_ct_entry *e,

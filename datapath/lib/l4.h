@@ -67,15 +67,32 @@ static __always_inline int l4_parse(struct __sk_buff *skb, struct iphdr *ip,
 		need = sizeof(struct udphdr);
 	else
 		return 0;
-	/* One helper call whatever the header length: options make a
-	 * variable offset the verifier cannot bound for direct access. */
+	/* The header must be in the datagram, not in Ethernet padding after
+	 * it (ipv4_validate() bounded tot_len by the frame). */
+	if (t->l4_off + need > ETH_HLEN + (__u32)bpf_ntohs(ip->tot_len))
+		return -SL_INVALID_L4;
+	t->ports = 1;
+	/* Without options (nearly always), read in place: no helper call on
+	 * the path every pod packet takes. */
+	if (ip->ihl == 5) {
+		struct l4_head *p = (void *)(ip + 1);
+
+		if ((void *)p + sizeof(*p) <= (void *)(long)skb->data_end) {
+			t->sport = p->sport;
+			t->dport = p->dport;
+			if (ip->protocol == IPPROTO_TCP)
+				t->tcp_flags = p->flags;
+			return 0;
+		}
+	}
+	/* Options make an offset the verifier cannot bound for direct
+	 * access; a short linear area needs the copy too. */
 	if (bpf_skb_load_bytes(skb, t->l4_off, &h, need) < 0)
 		return -SL_INVALID_L4;
 	t->sport = h.sport;
 	t->dport = h.dport;
 	if (ip->protocol == IPPROTO_TCP)
 		t->tcp_flags = h.flags;
-	t->ports = 1;
 	return 0;
 }
 

@@ -21,12 +21,15 @@
 #include "l4.h"
 
 /*
- * The frontend a pod's packet is addressed to, or NULL. A frontend with two
- * scopes (externalTrafficPolicy Local) serves in-cluster senders from its
- * internal scope, with every endpoint.
+ * The frontend a packet is addressed to, or NULL. Traffic from outside the
+ * node (outside true) reaches only external frontends (NodePorts, external
+ * and load-balancer IPs; a ClusterIP is the cluster's own) and is served
+ * from their external scope. In-cluster senders are served from the
+ * internal scope of a frontend that has two (externalTrafficPolicy Local),
+ * with every endpoint.
  */
 static __always_inline struct sl_service_val *
-lb4_frontend(const struct l4_tuple *t, struct sl_service_key *k)
+lb4_frontend(const struct l4_tuple *t, struct sl_service_key *k, bool outside)
 {
 	struct sl_service_val *svc;
 
@@ -37,11 +40,31 @@ lb4_frontend(const struct l4_tuple *t, struct sl_service_key *k)
 	k->slot = 0;
 	k->pad = 0;
 	svc = bpf_map_lookup_elem(&sl_services, k);
-	if (svc && (svc->flags & SL_SVC_F_TWO_SCOPES)) {
+	if (!svc)
+		return NULL;
+	if (outside)
+		return svc->flags & SL_SVC_F_EXTERNAL ? svc : NULL;
+	if (svc->flags & SL_SVC_F_TWO_SCOPES) {
 		k->scope = SL_SCOPE_INT;
 		svc = bpf_map_lookup_elem(&sl_services, k);
 	}
 	return svc;
+}
+
+/*
+ * An external frontend with no node-local endpoint under
+ * externalTrafficPolicy Local: kube-proxy drops such traffic when the
+ * Service has endpoints elsewhere, and rejects it when it has none at all.
+ */
+static __always_inline int lb4_no_local_backend(struct sl_service_key *k)
+{
+	struct sl_service_val *cluster;
+
+	k->scope = SL_SCOPE_INT;
+	k->slot = 0;
+	cluster = bpf_map_lookup_elem(&sl_services, k);
+	return cluster && cluster->count ? -SL_NO_LOCAL_BACKEND :
+					   -SL_NO_SERVICE_BACKEND;
 }
 
 /*
@@ -103,7 +126,7 @@ static __always_inline int lb4_ct_create(const struct l4_tuple *t,
 					 const struct sl_service_val *svc,
 					 const struct sl_backend *be,
 					 __u32 backend_id, __u32 ifindex,
-					 __u32 len, __u32 now)
+					 __u32 len, __u32 now, bool outside)
 {
 	int hairpin = be->addr == t->saddr;
 	__be32 hairpin_ip = bpf_htonl(SL_HAIRPIN_IP4);
@@ -111,7 +134,8 @@ static __always_inline int lb4_ct_create(const struct l4_tuple *t,
 		.created_ns = bpf_ktime_get_boot_ns(),
 		.backend_id = backend_id,
 		.svc_id = svc->svc_id,
-		.flags = SL_CT_F_SERVICE | (hairpin ? SL_CT_F_HAIRPIN : 0),
+		.flags = SL_CT_F_SERVICE | (hairpin ? SL_CT_F_HAIRPIN : 0) |
+			 (outside ? SL_CT_F_OUTSIDE : 0),
 		.ifindex = ifindex,
 		.expires = ~0u, /* a REPLY entry lives as long as its OUT */
 		.nat_saddr = t->daddr,
@@ -148,17 +172,20 @@ static __always_inline int lb4_ct_create(const struct l4_tuple *t,
  * @skb: the packet; packet pointers are stale when this returns 1
  * @t: its tuple, rewritten to the backend's on return 1
  * @now: ct_now()
+ * @outside: the packet came in from outside the node (a netdev)
  *
  * An established connection keeps its backend while the backend exists;
  * when the backend is gone, the connection is given a new one, which
  * answers a TCP segment of a connection it never saw with a reset: the
- * client learns at once instead of timing out.
+ * client learns at once instead of timing out. A SYN on a closed
+ * connection's tuple is a new connection, with a new pick.
  *
  * Returns 0 when the packet is not for a frontend, 1 when translated, or a
  * negated drop reason.
  */
 static __always_inline int lb4_to_service(struct __sk_buff *skb,
-					  struct l4_tuple *t, __u32 now)
+					  struct l4_tuple *t, __u32 now,
+					  bool outside)
 {
 	struct sl_service_key k;
 	struct sl_service_val *svc;
@@ -167,11 +194,11 @@ static __always_inline int lb4_to_service(struct __sk_buff *skb,
 	__u32 backend_id = 0;
 	int ret;
 
-	svc = lb4_frontend(t, &k);
+	svc = lb4_frontend(t, &k, outside);
 	if (!svc)
 		return 0;
 	e = ct_lookup(t, SL_CT_OUT, now);
-	if (e && (e->flags & SL_CT_F_SERVICE) &&
+	if (e && (e->flags & SL_CT_F_SERVICE) && !ct_tcp_reopens(e, t) &&
 	    bpf_map_lookup_elem(&sl_backends, &e->backend_id)) {
 		ct_account(e, 0, t, skb->len, now);
 		ret = l4_nat(skb, t, e->nat_saddr, 0, e->nat_daddr,
@@ -179,15 +206,17 @@ static __always_inline int lb4_to_service(struct __sk_buff *skb,
 		return ret < 0 ? ret : 1;
 	}
 	if (!svc->count)
-		return -SL_NO_SERVICE_BACKEND;
+		return outside && (svc->flags & SL_SVC_F_LOCAL) ?
+			       lb4_no_local_backend(&k) : -SL_NO_SERVICE_BACKEND;
 	be = lb4_pick(&k, svc, t->saddr, now, &backend_id);
 	if (!be)
 		return -SL_SERVICE_INCONSISTENT;
 	ret = lb4_ct_create(t, svc, be, backend_id, skb->ifindex, skb->len,
-			    now);
+			    now, outside);
 	if (ret < 0)
 		return ret;
-	sl_count(SL_SERVICE_NEW, SL_DIR_EGRESS, skb->len);
+	sl_count(SL_SERVICE_NEW, outside ? SL_DIR_INGRESS : SL_DIR_EGRESS,
+		 skb->len);
 	ret = l4_nat(skb, t, be->addr == t->saddr ? bpf_htonl(SL_HAIRPIN_IP4) : 0,
 		     0, be->addr, be->port);
 	return ret < 0 ? ret : 1;
@@ -199,13 +228,14 @@ static __always_inline int lb4_to_service(struct __sk_buff *skb,
  * @t: its tuple, rewritten to the frontend's on return 1
  * @dir: where the packet is seen, for the counters
  * @now: ct_now()
+ * @at_netdev: seen leaving the node by one of its interfaces
  *
  * Returns 0 when the packet answers no translated connection, 1 when
  * translated back, or a negated drop reason.
  */
 static __always_inline int lb4_from_backend(struct __sk_buff *skb,
 					    struct l4_tuple *t, __u8 dir,
-					    __u32 now)
+					    __u32 now, bool at_netdev)
 {
 	struct sl_ct_entry *rep, *out;
 	struct sl_ct_key k;
@@ -213,7 +243,9 @@ static __always_inline int lb4_from_backend(struct __sk_buff *skb,
 
 	ct_key_of(&k, t, SL_CT_REPLY);
 	rep = bpf_map_lookup_elem(&sl_ct, &k);
-	if (!rep)
+	/* Connections from outside are translated back where their replies
+	 * leave the node, the others at the veth (see SL_CT_F_OUTSIDE). */
+	if (!rep || !(rep->flags & SL_CT_F_OUTSIDE) != !at_netdev)
 		return 0;
 	/* The connection as its client sees it. */
 	k.saddr = rep->nat_daddr ? rep->nat_daddr : t->daddr;
@@ -222,8 +254,13 @@ static __always_inline int lb4_from_backend(struct __sk_buff *skb,
 	k.dport = rep->nat_sport;
 	k.dir = SL_CT_OUT;
 	out = bpf_map_lookup_elem(&sl_ct, &k);
-	if (!out || (__s32)(out->expires - now) < 0)
-		return 0; /* stale: the GC will take it */
+	/* Stale, for the GC to take: the connection is gone, or the
+	 * client's tuple has since been given another backend (its backend
+	 * was removed, its OUT entry expired), and this backend's late
+	 * packets are not the new connection's replies. */
+	if (!out || out->backend_id != rep->backend_id ||
+	    (__s32)(out->expires - now) < 0)
+		return 0;
 	ct_account(out, 1, t, skb->len, now);
 	sl_count(SL_SERVICE_REPLY, dir, skb->len);
 	ret = l4_nat(skb, t, rep->nat_saddr, rep->nat_sport, rep->nat_daddr, 0);

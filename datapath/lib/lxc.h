@@ -44,11 +44,11 @@ static __always_inline int lxc_ipv4_services(struct __sk_buff *skb,
 		return ret;
 	now = ct_now();
 	if (dir == SL_DIR_EGRESS) {
-		ret = lb4_to_service(skb, &t, now);
+		ret = lb4_to_service(skb, &t, now, false);
 		if (ret)
 			return ret;
 	}
-	return lb4_from_backend(skb, &t, dir, now);
+	return lb4_from_backend(skb, &t, dir, now, false);
 }
 
 /*

@@ -9,6 +9,7 @@
 
 #include "common.h"
 
+#include <sluice/config.h>
 #include <sluice/conntrack.h>
 #include <sluice/ipcache.h>
 #include <sluice/pins.h>
@@ -72,6 +73,23 @@ struct {
 	__type(value, struct sl_ct_entry);
 	__uint(max_entries, SL_CT_MAX_DEFAULT);
 } sl_ct SEC(".maps");
+
+/* Host sockets' translations (see service.h); LRU: a socket's entries
+ * need no delete, the least recently used go first when it fills. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct sl_sock_nat_key);
+	__type(value, struct sl_sock_nat_val);
+	__uint(max_entries, SL_SOCK_NAT_MAX);
+} sl_sock_nat SEC(".maps");
+
+/* Written by the agent at start (see config.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct sl_config);
+	__uint(max_entries, 1);
+} sl_config SEC(".maps");
 
 /* Read by user space only: which object is loaded (see pins.h). */
 struct {

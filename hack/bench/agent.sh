@@ -109,7 +109,7 @@ start_agent() {
 	api_t0=$t0
 	nsenter --net="/run/netns/$(node_ns node1)" "$SL_BIN/sluiced" --node-name node1 \
 		"$@" --bpf-root "$(node_bpf_root node1)" \
-		--run-dir "$(node_run_dir node1)" --log-level warn \
+		--run-dir "$(node_run_dir node1)" --log-level warn --cgroup-root none \
 		</dev/null >/dev/null 2>>"$SL_STATE/agent.log" &
 	agent=$!
 	until ctl status >/dev/null 2>&1; do sleep 0.005; done

@@ -13,6 +13,9 @@
 #   pod_add NODE POD [K8S_NS]      prints the pod's IPv4
 #   pod_del NODE POD
 #   pod_ip NODE POD | pod_exec NODE POD CMD… | node_exec NODE CMD…
+#   outside_add NAME INDEX         a host on the underlay, 192.168.77.INDEX,
+#                                  outside the cluster (no sluice)
+#   outside_exec NAME CMD…
 #   cluster_down                   DEL every pod, remove every netns and mount
 #
 # Everything is named from a per-run id so two runs never collide.
@@ -60,6 +63,19 @@ _underlay_up() {
 	ip -n "$SL_UNDERLAY" link set br0 up
 }
 
+# _underlay_join NS PORT INDEX: a new namespace NS on the underlay bridge
+# (bridge port PORT), eth0 at 192.168.77.INDEX/24.
+_underlay_join() {
+	local ns=$1 port=$2 idx=$3
+	_underlay_up
+	ip netns add "$ns"
+	ip -n "$ns" link set lo up
+	ip link add "$port" netns "$SL_UNDERLAY" type veth peer name eth0 netns "$ns"
+	ip -n "$SL_UNDERLAY" link set "$port" master br0 up
+	ip -n "$ns" addr add "192.168.77.$idx/24" dev eth0
+	ip -n "$ns" link set eth0 up
+}
+
 # node_add NODE INDEX [CNIVERSION]: node address 192.168.77.INDEX on the
 # underlay, pod CIDR 10.244.INDEX.0/24.
 node_add() {
@@ -67,13 +83,7 @@ node_add() {
 	local ns dir
 	ns=$(node_ns "$node")
 	dir=$(node_dir "$node")
-	_underlay_up
-	ip netns add "$ns"
-	ip -n "$ns" link set lo up
-	ip link add "ul$SL_ID$idx" netns "$SL_UNDERLAY" type veth peer name eth0 netns "$ns"
-	ip -n "$SL_UNDERLAY" link set "ul$SL_ID$idx" master br0 up
-	ip -n "$ns" addr add "192.168.77.$idx/24" dev eth0
-	ip -n "$ns" link set eth0 up
+	_underlay_join "$ns" "ul$SL_ID$idx" "$idx"
 	node_exec "$node" sysctl -qw net.ipv4.ip_forward=1
 	mkdir -p "$dir/bpf" "$dir/run" "$dir/net.d" "$dir/cache" "$dir/pods"
 	mountpoint -q "$dir/bpf" || mount -t bpf bpf "$dir/bpf"
@@ -93,6 +103,22 @@ node_add() {
 	  ]
 	}
 	JSON
+}
+
+# outside_add NAME INDEX: a client outside the cluster on the underlay, at
+# 192.168.77.INDEX (use indexes above the nodes'), with routes to the pod
+# and service ranges through nothing: tests add what they route.
+outside_add() {
+	local name=$1 idx=$2 ns
+	ns=$(outside_ns "$name")
+	_underlay_join "$ns" "uo$SL_ID$idx" "$idx"
+}
+
+outside_ns() { echo "$SL_PFX-out-$1"; }
+outside_nspath() { _ns "$(outside_ns "$1")"; }
+outside_exec() {
+	local name=$1; shift
+	nsenter --net="$(outside_nspath "$name")" "$@"
 }
 
 node_bpf_root() { echo "$(node_dir "$1")/bpf/sluice"; }

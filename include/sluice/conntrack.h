@@ -48,6 +48,10 @@ _Static_assert(sizeof(struct sl_ct_key) == 16, "sl_ct_key ABI");
 #define SL_CT_F_HAIRPIN 0x02u    /* the client is its own backend */
 #define SL_CT_F_SEEN_REPLY 0x04u /* a reply went through */
 #define SL_CT_F_CLOSING 0x08u    /* TCP FIN both ways or RST */
+/* Opened from outside the node (NodePort, external or LB IP): replies are
+ * translated where they leave the node, not at the backend's veth, so the
+ * stack never sees a packet from the node's own address coming in. */
+#define SL_CT_F_OUTSIDE 0x10u
 
 struct sl_ct_entry {
 	__u64 packets[2]; /* [0] matching the key, [1] the other way */

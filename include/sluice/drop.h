@@ -20,7 +20,8 @@
 	X(6, INVALID_L4, "truncated TCP or UDP header")                        \
 	X(7, NO_SERVICE_BACKEND, "service has no endpoints to send to")        \
 	X(8, SERVICE_INCONSISTENT, "service slot without a backend")           \
-	X(9, CT_CREATE_FAILED, "conntrack entry could not be created")
+	X(9, CT_CREATE_FAILED, "conntrack entry could not be created")         \
+	X(10, NO_LOCAL_BACKEND, "externalTrafficPolicy Local, no endpoint on this node")
 
 /* Trace points (packets the datapath let through): 128..255. */
 #define SL_TRACE_POINTS(X)                                                     \
@@ -28,7 +29,9 @@
 	X(129, TO_STACK, "passed to the host network stack")                   \
 	X(130, TO_POD, "delivered to the pod by the host stack")               \
 	X(131, SERVICE_NEW, "new connection to a service, backend chosen")     \
-	X(132, SERVICE_REPLY, "service reply translated back to the frontend")
+	X(132, SERVICE_REPLY, "service reply translated back to the frontend") \
+	X(133, FROM_NETDEV, "entered the node through its interface")          \
+	X(134, TO_NETDEV, "left the node through its interface")
 
 enum sl_reason {
 #define SL_ENUM_ENTRY(code, name, desc) SL_##name = code,

@@ -9,6 +9,19 @@
 #define SL_PROG_FROM_POD "sl_from_pod"
 #define SL_PROG_TO_POD "sl_to_pod"
 
+/*
+ * Cgroup socket programs: host-network processes reach Services, the
+ * agent attaches them to its --cgroup-root. The kernel keeps 15 characters
+ * of a program's name (what bpftool and BPF_OBJ_GET_INFO show); the pins
+ * carry the whole name.
+ */
+#define SL_PROG_SOCK_CONNECT4 "sl_sock_connect4"
+#define SL_PROG_SOCK_SENDMSG4 "sl_sock_sendmsg4"
+#define SL_PROG_SOCK_RECVMSG4 "sl_sock_recvmsg4"
+#define SL_PROG_SOCK_GETPEERNAME4 "sl_sock_getpeername4"
+#define SL_PROG_FROM_NETDEV "sl_from_netdev"
+#define SL_PROG_TO_NETDEV "sl_to_netdev"
+
 #define SL_DEFAULT_BPF_ROOT "/sys/fs/bpf/sluice"
 #define SL_DEFAULT_RUN_DIR "/var/run/sluice"
 

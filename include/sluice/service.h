@@ -8,6 +8,9 @@
  *                how to pick one; slots 1..count name a backend each.
  *   sl_backends  backend id -> address and port of one endpoint
  *   sl_affinity  (client, service) -> the backend it stuck to (ClientIP)
+ *   sl_sock_nat  (socket, address, port) -> what a host socket's
+ *                translation at connect()/sendmsg() time chose, written by
+ *                the cgroup socket programs only (datapath/lib/sock.h)
  *
  * The agent writes the backends, then the slots, then the frontend with its
  * new count, and deletes surplus slots last: a reader never sees a slot
@@ -21,10 +24,12 @@
 #define SL_SERVICES_MAP "sl_services"
 #define SL_BACKENDS_MAP "sl_backends"
 #define SL_AFFINITY_MAP "sl_affinity"
+#define SL_SOCK_NAT_MAP "sl_sock_nat"
 
 #define SL_SERVICES_MAX 262144 /* frontends and their slots together */
 #define SL_BACKENDS_MAX 262144
 #define SL_AFFINITY_MAX 65536
+#define SL_SOCK_NAT_MAX 65536
 #define SL_SERVICE_SLOTS_MAX 65535 /* backends behind one frontend */
 
 /*
@@ -90,5 +95,44 @@ struct sl_affinity_val {
 	__u32 last_used; /* seconds, CLOCK_BOOTTIME */
 };
 _Static_assert(sizeof(struct sl_affinity_val) == 8, "sl_affinity_val ABI");
+
+/*
+ * Host sockets: translated when they connect() or send to a frontend, in
+ * the cgroup socket hooks rather than per packet. Entries are keyed by the
+ * socket's cookie (unique per boot, never reused), so an entry outliving
+ * its socket can never match another one; the LRU takes them back.
+ *
+ *   SL_SOCK_REV  (cookie, backend addr:port) -> the frontend, so
+ *                recvmsg() and getpeername() show the address the
+ *                application used (UDP replies, connected peers)
+ *   SL_SOCK_FWD  (cookie, frontend addr:port) -> the backend an UDP
+ *                socket was given, kept for its later datagrams to the
+ *                frontend as conntrack keeps a pod's UDP flow on one backend
+ *
+ * The client of a host socket for ClientIP affinity is SL_SOCK_CLIENT: all
+ * of a node's host processes are one client, as they share the node's
+ * address under kube-proxy.
+ */
+#define SL_SOCK_REV 0
+#define SL_SOCK_FWD 1
+#define SL_SOCK_CLIENT 0 /* 0.0.0.0: never a pod's source address */
+
+struct sl_sock_nat_key {
+	__u64 cookie; /* bpf_get_socket_cookie() */
+	__be32 addr;
+	__be16 port;
+	__u8 dir; /* SL_SOCK_REV, SL_SOCK_FWD */
+	__u8 pad;
+};
+_Static_assert(sizeof(struct sl_sock_nat_key) == 16, "sl_sock_nat_key ABI");
+
+struct sl_sock_nat_val {
+	__be32 addr; /* REV: the frontend; FWD: the backend */
+	__be16 port;
+	__u16 pad;
+	__u32 backend_id; /* FWD: still valid while sl_backends has it */
+	__u32 svc_id;     /* the Service port, for attribution */
+};
+_Static_assert(sizeof(struct sl_sock_nat_val) == 16, "sl_sock_nat_val ABI");
 
 #endif /* SLUICE_SERVICE_H */

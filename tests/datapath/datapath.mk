@@ -1,9 +1,12 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
-# The datapath test runner (tests/datapath/datapath_test.c): every branch of
-# the tc programs through BPF_PROG_TEST_RUN, and the few test_run cannot
-# reach through a veth, in network namespaces of its own. Included from
-# tests/tests.mk; needs root. V=1 also shows libbpf's debug output.
+# The datapath test runner: every branch of the tc programs through
+# BPF_PROG_TEST_RUN, and the few test_run cannot reach through a veth, in
+# network namespaces of its own. runner.c holds the node, the checks and
+# main(); the suites are datapath_test.c (forwarding, drops, events) and
+# lb_test.c (Services and conntrack, with svc.c), run in that order;
+# pktgen.c builds the frames, topo.c the namespaces and veths. Included
+# from tests/tests.mk; needs root. V=1 also shows libbpf's debug output.
 #
 #   make test-datapath              every case
 #   make test-datapath TEST=name    one case (datapath_test -l lists them)

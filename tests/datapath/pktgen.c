@@ -3,28 +3,17 @@
 
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
+#include <linux/in.h>
 #include <linux/ip.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /*
- * Wire layouts spelled out here rather than taken from <linux/tcp.h>,
- * <linux/ipv6.h> and <linux/if_arp.h>, which clash with the libc headers
- * the runner needs; only the sizes and field order matter.
+ * Wire layouts spelled out here rather than taken from <linux/ipv6.h> and
+ * <linux/if_arp.h>, which clash with the libc headers the runner needs
+ * (TCP and UDP are in pktgen.h, for the tests to read).
  */
-struct pg_tcphdr {
-	__be16 source, dest;
-	__be32 seq, ack_seq;
-	__u8 doff_res;
-	__u8 flags;
-	__be16 window, check, urg_ptr;
-};
-
-struct pg_udphdr {
-	__be16 source, dest, len, check;
-};
-
 struct pg_icmphdr {
 	__u8 type, code;
 	__be16 check, id, seq;
@@ -47,8 +36,8 @@ struct pg_arp_eth_ipv4 {
 	__u8 tpa[4];
 };
 
-_Static_assert(sizeof(struct pg_tcphdr) == 20, "TCP header size");
-_Static_assert(sizeof(struct pg_udphdr) == 8, "UDP header size");
+_Static_assert(sizeof(struct pkt_tcphdr) == 20, "TCP header size");
+_Static_assert(sizeof(struct pkt_udphdr) == 8, "UDP header size");
 _Static_assert(sizeof(struct pg_icmphdr) == 8, "ICMP header size");
 _Static_assert(sizeof(struct pg_ipv6hdr) == 40, "IPv6 header size");
 _Static_assert(sizeof(struct pg_arp_eth_ipv4) == 28, "ARP body size");
@@ -108,19 +97,19 @@ struct iphdr *pkt_put_ipv4(struct pkt *p, __u32 saddr, __u32 daddr,
 
 void pkt_put_tcp(struct pkt *p, __u16 sport, __u16 dport)
 {
-	struct pg_tcphdr *tcp = pkt_put(p, sizeof(*tcp));
+	struct pkt_tcphdr *tcp = pkt_put(p, sizeof(*tcp));
 
 	tcp->source = htons(sport);
 	tcp->dest = htons(dport);
 	tcp->seq = htonl(1);
 	tcp->doff_res = (sizeof(*tcp) / 4) << 4;
-	tcp->flags = 0x18; /* PSH|ACK: an established flow's data */
+	tcp->flags = PKT_TCP_PSH | PKT_TCP_ACK; /* an established flow's data */
 	tcp->window = htons(65535);
 }
 
 void pkt_put_udp(struct pkt *p, __u16 sport, __u16 dport)
 {
-	struct pg_udphdr *udp = pkt_put(p, sizeof(*udp));
+	struct pkt_udphdr *udp = pkt_put(p, sizeof(*udp));
 
 	udp->source = htons(sport);
 	udp->dest = htons(dport);
@@ -168,9 +157,9 @@ void pkt_ipv4_finish(struct pkt *p)
 
 	ip->tot_len = htons(p->len - p->l3_off);
 	if (ip->protocol == IPPROTO_UDP &&
-	    p->len - p->l3_off >= hlen + sizeof(struct pg_udphdr) &&
+	    p->len - p->l3_off >= hlen + sizeof(struct pkt_udphdr) &&
 	    !(ntohs(ip->frag_off) & PKT_IP_OFFSET)) {
-		struct pg_udphdr *udp = (void *)((__u8 *)ip + hlen);
+		struct pkt_udphdr *udp = (void *)((__u8 *)ip + hlen);
 
 		udp->len = htons(p->len - p->l3_off - hlen);
 	}
@@ -207,15 +196,140 @@ void pkt_put_arp_request(struct pkt *p, const __u8 *sha, __u32 spa,
 	memcpy(arp->tpa, &t, 4);
 }
 
-__u16 ipv4_csum(const void *hdr, size_t len)
+/* Add len bytes as big-endian 16-bit words; an odd last byte is padded
+ * with a zero, as RFC 1071 says. */
+static __u32 csum_add(__u32 sum, const void *buf, size_t len)
 {
-	const __u8 *b = hdr;
-	__u32 sum = 0;
+	const __u8 *b = buf;
+	size_t i;
 
-	for (size_t i = 0; i + 1 < len; i += 2)
+	for (i = 0; i + 1 < len; i += 2)
 		sum += (__u32)b[i] << 8 | b[i + 1];
+	if (i < len)
+		sum += (__u32)b[i] << 8;
+	return sum;
+}
+
+/* Fold the carries in, complement, and return it in network order. */
+static __u16 csum_fold(__u32 sum)
+{
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
-	/* Summed as big-endian words: store back in network order. */
 	return htons((__u16)~sum);
+}
+
+__u16 ipv4_csum(const void *hdr, size_t len)
+{
+	return csum_fold(csum_add(0, hdr, len));
+}
+
+/* The segment's length from tot_len, when the frame holds it all. */
+static size_t l4_len(const struct pkt *p, const struct iphdr *ip)
+{
+	size_t hlen = ip->ihl * 4u, tot = ntohs(ip->tot_len);
+
+	if (tot < hlen || p->l3_off + tot > p->len)
+		return 0;
+	return tot - hlen;
+}
+
+void *pkt_l4(const struct pkt *p)
+{
+	const struct iphdr *ip = pkt_ipv4(p);
+	size_t need;
+
+	if (!ip || (ntohs(ip->frag_off) & PKT_IP_OFFSET))
+		return NULL;
+	if (ip->protocol == IPPROTO_TCP)
+		need = sizeof(struct pkt_tcphdr);
+	else if (ip->protocol == IPPROTO_UDP)
+		need = sizeof(struct pkt_udphdr);
+	else
+		return NULL;
+	if (l4_len(p, ip) < need)
+		return NULL;
+	return (__u8 *)ip + ip->ihl * 4u;
+}
+
+/* The pseudo-header's sum, unfolded. */
+static __u32 pseudo_sum(const struct pkt *p)
+{
+	const struct iphdr *ip = pkt_ipv4(p);
+	size_t len = l4_len(p, ip);
+	__u8 pseudo[12];
+
+	memcpy(pseudo, &ip->saddr, 4);
+	memcpy(pseudo + 4, &ip->daddr, 4);
+	pseudo[8] = 0;
+	pseudo[9] = ip->protocol;
+	pseudo[10] = len >> 8;
+	pseudo[11] = len & 0xff;
+	return csum_add(0, pseudo, sizeof(pseudo));
+}
+
+static __be16 *l4_check_field(const struct pkt *p)
+{
+	void *l4 = pkt_l4(p);
+
+	if (!l4)
+		return NULL;
+	if (pkt_ipv4(p)->protocol == IPPROTO_TCP)
+		return &((struct pkt_tcphdr *)l4)->check;
+	return &((struct pkt_udphdr *)l4)->check;
+}
+
+/* The segment's sum, added to sum, folded and complemented. */
+static __u16 l4_sum(const struct pkt *p, __u32 sum)
+{
+	const struct iphdr *ip = pkt_ipv4(p);
+
+	return csum_fold(csum_add(sum, (__u8 *)ip + ip->ihl * 4u,
+				  l4_len(p, ip)));
+}
+
+/* Store a computed checksum; UDP sends a zero as 0xffff. */
+static void l4_store(const struct pkt *p, __be16 *check, __u16 sum)
+{
+	if (sum == 0 && pkt_ipv4(p)->protocol == IPPROTO_UDP)
+		sum = 0xffff;
+	*check = sum;
+}
+
+void pkt_l4_csum(struct pkt *p)
+{
+	__be16 *check = l4_check_field(p);
+	__u16 sum;
+
+	if (!check)
+		return;
+	*check = 0;
+	sum = l4_sum(p, pseudo_sum(p));
+	l4_store(p, check, sum);
+}
+
+void pkt_l4_csum_partial(struct pkt *p)
+{
+	__be16 *check = l4_check_field(p);
+
+	if (check)
+		*check = (__u16)~csum_fold(pseudo_sum(p));
+}
+
+void pkt_l4_csum_offload(struct pkt *p)
+{
+	__be16 *check = l4_check_field(p);
+
+	if (check)
+		l4_store(p, check, l4_sum(p, 0));
+}
+
+bool pkt_l4_csum_ok(const struct pkt *p)
+{
+	const __be16 *check = l4_check_field(p);
+
+	if (!check)
+		return false;
+	if (*check == 0 && pkt_ipv4(p)->protocol == IPPROTO_UDP)
+		return true;
+	return l4_sum(p, pseudo_sum(p)) == 0;
 }

@@ -9,11 +9,36 @@
 #define SL_TEST_PKTGEN_H
 
 #include <linux/types.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* IPv4 frag_off bits, host byte order (the kernel's are not in its UAPI). */
 #define PKT_IP_MF 0x2000
 #define PKT_IP_OFFSET 0x1fff
+
+/* TCP flags (the 14th byte of its header). */
+#define PKT_TCP_FIN 0x01
+#define PKT_TCP_SYN 0x02
+#define PKT_TCP_RST 0x04
+#define PKT_TCP_PSH 0x08
+#define PKT_TCP_ACK 0x10
+
+/*
+ * TCP and UDP headers spelled out here rather than taken from <linux/tcp.h>,
+ * which clashes with the libc headers the runner needs; only the sizes and
+ * field order matter.
+ */
+struct pkt_tcphdr {
+	__be16 source, dest;
+	__be32 seq, ack_seq;
+	__u8 doff_res;
+	__u8 flags;
+	__be16 window, check, urg_ptr;
+};
+
+struct pkt_udphdr {
+	__be16 source, dest, len, check;
+};
 
 /*
  * Large enough for every test frame, the jumbo ones sent through a veth
@@ -65,9 +90,8 @@ struct iphdr *pkt_put_ipv4(struct pkt *p, __u32 saddr, __u32 daddr,
 			   __u8 proto, __u8 ttl, size_t opt_len);
 
 /*
- * L4 headers. Their checksums are left zero: the datapath does not read
- * them, and a test compares the whole frame it gets back, so a change to
- * any L4 byte shows without them.
+ * L4 headers. Their checksums are left zero: pkt_l4_csum() computes them
+ * once the payload is in place and the IPv4 header finished.
  */
 void pkt_put_tcp(struct pkt *p, __u16 sport, __u16 dport);
 void pkt_put_udp(struct pkt *p, __u16 sport, __u16 dport);
@@ -87,6 +111,46 @@ void pkt_ipv4_csum(struct pkt *p);
 
 /* The frame's IPv4 header, or NULL when it has none (strchr-like const). */
 struct iphdr *pkt_ipv4(const struct pkt *p);
+
+/*
+ * The frame's TCP or UDP header: after the IPv4 header and its options,
+ * NULL when the datagram has none (another protocol, a non-first
+ * fragment, or a frame that ends before it).
+ */
+void *pkt_l4(const struct pkt *p);
+
+/**
+ * pkt_l4_csum - set the TCP or UDP checksum of a finished frame
+ * @p: a frame built up to pkt_ipv4_finish()
+ *
+ * The Internet checksum over the IPv4 pseudo-header (addresses, protocol,
+ * the segment's length from tot_len) and the segment, as a sender
+ * computes it; a UDP result of 0 is sent as 0xffff, since 0 means "no
+ * checksum". Does nothing to a frame pkt_l4() finds no header in.
+ */
+void pkt_l4_csum(struct pkt *p);
+
+/**
+ * pkt_l4_csum_ok - whether a frame's TCP or UDP checksum is right
+ * @p: the frame
+ *
+ * What a receiver checks: the sum over pseudo-header and segment, the
+ * checksum field included, folds to 0xffff. A UDP checksum of 0 ("none")
+ * is valid as such; a test that must see it kept reads the field. False
+ * for a frame with no TCP or UDP header.
+ */
+bool pkt_l4_csum_ok(const struct pkt *p);
+
+/*
+ * Checksum offload. A stack handing a segment to a device that computes
+ * its checksum (a veth, ip_summed CHECKSUM_PARTIAL) leaves in the field
+ * the pseudo-header's sum, folded and not complemented, for the device to
+ * add the segment to: pkt_l4_csum_partial() sets the field so. What the
+ * device then does, pkt_l4_csum_offload(): sum from the L4 header to the
+ * end, field included, and store the complement (0xffff for a UDP zero).
+ */
+void pkt_l4_csum_partial(struct pkt *p);
+void pkt_l4_csum_offload(struct pkt *p);
 
 /* Append an IPv6 header carrying payload_len bytes of next_hdr. */
 void pkt_put_ipv6(struct pkt *p, __u8 next_hdr, __u16 payload_len);

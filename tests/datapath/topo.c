@@ -271,22 +271,56 @@ int topo_socket(const struct test_ep *ep, bool pod_side)
 	return fd;
 }
 
-int topo_send(int fd, const struct pkt *p)
+int topo_socket_vnet(const struct test_ep *ep, bool pod_side)
 {
-	ssize_t n = send(fd, p->data, p->len, 0);
+	int fd = topo_socket(ep, pod_side), one = 1, err;
 
-	if (n < 0)
-		return -errno;
-	return (size_t)n == p->len ? 0 : -EMSGSIZE;
+	if (fd < 0)
+		return fd;
+	if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) <
+	    0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
 }
 
-int topo_recv(int fd, struct pkt *p, int timeout_ms)
+/* A frame, after a virtio_net_hdr when h is not NULL. */
+static int send_frame(int fd, const struct pkt *p,
+		      const struct virtio_net_hdr *h)
+{
+	struct iovec iov[2] = {
+		{ .iov_base = (void *)h, .iov_len = h ? sizeof(*h) : 0 },
+		{ .iov_base = (void *)p->data, .iov_len = p->len },
+	};
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
+	ssize_t n;
+
+	n = sendmsg(fd, &msg, 0);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == iov[0].iov_len + p->len ? 0 : -EMSGSIZE;
+}
+
+static int recv_frame(int fd, struct pkt *p, struct virtio_net_hdr *h,
+		      int timeout_ms)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	const size_t hlen = h ? sizeof(*h) : 0;
 
 	for (;;) {
 		struct sockaddr_ll from;
-		socklen_t fromlen = sizeof(from);
+		struct iovec iov[2] = {
+			{ .iov_base = h, .iov_len = hlen },
+			{ .iov_base = p->data, .iov_len = sizeof(p->data) },
+		};
+		struct msghdr msg = {
+			.msg_name = &from,
+			.msg_namelen = sizeof(from),
+			.msg_iov = iov,
+			.msg_iovlen = 2,
+		};
 		ssize_t n;
 		int ret;
 
@@ -296,19 +330,40 @@ int topo_recv(int fd, struct pkt *p, int timeout_ms)
 		if (ret == 0)
 			return -ETIMEDOUT;
 		pkt_init(p);
-		n = recvfrom(fd, p->data, sizeof(p->data), MSG_TRUNC,
-			     (struct sockaddr *)&from, &fromlen);
+		n = recvmsg(fd, &msg, MSG_TRUNC);
 		if (n < 0) {
 			if (errno == EAGAIN)
 				continue;
 			return -errno;
 		}
-		if ((size_t)n > sizeof(p->data))
+		if ((size_t)n < hlen || (size_t)n - hlen > sizeof(p->data))
 			return -EMSGSIZE;
 		/* Our own sends show up too; only arrivals count. */
 		if (from.sll_pkttype == PACKET_OUTGOING)
 			continue;
-		p->len = n;
+		p->len = n - hlen;
 		return 0;
 	}
+}
+
+int topo_send(int fd, const struct pkt *p)
+{
+	return send_frame(fd, p, NULL);
+}
+
+int topo_send_vnet(int fd, const struct pkt *p,
+		   const struct virtio_net_hdr *h)
+{
+	return send_frame(fd, p, h);
+}
+
+int topo_recv(int fd, struct pkt *p, int timeout_ms)
+{
+	return recv_frame(fd, p, NULL, timeout_ms);
+}
+
+int topo_recv_vnet(int fd, struct pkt *p, struct virtio_net_hdr *h,
+		   int timeout_ms)
+{
+	return recv_frame(fd, p, h, timeout_ms);
 }

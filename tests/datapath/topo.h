@@ -10,6 +10,7 @@
 
 #include <linux/if_ether.h>
 #include <linux/types.h>
+#include <linux/virtio_net.h>
 #include <stdbool.h>
 
 #include "pktgen.h"
@@ -74,5 +75,17 @@ int topo_send(int fd, const struct pkt *p);
  * from it) within timeout_ms: 0, -ETIMEDOUT, or a negative errno.
  */
 int topo_recv(int fd, struct pkt *p, int timeout_ms);
+
+/*
+ * A topo_socket() whose frames go with a virtio_net_hdr (PACKET_VNET_HDR):
+ * sent, it can ask for checksum offload, the frame leaving CHECKSUM_PARTIAL
+ * as from a pod's own stack; received, it says whether the checksum is
+ * still the device's to complete, and where.
+ */
+int topo_socket_vnet(const struct test_ep *ep, bool pod_side);
+int topo_send_vnet(int fd, const struct pkt *p,
+		   const struct virtio_net_hdr *h);
+int topo_recv_vnet(int fd, struct pkt *p, struct virtio_net_hdr *h,
+		   int timeout_ms);
 
 #endif /* SL_TEST_TOPO_H */

@@ -167,10 +167,10 @@ case_teardown() {
 	set +e
 	trap - ERR
 	if ((rc != 0)); then
-		for f in "$SL_STATE"/nodes/*/run/cni.log; do
+		for f in "$SL_STATE"/nodes/*/run/cni.log "$CASE_DIR"/agent-*.log; do
 			[[ -f $f ]] || continue
 			echo "--- last lines of $f"
-			tail -n 15 "$f"
+			tail -n 25 "$f"
 		done
 	fi
 	while read -r pid; do
@@ -178,7 +178,10 @@ case_teardown() {
 	done <"$CASE_DIR/pids"
 	while read -r pid; do
 		[[ -n $pid ]] || continue
-		wait_for 2 _pid_gone "$pid" || kill -KILL "$pid" 2>/dev/null
+		# Under load a clean exit may take longer; a KILL then, and
+		# time for it to land, before calling the process left over.
+		wait_for 2 _pid_gone "$pid" ||
+			{ kill -KILL "$pid" 2>/dev/null; wait_for 3 _pid_gone "$pid"; }
 	done <"$CASE_DIR/pids"
 	# Direct attachments first, then the libcni pods, namespaces and bpffs
 	# mounts of cluster_down.
@@ -208,7 +211,11 @@ case_teardown() {
 	exit "$rc"
 }
 
-_pid_gone() { ! kill -0 "$1" 2>/dev/null; }
+# Gone, or a zombie its parent (this shell) has not reaped yet.
+_pid_gone() {
+	! kill -0 "$1" 2>/dev/null ||
+		[[ $(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) == Z ]]
+}
 
 # --- namespaces ----------------------------------------------------------------
 

@@ -14,7 +14,9 @@ e2e_case agent_upgrade t_agent_upgrade
 SLUICED=${SLUICED:-$SL_BIN/sluiced}
 
 # agent_start NODE [SOURCE-ARGS...]: run sluiced for NODE, on
-# $CASE_DIR/manifests unless other source arguments are given.
+# $CASE_DIR/manifests unless other source arguments are given. Its socket
+# programs go to AGENT_CGROUP_ROOT, by default nowhere: attachments outlive
+# the agent, and the machine's cgroup root must not collect a test's.
 agent_start() {
 	local node=$1 sock
 	shift
@@ -23,6 +25,7 @@ agent_start() {
 	(($#)) || set -- --source "$CASE_DIR/manifests"
 	# nsenter execs sluiced: $! is the agent itself, for kill -KILL.
 	nsenter --net="$(node_nspath "$node")" "$SLUICED" --node-name "$node" \
+		--cgroup-root "${AGENT_CGROUP_ROOT:-none}" \
 		"$@" --bpf-root "$(node_bpf_root "$node")" \
 		--run-dir "$(node_run_dir "$node")" --log-level debug \
 		>>"$CASE_DIR/agent-$node.log" 2>&1 &

@@ -248,6 +248,7 @@ t_agent_api_token() {
 	assert_contains "$(cat "$CASE_DIR/other.kubeconfig")" "192.0.2.1"
 	nsenter --net="$(node_nspath n1)" "$SLUICED" --node-name n1 \
 		--kubeconfig "$CASE_DIR/other.kubeconfig" --api-server "$(cat "$CASE_DIR/api/api.url")" \
+		--cgroup-root none \
 		--bpf-root "$(node_bpf_root n1)" --run-dir "$(node_run_dir n1)" --log-level debug \
 		>>"$CASE_DIR/agent-n1.log" 2>&1 &
 	AGENT_PID=$!

@@ -11,6 +11,8 @@ e2e_case svc_endpoints_change t_svc_endpoints_change
 e2e_case svc_hairpin_affinity t_svc_hairpin_affinity
 e2e_case svc_agent_kill t_svc_agent_kill
 e2e_case svc_no_endpoints t_svc_no_endpoints san
+e2e_case svc_external t_svc_external san
+e2e_case svc_external_local t_svc_external_local
 
 VIP=10.96.0.10
 SVC_PORT=80
@@ -73,20 +75,21 @@ hits() {
 	done
 }
 
-# A connected UDP socket only takes datagrams from the address it sent to:
-# an answer proves the reply was translated back to VIP:53.
-udp_connected_probe() {
+# udp_from NSPATH DST PORT: connected UDP; prints the answer. A connected
+# socket only takes datagrams from the address it sent to: an answer
+# proves the reply was translated back to DST:PORT.
+udp_from() {
 	nsenter --net="$1" "$PY" -IS -c '
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.connect((sys.argv[1], 53)); s.settimeout(0.5)
+s.connect((sys.argv[1], int(sys.argv[2]))); s.settimeout(0.5)
 for _ in range(10):
     s.send(b"connected")
     try:
         print(s.recv(100).decode()); sys.exit(0)
     except socket.timeout:
         pass
-sys.exit(1)' "$VIP"
+sys.exit(1)' "$2" "$3"
 }
 
 t_svc_clusterip() {
@@ -108,7 +111,7 @@ t_svc_clusterip() {
 	out=$(hits "$(pod_nspath n1 client)" udp 24 | sort | uniq -c)
 	assert_contains "$out" "b1:$CLIENT" "UDP reached b1"
 	assert_contains "$out" "b2:$CLIENT" "UDP reached b2"
-	out=$(udp_connected_probe "$(pod_nspath n1 client)") ||
+	out=$(udp_from "$(pod_nspath n1 client)" "$VIP" 53) ||
 		fail "UDP reply not translated back to $VIP:53"
 	assert_match "^b[12]:$CLIENT:connected$" "$out" "connected UDP socket got its answer"
 
@@ -274,4 +277,89 @@ t_svc_no_endpoints() {
 	{ svc_yaml web "$VIP"; slice_yaml web-1 web "$B1"; } | put_manifest web.yaml
 	wait_for 3 svc_backends_are "$VIP:$SVC_PORT/TCP" 1 || fail "ready endpoint not programmed"
 	expect_echo "$(pod_nspath n1 client)" tcp "$VIP" "$SVC_PORT" "b1:$CLIENT"
+}
+
+# lb_yaml NAME ETP [SLICE-NODE]: a LoadBalancer Service web-style with
+# NodePorts 30080/TCP and 30053/UDP, external IP 10.200.0.5 and LB ingress
+# IP 10.200.0.6, externalTrafficPolicy ETP.
+lb_yaml() {
+	printf -- '---\napiVersion: v1\nkind: Service\nmetadata: {namespace: shop, name: %s}\nspec:\n  type: LoadBalancer\n  clusterIP: 10.96.0.20\n  externalTrafficPolicy: %s\n  externalIPs: [10.200.0.5]\n  ports:\n  - {name: http, protocol: TCP, port: 80, targetPort: %s, nodePort: 30080}\n  - {name: dns, protocol: UDP, port: 53, targetPort: %s, nodePort: 30053}\nstatus:\n  loadBalancer:\n    ingress: [{ip: 10.200.0.6}]\n' \
+		"$1" "$2" "$ECHO_PORT" "$ECHO_PORT"
+}
+
+# An outside client on the underlay, routing the external range to n1.
+outside_setup() {
+	outside_add out 100
+	outside_exec out ip route add 10.200.0.0/24 via "$(node_ip n1)"
+}
+
+
+# NodePort, external IP and load-balancer IP from outside the cluster; the
+# NodePort from a pod too. externalTrafficPolicy Cluster, backends local:
+# the client's address is kept (nothing to SNAT for a local backend).
+t_svc_external() {
+	local node_ip out dst
+
+	svc_setup
+	outside_setup
+	node_ip=$(node_ip n1)
+	{ lb_yaml web Cluster; slice_yaml web-1 web "$B1" "$B2"; } | put_manifest web.yaml
+	agent_start n1
+	wait_for 3 svc_backends_are "$node_ip:30080/TCP" 2 ||
+		fail "NodePort not programmed: $(ctl n1 services)"
+	assert_contains "$(ctl n1 -o json status | jget 'd["netdevs"]')" eth0 \
+		"sl_from_netdev attached to the node's interface"
+
+	for dst in "$node_ip:30080" 10.200.0.5:80 10.200.0.6:80; do
+		expect_echo "$(outside_nspath out)" tcp "${dst%:*}" "${dst#*:}" "b[12]:192.168.77.100"
+	done
+	for dst in "$node_ip:30053" 10.200.0.5:53 10.200.0.6:53; do
+		out=$(udp_from "$(outside_nspath out)" "${dst%:*}" "${dst#*:}") ||
+			fail "UDP $dst from outside: no translated answer"
+		assert_match "^b[12]:192.168.77.100:connected$" "$out" "UDP $dst from outside"
+	done
+	# Pods use the NodePort too (translated at their veth).
+	expect_echo "$(pod_nspath n1 client)" tcp "$node_ip" 30080 "b[12]:$CLIENT"
+	# A ClusterIP is not reachable from outside.
+	outside_exec out ip route add 10.96.0.0/16 via "$node_ip"
+	expect_no_echo "$(outside_nspath out)" tcp 10.96.0.20 80 "$(token)"
+	assert_ge 6 "$(metric n1 SERVICE_NEW ingress)" "external connections counted"
+
+	# Without endpoints anywhere, outside clients are refused too.
+	{ lb_yaml web Cluster; slice_yaml web-1 web; } | put_manifest web.yaml
+	wait_for 3 svc_backends_are "$node_ip:30080/TCP" 0 || fail "endpoints not removed"
+	out=$(nsenter --net="$(outside_nspath out)" "$PY" -IS -c '
+import socket, sys
+s = socket.socket(); s.settimeout(3)
+try:
+    s.connect((sys.argv[1], 30080)); print("answered")
+except OSError as e:
+    print(type(e).__name__)' "$node_ip")
+	assert_eq ConnectionRefusedError "$out" "NodePort without endpoints refuses"
+}
+
+# externalTrafficPolicy Local: outside traffic only to this node's
+# endpoints (dropped, not refused, when the only endpoint is elsewhere;
+# pods still reach it), with the client's address kept.
+t_svc_external_local() {
+	local node_ip
+
+	svc_setup
+	outside_setup
+	node_ip=$(node_ip n1)
+	# b1 claimed by node n2: no local endpoint on n1.
+	{ lb_yaml web Local; slice_yaml web-1 web "$B1" | sed 's/nodeName: n1/nodeName: n2/'; } |
+		put_manifest web.yaml
+	agent_start n1
+	wait_for 3 svc_backends_are "$node_ip:30080/TCP" 0 || fail "local set not empty"
+	expect_no_echo "$(outside_nspath out)" tcp "$node_ip" 30080 "$(token)"
+	assert_ge 1 "$(metric n1 NO_LOCAL_BACKEND ingress)" "dropped as NO_LOCAL_BACKEND"
+	expect_echo "$(pod_nspath n1 client)" tcp "$node_ip" 30080 "b1:$CLIENT"
+	expect_echo "$(pod_nspath n1 client)" tcp 10.200.0.5 80 "b1:$CLIENT"
+
+	# A local endpoint: outside clients reach it with their own address.
+	{ lb_yaml web Local; slice_yaml web-1 web "$B2"; } | put_manifest web.yaml
+	wait_for 3 svc_backends_are "$node_ip:30080/TCP" 1 || fail "local endpoint not programmed"
+	expect_echo "$(outside_nspath out)" tcp "$node_ip" 30080 "b2:192.168.77.100"
+	expect_echo "$(outside_nspath out)" tcp 10.200.0.6 80 "b2:192.168.77.100"
 }

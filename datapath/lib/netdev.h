@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The node's own interfaces (the one holding its InternalIP, or those the
+ * agent is told): Services reached from outside the node. sl_from_netdev
+ * (tc ingress) translates packets to NodePorts, external IPs and
+ * load-balancer IPs; sl_to_netdev (tc egress) translates their replies
+ * back as they leave (see SL_CT_F_OUTSIDE for why not at the backend's
+ * veth).
+ *
+ * Everything else is the host's: passed untouched, malformed or not, for
+ * the stack to judge. These programs never drop host traffic they do not
+ * understand.
+ */
+#ifndef SL_LIB_NETDEV_H
+#define SL_LIB_NETDEV_H
+
+#include "common.h"
+#include "drop.h"
+#include "ipv4.h"
+#include "l4.h"
+#include "lb.h"
+#include "reject.h"
+
+static __always_inline struct iphdr *netdev_ipv4(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip;
+
+	if ((void *)(eth + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
+		return NULL;
+	return ipv4_validate(skb, &ip) < 0 ? NULL : ip;
+}
+
+static __always_inline struct sl_verdict netdev_from_outside(struct __sk_buff *skb)
+{
+	struct iphdr *ip = netdev_ipv4(skb);
+	struct l4_tuple t;
+	int ret;
+
+	if (!ip || l4_parse(skb, ip, &t) < 0 || !t.ports)
+		return sl_pass(TC_ACT_OK, SL_FROM_NETDEV);
+	ret = lb4_to_service(skb, &t, ct_now(), true);
+	if (ret >= 0)
+		/* Translated or not, the stack routes it: to a pod's veth
+		 * (a /32 route per pod) or to a local socket. */
+		return sl_pass(TC_ACT_OK, SL_FROM_NETDEV);
+	if (ret != -SL_NO_SERVICE_BACKEND)
+		return sl_drop(-ret);
+	/* No endpoint anywhere: refused back out of this interface. */
+	sl_send_drop_event(skb, SL_NO_SERVICE_BACKEND, SL_DIR_INGRESS);
+	ip = netdev_ipv4(skb);
+	if (!ip || reject4(skb, ip) < 0)
+		return sl_pass(TC_ACT_SHOT, SL_NO_SERVICE_BACKEND);
+	return sl_pass(bpf_redirect(skb->ifindex, 0), SL_NO_SERVICE_BACKEND);
+}
+
+static __always_inline struct sl_verdict netdev_to_outside(struct __sk_buff *skb)
+{
+	struct iphdr *ip = netdev_ipv4(skb);
+	struct l4_tuple t;
+	int ret;
+
+	if (!ip || l4_parse(skb, ip, &t) < 0 || !t.ports)
+		return sl_pass(TC_ACT_OK, SL_TO_NETDEV);
+	ret = lb4_from_backend(skb, &t, SL_DIR_EGRESS, ct_now(), true);
+	if (ret < 0)
+		return sl_drop(-ret);
+	return sl_pass(TC_ACT_OK, SL_TO_NETDEV);
+}
+
+#endif /* SL_LIB_NETDEV_H */
