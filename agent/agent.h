@@ -13,6 +13,7 @@
 #include "endpoint.h"
 #include "ipcache.h"
 #include "service.h"
+#include "healthcheck.h"
 #include "k8s_watch.h"
 #include "model.h"
 #include "source_dir.h"
@@ -45,6 +46,7 @@ struct sl_agent {
 	struct sl_ep_stats last_ep;
 	struct sl_ipc_state ipc;
 	struct sl_svc_state svc;
+	struct sl_health health; /* health check node ports */
 	const char *devices;   /* --devices: names, "auto" or "none" */
 	char netdevs[256];     /* where sl_from_netdev is attached */
 	struct {

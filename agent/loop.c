@@ -127,6 +127,8 @@ int sl_agent_sync(struct sl_agent *a)
 	}
 	if (!err)
 		err = services_sync(a);
+	if (!err)
+		sl_health_sync(&a->health, &a->model, a->node_name);
 	ms_svc = ms_since(&t);
 	free(want);
 	if (err < 0) {
@@ -203,6 +205,7 @@ int sl_agent_start(struct sl_agent *a)
 	a->epoll_fd = a->signal_fd = a->timer_fd = a->api_fd = a->records_fd = -1;
 	a->source.inotify_fd = -1;
 	a->dp = (struct sl_datapath)SL_DATAPATH_INIT;
+	sl_health_init(&a->health, -1);
 	sl_model_init(&a->model);
 	clock_gettime(CLOCK_REALTIME, &a->started);
 
@@ -231,6 +234,7 @@ int sl_agent_start(struct sl_agent *a)
 		return err;
 
 	a->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	a->health.epoll_fd = a->epoll_fd;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
@@ -333,6 +337,8 @@ int sl_agent_run(struct sl_agent *a)
 				a->records_changed = true;
 			} else if (fd == a->api_fd) {
 				sl_api_accept(a);
+			} else if (sl_health_handle(&a->health, fd)) {
+				continue;
 			} else if (a->kube.enabled) {
 				sl_kube_handle(&a->kube, fd, evs[i].events);
 			}
@@ -368,5 +374,6 @@ void sl_agent_stop(struct sl_agent *a)
 	sl_model_free(&a->model);
 	sl_ipc_state_free(&a->ipc);
 	sl_svc_state_free(&a->svc);
+	sl_health_close(&a->health);
 	sl_datapath_close(&a->dp);
 }

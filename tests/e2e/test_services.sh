@@ -279,11 +279,11 @@ t_svc_no_endpoints() {
 	expect_echo "$(pod_nspath n1 client)" tcp "$VIP" "$SVC_PORT" "b1:$CLIENT"
 }
 
-# lb_yaml NAME ETP [SLICE-NODE]: a LoadBalancer Service web-style with
-# NodePorts 30080/TCP and 30053/UDP, external IP 10.200.0.5 and LB ingress
-# IP 10.200.0.6, externalTrafficPolicy ETP.
+# lb_yaml NAME ETP: a LoadBalancer Service web-style with NodePorts
+# 30080/TCP and 30053/UDP, external IP 10.200.0.5 and LB ingress IP
+# 10.200.0.6, externalTrafficPolicy ETP, health check node port 32000.
 lb_yaml() {
-	printf -- '---\napiVersion: v1\nkind: Service\nmetadata: {namespace: shop, name: %s}\nspec:\n  type: LoadBalancer\n  clusterIP: 10.96.0.20\n  externalTrafficPolicy: %s\n  externalIPs: [10.200.0.5]\n  ports:\n  - {name: http, protocol: TCP, port: 80, targetPort: %s, nodePort: 30080}\n  - {name: dns, protocol: UDP, port: 53, targetPort: %s, nodePort: 30053}\nstatus:\n  loadBalancer:\n    ingress: [{ip: 10.200.0.6}]\n' \
+	printf -- '---\napiVersion: v1\nkind: Service\nmetadata: {namespace: shop, name: %s}\nspec:\n  type: LoadBalancer\n  clusterIP: 10.96.0.20\n  externalTrafficPolicy: %s\n  healthCheckNodePort: 32000\n  externalIPs: [10.200.0.5]\n  ports:\n  - {name: http, protocol: TCP, port: 80, targetPort: %s, nodePort: 30080}\n  - {name: dns, protocol: UDP, port: 53, targetPort: %s, nodePort: 30053}\nstatus:\n  loadBalancer:\n    ingress: [{ip: 10.200.0.6}]\n' \
 		"$1" "$2" "$ECHO_PORT" "$ECHO_PORT"
 }
 
@@ -356,10 +356,26 @@ t_svc_external_local() {
 	assert_ge 1 "$(metric n1 NO_LOCAL_BACKEND ingress)" "dropped as NO_LOCAL_BACKEND"
 	expect_echo "$(pod_nspath n1 client)" tcp "$node_ip" 30080 "b1:$CLIENT"
 	expect_echo "$(pod_nspath n1 client)" tcp 10.200.0.5 80 "b1:$CLIENT"
+	# The load balancer's probe: this node has no endpoint.
+	wait_for 3 health_is "$node_ip" "503 0" || fail "health check: $(health "$node_ip")"
 
 	# A local endpoint: outside clients reach it with their own address.
 	{ lb_yaml web Local; slice_yaml web-1 web "$B2"; } | put_manifest web.yaml
 	wait_for 3 svc_backends_are "$node_ip:30080/TCP" 1 || fail "local endpoint not programmed"
 	expect_echo "$(outside_nspath out)" tcp "$node_ip" 30080 "b2:192.168.77.100"
 	expect_echo "$(outside_nspath out)" tcp 10.200.0.6 80 "b2:192.168.77.100"
+	wait_for 3 health_is "$node_ip" "200 1" || fail "health check: $(health "$node_ip")"
+	assert_contains "$(health "$node_ip" body)" '"namespace":"shop","name":"web"' \
+		"the answer names the Service, as kube-proxy's does"
 }
+
+# health NODE-IP [body]: the health check node port asked from outside:
+# "STATUS localEndpoints", or the body.
+health() {
+	outside_exec out "$PY" -IS -c '
+import http.client, json, sys
+c = http.client.HTTPConnection(sys.argv[1], 32000, timeout=2)
+c.request("GET", "/healthz"); r = c.getresponse(); b = r.read().decode()
+print(b.strip() if sys.argv[2] == "body" else "%d %d" % (r.status, json.loads(b)["localEndpoints"]))' "$1" "${2:-}" 2>&1
+}
+health_is() { [[ $(health "$1") == "$2" ]]; }
