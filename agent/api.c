@@ -99,6 +99,14 @@ static json_object *map_fill(int fd)
 	return o;
 }
 
+static unsigned long map_max(int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) < 0 ? 0 : info.max_entries;
+}
+
 static json_object *map_known(const char *name, unsigned long entries,
 			       unsigned long max)
 {
@@ -210,7 +218,7 @@ objects:
 	json_object_array_add(maps, map_known("sl_ipcache", a->ipc.last.entries,
 					      SL_IPCACHE_MAX));
 	json_object_array_add(maps, map_known("sl_ct", a->ct_gc.seen,
-					      SL_CT_MAX_DEFAULT));
+					      map_max(a->dp.ct_fd)));
 	json_object_object_add(o, "maps", maps);
 	json_object_object_add(o, "conntrackGC", ct_gc_status(a));
 	json_object_object_add(o, "lastError", jstr(a->last_error));

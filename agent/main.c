@@ -14,13 +14,17 @@
  * kube-proxy replacement cannot rely on the kubernetes Service's ClusterIP.
  */
 #include "agent.h"
+#include "datapath.h"
 #include "log.h"
+
+#include <errno.h>
 
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sluice/conntrack.h>
 #include <sluice/pins.h>
 
 static void usage(FILE *out)
@@ -29,6 +33,7 @@ static void usage(FILE *out)
 		"usage: sluiced --node-name NAME [--source DIR | --kubeconfig FILE]\n"
 		"               [--api-server URL] [--bpf-root PATH] [--run-dir PATH]\n"
 		"               [--service-account-dir DIR] [--devices auto|none|IF,...]\n"
+		"               [--conntrack-max N]\n"
 		"               [--cgroup-root PATH|none]\n"
 		"               [--log-level error|warn|info|debug]\n"
 		"Without --source or --kubeconfig: in-cluster (service account).\n"
@@ -37,6 +42,7 @@ static void usage(FILE *out)
 		"  a hybrid layout; none: off)\n"
 		"--service-account-dir: in-cluster token and ca.crt (default "
 		SL_SA_DIR ")\n"
+		"--conntrack-max N: sl_ct entries when the table is created\n"
 		"--devices: where NodePorts and external IPs are served (default\n"
 		"  auto: every interface with an IPv4 address but loopback)\n");
 }
@@ -50,6 +56,7 @@ int main(int argc, char **argv)
 		{ "api-server", required_argument, NULL, 'a' },
 		{ "service-account-dir", required_argument, NULL, 'S' },
 		{ "devices", required_argument, NULL, 'D' },
+		{ "conntrack-max", required_argument, NULL, 'T' },
 		{ "bpf-root", required_argument, NULL, 'b' },
 		{ "run-dir", required_argument, NULL, 'r' },
 		{ "cgroup-root", required_argument, NULL, 'C' },
@@ -85,6 +92,20 @@ int main(int argc, char **argv)
 		case 'D':
 			a.devices = optarg;
 			break;
+		case 'T': {
+			char *end;
+			unsigned long n;
+
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (errno || *end || n < SL_CT_MAX_MIN || n > SL_CT_MAX_MAX) {
+				fprintf(stderr, "sluiced: --conntrack-max takes %u..%u\n",
+					SL_CT_MAX_MIN, SL_CT_MAX_MAX);
+				return 2;
+			}
+			sl_datapath_set_ct_max((unsigned int)n);
+			break;
+		}
 		case 'b':
 			a.bpf_root = optarg;
 			break;

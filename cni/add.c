@@ -67,6 +67,7 @@ static int prepare(struct add_ctx *c, struct sl_ipv4_net *pool,
 			       "%s: %s", conf->run_dir, strerror(-ret));
 
 	snprintf(lock, sizeof(lock), "%s/datapath.lock", conf->run_dir);
+	sl_datapath_set_ct_max(conf->conntrack_max);
 	ret = sl_datapath_open(&c->dp, conf->bpf_root, lock);
 	if (ret < 0)
 		return sl_errf(err, SL_ERR_DATAPATH, "datapath unavailable",

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include "conf.h"
 
+#include <sluice/conntrack.h>
+
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,6 +155,19 @@ static int parse_sluice_keys(json_object *root, struct sl_conf *conf,
 				       "mtu must be an integer between 68 and 65535, got %s",
 				       json_object_to_json_string(v));
 		conf->mtu = (int)mtu;
+	}
+
+	if (json_object_object_get_ex(root, "conntrackMax", &v) && v) {
+		int64_t n = json_object_get_int64(v);
+
+		if (!json_object_is_type(v, json_type_int) ||
+		    n < SL_CT_MAX_MIN || n > SL_CT_MAX_MAX)
+			return sl_errf(err, CNI_ERR_INVALID_CONFIG,
+				       "invalid network configuration",
+				       "conntrackMax must be an integer between %u and %u, got %s",
+				       SL_CT_MAX_MIN, SL_CT_MAX_MAX,
+				       json_object_to_json_string(v));
+		conf->conntrack_max = (unsigned int)n;
 	}
 
 	if (get_string(root, "logLevel", &level, err) < 0)

@@ -50,6 +50,7 @@ struct sl_conf {
 	char bpf_root[PATH_MAX];
 	char run_dir[PATH_MAX];
 	int mtu;
+	unsigned int conntrack_max; /* 0: SL_CT_MAX_DEFAULT */
 	enum sl_log_level log_level;
 
 	/* The parsed document and borrowed pieces of it (may be NULL). */

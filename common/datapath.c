@@ -198,6 +198,36 @@ static int write_info(struct sluice_bpf *skel)
 	return 0;
 }
 
+static unsigned int ct_max;
+
+void sl_datapath_set_ct_max(unsigned int entries)
+{
+	ct_max = entries;
+}
+
+/* The configured size for a new table; a pinned one's own size kept. */
+static int size_ct(struct bpf_map *map, const char *path)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int fd = bpf_obj_get(path), err;
+
+	if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
+	    info.type == bpf_map__type(map) &&
+	    info.key_size == bpf_map__key_size(map) &&
+	    info.value_size == bpf_map__value_size(map)) {
+		if (ct_max && info.max_entries != ct_max)
+			log_warn("sl_ct keeps its %u entries (conntrackMax %u applies when it is recreated)",
+				 info.max_entries, ct_max);
+		err = bpf_map__set_max_entries(map, info.max_entries);
+	} else {
+		err = ct_max ? bpf_map__set_max_entries(map, ct_max) : 0;
+	}
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
 int sl_datapath_load_and_pin(const char *bpf_root)
 {
 	struct sluice_bpf *skel;
@@ -229,7 +259,9 @@ int sl_datapath_load_and_pin(const char *bpf_root)
 		 * load's (and bpffs refuses its dotted name anyway). */
 		if (bpf_map__is_internal(map))
 			continue;
-		err = drop_incompatible_pin(map, path);
+		err = map == skel->maps.sl_ct ? size_ct(map, path) : 0;
+		if (!err)
+			err = drop_incompatible_pin(map, path);
 		if (!err)
 			err = bpf_map__set_pin_path(map, path);
 		if (err < 0)

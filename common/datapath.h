@@ -63,6 +63,14 @@ int sl_datapath_open(struct sl_datapath *dp, const char *bpf_root,
  */
 int sl_datapath_load_and_pin(const char *bpf_root);
 
+/*
+ * Size of sl_ct when a load creates it (0: SL_CT_MAX_DEFAULT). A pinned
+ * table keeps the size it was created with: resizing would mean starting
+ * it empty, cutting every translated connection, so a different setting
+ * takes effect only once the pin is gone (a reboot, an uninstall).
+ */
+void sl_datapath_set_ct_max(unsigned int entries);
+
 void sl_datapath_close(struct sl_datapath *dp);
 
 /* FNV-1a over the embedded object: identifies this build's datapath. */

@@ -15,6 +15,9 @@
 
 #define SL_CT_MAP "sl_ct"
 #define SL_CT_MAX_DEFAULT 262144
+/* Bounds of the configured size (conntrackMax, --conntrack-max). */
+#define SL_CT_MAX_MIN 4096
+#define SL_CT_MAX_MAX 16777216
 
 /* Lifetimes in seconds, refreshed by every packet. */
 #define SL_CT_TIMEOUT_TCP_SYN 60

@@ -44,10 +44,13 @@ slice_yaml() {
 	done
 }
 
-# One node n1 with pods client, b1, b2 in shop; echo servers in b1 and b2.
-# Sets CLIENT, B1, B2.
+# svc_setup [CONNTRACK_MAX]: one node n1 with pods client, b1, b2 in shop;
+# echo servers in b1 and b2. Sets CLIENT, B1, B2.
 svc_setup() {
 	node_add n1 1
+	[[ -z ${1:-} ]] ||
+		sed -i "s/\"mtu\": 1500/\"mtu\": 1500, \"conntrackMax\": $1/" \
+			"$(node_dir n1)/net.d/10-sluice.conflist"
 	CLIENT=$(pod_add n1 client shop)
 	B1=$(pod_add n1 b1 shop)
 	B2=$(pod_add n1 b2 shop)
@@ -124,6 +127,11 @@ t_svc_clusterip() {
 	assert_match "tcp +$CLIENT:[0-9]+ +$VIP:$SVC_PORT +($B1|$B2):$ECHO_PORT" "$out" \
 		"sluicectl ct shows a translated connection"
 	assert_ge 1 "$(metric n1 SERVICE_NEW egress)" "SERVICE_NEW counted"
+
+	# sl_ct was created with the plugin's conntrackMax (node_add's conflist
+	# sets none: the default), and its fill shows in the status.
+	assert_eq 262144 "$(ctl n1 -o json status | jget '[m["max"] for m in d["maps"] if m["name"] == "sl_ct"][0]')" \
+		"sl_ct sized by default"
 
 	# The ct table can be flushed by filter.
 	out=$(ctl n1 ct flush --addr "$VIP")
@@ -259,11 +267,13 @@ except OSError as e:
 t_svc_no_endpoints() {
 	local out ms
 
-	svc_setup
+	svc_setup 8192
 	{ svc_yaml web "$VIP"; slice_yaml web-1 web "$B1:notready"; } | put_manifest web.yaml
 	agent_start n1
 	wait_for 3 svc_backends_are "$VIP:$SVC_PORT/TCP" 0 || fail "frontend not programmed"
 	assert_contains "$(ctl n1 services)" "connections are refused" "sluicectl shows no backends"
+	assert_eq 8192 "$(ctl n1 -o json status | jget '[m["max"] for m in d["maps"] if m["name"] == "sl_ct"][0]')" \
+		"sl_ct created with the conflist's conntrackMax"
 
 	out=$(refused "$(pod_nspath n1 client)" tcp "$SVC_PORT")
 	assert_match "^ConnectionRefusedError [0-9]+$" "$out" "TCP connect to a Service without endpoints"

@@ -52,6 +52,7 @@ static void test_all_keys(void **state)
 	assert_int_equal(parse("{\"cniVersion\":\"0.3.1\",\"name\":\"n\",\"type\":\"sluice\","
 			       "\"podCIDR\":\"10.0.0.0/16\",\"bpfRoot\":\"/x/bpf/\","
 			       "\"runDir\":\"/run/s\",\"mtu\":1400,\"logLevel\":\"debug\","
+			       "\"conntrackMax\":65536,"
 			       "\"dns\":{\"nameservers\":[\"10.96.0.10\"]},"
 			       "\"prevResult\":{\"interfaces\":[]},\"unknownKey\":[1,2],"
 			       "\"runtimeConfig\":{}, \"ipam\":{}}",
@@ -61,6 +62,7 @@ static void test_all_keys(void **state)
 	assert_string_equal(conf.bpf_root, "/x/bpf");
 	assert_string_equal(conf.run_dir, "/run/s");
 	assert_int_equal(conf.mtu, 1400);
+	assert_int_equal(conf.conntrack_max, 65536);
 	assert_int_equal(conf.log_level, SL_LOG_DEBUG);
 	assert_non_null(conf.dns);
 	assert_non_null(conf.prev_result);
@@ -141,6 +143,12 @@ static void test_invalid_config(void **state)
 	expect_code("{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"mtu\":\"1500\"}",
 		    SL_CMD_ADD, CNI_ERR_INVALID_CONFIG);
 	expect_code("{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"mtu\":70000}",
+		    SL_CMD_ADD, CNI_ERR_INVALID_CONFIG);
+	expect_code("{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"conntrackMax\":100}",
+		    SL_CMD_ADD, CNI_ERR_INVALID_CONFIG);
+	expect_code("{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"conntrackMax\":\"1e6\"}",
+		    SL_CMD_ADD, CNI_ERR_INVALID_CONFIG);
+	expect_code("{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"conntrackMax\":99999999999}",
 		    SL_CMD_ADD, CNI_ERR_INVALID_CONFIG);
 	expect_code("{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"bpfRoot\":\"rel/path\"}",
 		    SL_CMD_ADD, CNI_ERR_INVALID_CONFIG);
