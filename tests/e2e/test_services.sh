@@ -8,6 +8,7 @@
 
 e2e_case svc_clusterip t_svc_clusterip san
 e2e_case svc_endpoints_change t_svc_endpoints_change
+e2e_case svc_backend_removed t_svc_backend_removed
 e2e_case svc_hairpin_affinity t_svc_hairpin_affinity
 e2e_case svc_agent_kill t_svc_agent_kill
 e2e_case svc_no_endpoints t_svc_no_endpoints san
@@ -167,6 +168,50 @@ t_svc_endpoints_change() {
 	wait_for 2 svc_backends_are "$VIP:$SVC_PORT/TCP" 0 || fail "frontend not removed"
 	assert_not_contains "$(ctl n1 services)" "$VIP" "no frontend left"
 	expect_no_echo "$(pod_nspath n1 client)" tcp "$VIP" "$SVC_PORT" "$(token)"
+}
+
+# An established connection whose backend leaves the Service is not
+# blackholed: its next segment goes to another backend, which resets it,
+# so the client learns within a round trip. With no backend left at all,
+# the refusal path resets it the same way.
+t_svc_backend_removed() {
+	local out last client
+
+	svc_setup
+	{ svc_yaml web "$VIP"; slice_yaml web-1 web "$B1"; } | put_manifest web.yaml
+	agent_start n1
+	wait_for 3 svc_backends_are "$VIP:$SVC_PORT/TCP" 1 || fail "frontend not programmed"
+	for last in "$B2" ""; do
+		nsenter --net="$(pod_nspath n1 client)" "$PY" -IS -c '
+import os, socket, sys, time
+c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+c.sendall(b"first ")
+open(sys.argv[3], "w").close()
+while not os.path.exists(sys.argv[4]):
+    time.sleep(0.02)
+t = time.monotonic()
+try:
+    c.sendall(b"second")
+    c.settimeout(5)
+    print("answered %r" % c.recv(100))
+except OSError as e:
+    print("%s %d" % (type(e).__name__, (time.monotonic() - t) * 1000))' \
+			"$VIP" "$SVC_PORT" "$CASE_DIR/connected" "$CASE_DIR/go" >"$CASE_DIR/client.out" &
+		client=$!
+		wait_for 5 test -e "$CASE_DIR/connected" || fail "client did not connect"
+		{ svc_yaml web "$VIP"; slice_yaml web-1 web $last; } | put_manifest web.yaml
+		wait_for 3 svc_backends_are "$VIP:$SVC_PORT/TCP" "$([[ -n $last ]] && echo 1 || echo 0)" ||
+			fail "b1 not removed"
+		touch "$CASE_DIR/go"
+		wait "$client" || true
+		out=$(cat "$CASE_DIR/client.out")
+		assert_match "^ConnectionResetError [0-9]+$" "$out" \
+			"established connection after its backend left (then: ${last:-no backend})"
+		((${out##* } < 1000)) || fail "reset took ${out##* } ms"
+		rm -f "$CASE_DIR/connected" "$CASE_DIR/go"
+		{ svc_yaml web "$VIP"; slice_yaml web-1 web "$B1"; } | put_manifest web.yaml
+		wait_for 3 svc_backends_are "$VIP:$SVC_PORT/TCP" 1 || fail "b1 not back"
+	done
 }
 
 # A pod reaching itself through its Service works (hairpin), seen from the
