@@ -95,10 +95,24 @@ static int list_visit(const struct sl_ct_key *k, const struct sl_ct_entry *e,
 	return 0;
 }
 
+/* The Service port behind a service id, when the agent answers; the id
+ * itself otherwise (the table is read without the agent). */
+static const char *svc_label(json_object *services, const char *id)
+{
+	for (size_t i = 0; services && i < json_object_array_length(services); i++) {
+		json_object *f = json_object_array_get_idx(services, i);
+
+		if (!strcmp(sl_ctl_field(f, "svcId"), id))
+			return sl_ctl_field(f, "service");
+	}
+	return id;
+}
+
 static int ct_list(const struct sl_ctl *ctl, int fd, const struct sl_ct_filter *f)
 {
 	struct list_ctx c = { .f = f, .now = sl_ct_now(),
 			      .arr = json_object_new_array() };
+	json_object *services;
 	int err = sl_ct_walk(fd, list_visit, &c);
 
 	if (err < 0) {
@@ -111,9 +125,14 @@ static int ct_list(const struct sl_ctl *ctl, int fd, const struct sl_ct_filter *
 		json_object_put(c.arr);
 		return 0;
 	}
+	services = sl_ctl_ask_agent(ctl, "services");
+	if (services && !json_object_is_type(services, json_type_array)) {
+		json_object_put(services);
+		services = NULL;
+	}
 	printf("%-5s %-21s %-21s %-21s %-11s %7s %15s %19s %s\n", "PROTO",
 	       "SOURCE", "DESTINATION", "BACKEND", "STATE", "EXPIRES",
-	       "PKTS OUT/IN", "BYTES OUT/IN", "SVC");
+	       "PKTS OUT/IN", "BYTES OUT/IN", "SERVICE");
 	for (size_t i = 0; i < json_object_array_length(c.arr); i++) {
 		json_object *o = json_object_array_get_idx(c.arr, i);
 		char pkts[40], bytes[48];
@@ -130,10 +149,11 @@ static int ct_list(const struct sl_ctl *ctl, int fd, const struct sl_ct_filter *
 		       sl_ctl_field(o, "natDestination")[0] ?
 			       sl_ctl_field(o, "natDestination") : "-",
 		       sl_ctl_field(o, "state"), sl_ctl_field(o, "expiresIn"),
-		       pkts, bytes, sl_ctl_field(o, "svcId"));
+		       pkts, bytes, svc_label(services, sl_ctl_field(o, "svcId")));
 	}
 	printf("(%zu entries, %u of them reply translations)\n",
 	       json_object_array_length(c.arr), c.replies);
+	json_object_put(services);
 	json_object_put(c.arr);
 	return 0;
 }

@@ -125,8 +125,8 @@ t_svc_clusterip() {
 	assert_contains "$out" "shop/web:http/TCP" "sluicectl services names the Service port"
 	assert_contains "$out" "$B1:$ECHO_PORT" "sluicectl services lists b1"
 	out=$(ctl n1 ct --proto tcp --port "$SVC_PORT")
-	assert_match "tcp +$CLIENT:[0-9]+ +$VIP:$SVC_PORT +($B1|$B2):$ECHO_PORT" "$out" \
-		"sluicectl ct shows a translated connection"
+	assert_match "tcp +$CLIENT:[0-9]+ +$VIP:$SVC_PORT +($B1|$B2):$ECHO_PORT .* shop/web:http/TCP" "$out" \
+		"sluicectl ct shows a translated connection and its Service"
 	assert_ge 1 "$(metric n1 SERVICE_NEW egress)" "SERVICE_NEW counted"
 
 	# sl_ct was created with the plugin's conntrackMax (node_add's conflist
