@@ -5,7 +5,8 @@
 # bpffs), three pods wired by the real plugin through libcni, traffic
 # between them through the eBPF datapath, the datapath's counters, a drop
 # with its reason, and the node agent giving pods identities from a
-# manifests folder. Everything is removed at the end, even on failure.
+# manifests folder, and a Service load-balanced by the datapath (no
+# kube-proxy). Everything is removed at the end, even on failure.
 set -euo pipefail
 
 # A private mount namespace: netns bind mounts and the bpffs mount vanish
@@ -124,6 +125,43 @@ step "relabel web-1 (app: web -> app: canary) by replacing the file: a new ident
 pods_yaml canary >"$manifests/.pods.tmp" && mv "$manifests/.pods.tmp" "$manifests/pods.yaml"
 sleep 0.3
 ctl endpoints
+
+step "a Service without kube-proxy: ClusterIP 10.96.0.10:80 -> web-0, web-1 :8080"
+cat >"$manifests/.web-svc.tmp" <<YAML
+apiVersion: v1
+kind: Service
+metadata: {namespace: shop, name: web}
+spec:
+  clusterIP: 10.96.0.10
+  ports: [{name: http, protocol: TCP, port: 80, targetPort: 8080}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {namespace: shop, name: web-abcde, labels: {kubernetes.io/service-name: web}}
+addressType: IPv4
+ports: [{name: http, protocol: TCP, port: 8080}]
+endpoints:
+- {addresses: [$web0], nodeName: node1, conditions: {ready: true}}
+- {addresses: [$web1], nodeName: node1, conditions: {ready: true}}
+YAML
+mv "$manifests/.web-svc.tmp" "$manifests/web-svc.yaml"
+sleep 0.3
+ctl services
+for _ in 1 2 3 4; do
+	pod_exec node1 client curl -s -o /dev/null --max-time 3 \
+		-w '  GET http://10.96.0.10/ -> %{http_code}\n' \
+		http://10.96.0.10/
+done
+echo "  the translated connections in the datapath's conntrack, with the backend each got:"
+ctl ct --addr 10.96.0.10 | sed 's/^/    /'
+
+step "a Service with no ready endpoint refuses at once (a TCP reset, not a timeout)"
+sed 's/ready: true/ready: false/g' "$manifests/web-svc.yaml" >"$manifests/.web-svc.tmp"
+mv "$manifests/.web-svc.tmp" "$manifests/web-svc.yaml"
+sleep 0.3
+start=${EPOCHREALTIME/./}
+pod_exec node1 client curl -s -o /dev/null --max-time 3 http://10.96.0.10/ ||
+	echo "  curl: connection refused after $(( (${EPOCHREALTIME/./} - start) / 1000 )) ms"
 
 step "stop the agent (SIGTERM): the datapath keeps forwarding"
 kill -TERM "$agent"; wait "$agent" 2>/dev/null || true
