@@ -20,6 +20,10 @@ _Static_assert(sizeof(struct sl_endpoint_key) == 4, "sl_endpoint_key ABI");
 
 /* Flag bits in sl_endpoint.flags. */
 #define SL_EP_F_NONE 0u
+/* Selected by a NetworkPolicy of that direction: only what sl_policy
+ * allows passes (include/sluice/policy.h). */
+#define SL_EP_F_INGRESS_ISOLATED 0x1u
+#define SL_EP_F_EGRESS_ISOLATED 0x2u
 
 struct sl_endpoint {
 	__u32 ifindex;   /* host-side veth */
