@@ -13,6 +13,7 @@
 #include "ipv4.h"
 #include "l4.h"
 #include "lb.h"
+#include "icmp.h"
 #include "reject.h"
 
 static __always_inline struct sl_endpoint *lookup_endpoint4(__be32 ip4)
@@ -28,9 +29,10 @@ static __always_inline struct sl_endpoint *lookup_endpoint4(__be32 ip4)
  */
 /*
  * Services: a packet to a frontend goes to its backend, a backend's reply
- * comes back from the frontend. Returns 1 when the packet was rewritten
- * (its header pointers are then stale), 0 when untouched, or a negated
- * drop reason.
+ * comes back from the frontend, and an ICMP error about either is
+ * translated the same way (icmp.h). Returns 1 when the packet was
+ * rewritten (its header pointers are then stale), 0 when untouched, or a
+ * negated drop reason.
  */
 static __always_inline int lxc_ipv4_services(struct __sk_buff *skb,
 					     struct iphdr *ip, __u8 dir)
@@ -40,8 +42,18 @@ static __always_inline int lxc_ipv4_services(struct __sk_buff *skb,
 	int ret;
 
 	ret = l4_parse(skb, ip, &t);
-	if (ret < 0 || !t.ports)
+	if (ret < 0)
 		return ret;
+	if (!t.ports) {
+		/* An ICMP error, looked up the ways the connections are
+		 * below: toward a backend (as lb4_to_service) leaving a
+		 * pod only, toward a client (as lb4_from_backend) both. */
+		__u32 ways = ICMP_XLATE_TO_CLIENT;
+
+		if (dir == SL_DIR_EGRESS)
+			ways |= ICMP_XLATE_TO_BACKEND;
+		return lb4_icmp_error(skb, ip, &t, dir, ways, false);
+	}
 	now = ct_now();
 	if (dir == SL_DIR_EGRESS) {
 		ret = lb4_to_service(skb, &t, now, false);

@@ -19,6 +19,7 @@
 #include "ipv4.h"
 #include "l4.h"
 #include "lb.h"
+#include "icmp.h"
 #include "reject.h"
 
 static __always_inline struct iphdr *netdev_ipv4(struct __sk_buff *skb)
@@ -39,8 +40,15 @@ static __always_inline struct sl_verdict netdev_from_outside(struct __sk_buff *s
 	struct l4_tuple t;
 	int ret;
 
-	if (!ip || l4_parse(skb, ip, &t) < 0 || !t.ports)
+	if (!ip || l4_parse(skb, ip, &t) < 0)
 		return sl_pass(TC_ACT_OK, SL_FROM_NETDEV);
+	if (!t.ports) {
+		/* An error about a reply sent out: to its backend. */
+		ret = lb4_icmp_error(skb, ip, &t, SL_DIR_INGRESS,
+				     ICMP_XLATE_TO_BACKEND, true);
+		return ret < 0 ? sl_drop(-ret) :
+				 sl_pass(TC_ACT_OK, SL_FROM_NETDEV);
+	}
 	ret = lb4_to_service(skb, &t, ct_now(), true);
 	if (ret >= 0)
 		/* Translated or not, the stack routes it: to a pod's veth
@@ -62,9 +70,15 @@ static __always_inline struct sl_verdict netdev_to_outside(struct __sk_buff *skb
 	struct l4_tuple t;
 	int ret;
 
-	if (!ip || l4_parse(skb, ip, &t) < 0 || !t.ports)
+	if (!ip || l4_parse(skb, ip, &t) < 0)
 		return sl_pass(TC_ACT_OK, SL_TO_NETDEV);
-	ret = lb4_from_backend(skb, &t, SL_DIR_EGRESS, ct_now(), true);
+	if (!t.ports)
+		/* A backend's error about its client's packet: from the
+		 * frontend. */
+		ret = lb4_icmp_error(skb, ip, &t, SL_DIR_EGRESS,
+				     ICMP_XLATE_TO_CLIENT, true);
+	else
+		ret = lb4_from_backend(skb, &t, SL_DIR_EGRESS, ct_now(), true);
 	if (ret < 0)
 		return sl_drop(-ret);
 	return sl_pass(TC_ACT_OK, SL_TO_NETDEV);

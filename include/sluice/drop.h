@@ -31,7 +31,8 @@
 	X(131, SERVICE_NEW, "new connection to a service, backend chosen")     \
 	X(132, SERVICE_REPLY, "service reply translated back to the frontend") \
 	X(133, FROM_NETDEV, "entered the node through its interface")          \
-	X(134, TO_NETDEV, "left the node through its interface")
+	X(134, TO_NETDEV, "left the node through its interface")               \
+	X(135, SERVICE_ICMP, "ICMP error about a service connection translated")
 
 enum sl_reason {
 #define SL_ENUM_ENTRY(code, name, desc) SL_##name = code,

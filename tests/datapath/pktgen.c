@@ -125,6 +125,18 @@ void pkt_put_icmp_echo(struct pkt *p, __u16 id, __u16 seq)
 	icmp->seq = htons(seq);
 }
 
+void pkt_put_icmp_error(struct pkt *p, __u8 type, __u8 code, __u32 rest,
+			const struct pkt *orig, size_t quote_len)
+{
+	struct pg_icmphdr *icmp = pkt_put(p, sizeof(*icmp));
+	__be32 r = htonl(rest);
+
+	icmp->type = type;
+	icmp->code = code;
+	memcpy(&icmp->id, &r, sizeof(r)); /* id and seq: the "rest" word */
+	memcpy(pkt_put(p, quote_len), orig->data + orig->l3_off, quote_len);
+}
+
 void pkt_put_payload(struct pkt *p, size_t len)
 {
 	__u8 *b = pkt_put(p, len);
@@ -332,4 +344,51 @@ bool pkt_l4_csum_ok(const struct pkt *p)
 	if (*check == 0 && pkt_ipv4(p)->protocol == IPPROTO_UDP)
 		return true;
 	return l4_sum(p, pseudo_sum(p)) == 0;
+}
+
+/* The ICMP message of a frame: after the IPv4 header, to tot_len. */
+static struct pg_icmphdr *icmp_msg(const struct pkt *p, size_t *len)
+{
+	const struct iphdr *ip = pkt_ipv4(p);
+
+	if (!ip || ip->protocol != IPPROTO_ICMP ||
+	    (ntohs(ip->frag_off) & PKT_IP_OFFSET))
+		return NULL;
+	*len = l4_len(p, ip);
+	if (*len < sizeof(struct pg_icmphdr))
+		return NULL;
+	return (struct pg_icmphdr *)((__u8 *)ip + ip->ihl * 4u);
+}
+
+void pkt_icmp_csum(struct pkt *p)
+{
+	size_t len;
+	struct pg_icmphdr *icmp = icmp_msg(p, &len);
+
+	if (!icmp)
+		return;
+	icmp->check = 0;
+	icmp->check = csum_fold(csum_add(0, icmp, len));
+}
+
+bool pkt_icmp_csum_ok(const struct pkt *p)
+{
+	size_t len;
+	const struct pg_icmphdr *icmp = icmp_msg(p, &len);
+
+	return icmp && csum_fold(csum_add(0, icmp, len)) == 0;
+}
+
+bool pkt_icmp_quote(const struct pkt *p, struct pkt *q)
+{
+	size_t len;
+	const struct pg_icmphdr *icmp = icmp_msg(p, &len);
+
+	pkt_init(q);
+	if (!icmp || len < sizeof(*icmp) + sizeof(struct iphdr))
+		return false;
+	pkt_put(q, ETH_HLEN);
+	q->l3_off = q->len;
+	memcpy(pkt_put(q, len - sizeof(*icmp)), icmp + 1, len - sizeof(*icmp));
+	return true;
 }

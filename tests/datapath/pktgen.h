@@ -152,6 +152,39 @@ bool pkt_l4_csum_ok(const struct pkt *p);
 void pkt_l4_csum_partial(struct pkt *p);
 void pkt_l4_csum_offload(struct pkt *p);
 
+/**
+ * pkt_put_icmp_error - append an ICMP error quoting another frame
+ * @p: the frame, up to an IPv4 header of protocol ICMP
+ * @type: ICMP type (3 destination unreachable, 11 time exceeded, ...)
+ * @code: ICMP code
+ * @rest: the header's last four bytes, host byte order: for fragmentation
+ *        needed the next-hop MTU in the low 16 bits, for a parameter
+ *        problem the pointer in the top 8
+ * @orig: the frame whose IPv4 datagram is quoted
+ * @quote_len: bytes of that datagram to quote, its header included
+ *
+ * The checksum is left to pkt_icmp_csum(), after pkt_ipv4_finish().
+ */
+void pkt_put_icmp_error(struct pkt *p, __u8 type, __u8 code, __u32 rest,
+			const struct pkt *orig, size_t quote_len);
+
+/* Set the ICMP checksum of a finished frame, over the whole message. */
+void pkt_icmp_csum(struct pkt *p);
+
+/* Whether a frame's ICMP checksum is right; false without ICMP. */
+bool pkt_icmp_csum_ok(const struct pkt *p);
+
+/**
+ * pkt_icmp_quote - the datagram an ICMP error quotes, as a frame
+ * @p: the error
+ * @q: set to the quote behind a zeroed Ethernet header, so the frame
+ *     checks apply to it: ipv4_csum() on its header, and pkt_l4_csum_ok()
+ *     when the quote holds the whole datagram
+ *
+ * Returns false when @p is no ICMP error with a quoted IPv4 header.
+ */
+bool pkt_icmp_quote(const struct pkt *p, struct pkt *q);
+
 /* Append an IPv6 header carrying payload_len bytes of next_hdr. */
 void pkt_put_ipv6(struct pkt *p, __u8 next_hdr, __u16 payload_len);
 

@@ -2,7 +2,7 @@
 /*
  * The datapath test runner: the node every suite runs on, the checks the
  * suites share, and main(). See runner.h for how a case is written,
- * datapath_test.c and lb_test.c for the cases.
+ * datapath_test.c, lb_test.c and icmp_test.c for the cases.
  *
  * The runner moves into a network namespace of its own, the node, with two
  * pretend pods behind veth pairs (topo.c): test_run resolves the ifindex in
@@ -829,6 +829,7 @@ static const struct {
 } suites[] = {
 	{ datapath_cases, &datapath_cases_n },
 	{ lb_cases, &lb_cases_n },
+	{ icmp_cases, &icmp_cases_n },
 };
 
 #define for_each_case(c)                                                       \

@@ -3,8 +3,9 @@
  * runner: what the datapath suites share. runner.c owns the node (its
  * namespace and pretend pods), the loaded object, the checks and main();
  * each suite file is a table of cases (datapath_test.c: forwarding, drops
- * and events; lb_test.c: Services and conntrack) that main runs in turn,
- * with the maps reset between cases.
+ * and events; lb_test.c: Services and conntrack; icmp_test.c: ICMP errors
+ * about Service connections) that main runs in turn, with the maps reset
+ * between cases.
  *
  * A case is either one frame through one program (struct dp_case with
  * .pkt, run by run_case() or, .live, run_live()) or a function of its own
@@ -152,6 +153,8 @@ extern const struct dp_case datapath_cases[];
 extern const size_t datapath_cases_n;
 extern const struct dp_case lb_cases[];
 extern const size_t lb_cases_n;
+extern const struct dp_case icmp_cases[];
+extern const size_t icmp_cases_n;
 
 /* --- suite state and checks ------------------------------------------- */
 
