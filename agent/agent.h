@@ -27,6 +27,7 @@ struct sl_agent {
 	const char *bpf_root;
 	const char *run_dir;
 	const char *cgroup_root; /* --cgroup-root: a path, "none"; NULL: detect */
+	bool maglev_default;     /* --lb-algorithm maglev */
 
 	struct sl_model model;
 	struct sl_source_dir source;         /* with --source */

@@ -71,7 +71,8 @@ static int services_sync(struct sl_agent *a)
 {
 	const struct sl_object *self = sl_model_get(&a->model, SL_KIND_NODE,
 						    a->node_name);
-	struct sl_svc_config cfg = { .self = a->node_name };
+	struct sl_svc_config cfg = { .self = a->node_name,
+				     .maglev_default = a->maglev_default };
 	struct sl_svc_backend be;
 	uint32_t node_ip;
 	int err;
@@ -82,7 +83,8 @@ static int services_sync(struct sl_agent *a)
 		cfg.node_ips = &node_ip;
 		cfg.n_node_ips = 1;
 	}
-	sl_svc_backend_bpf(&be, a->dp.services_fd, a->dp.backends_fd);
+	sl_svc_backend_bpf(&be, a->dp.services_fd, a->dp.backends_fd,
+			   a->dp.maglev_fd);
 	err = sl_services_sync(&be, &a->model, &cfg, &a->svc);
 	if (!err && (a->svc.last.frontends_written || a->svc.last.frontends_removed ||
 		     a->svc.last.backends_written || a->svc.last.backends_removed))

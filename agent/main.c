@@ -6,7 +6,8 @@
  *
  *   sluiced --node-name N [--source DIR | --kubeconfig F] [--api-server URL]
  *           [--service-account-dir D] [--bpf-root P] [--run-dir R]
- *           [--cgroup-root PATH|none] [--log-level L]
+ *           [--cgroup-root PATH|none] [--lb-algorithm random|maglev]
+ *           [--log-level L]
  *
  * Without --source or --kubeconfig the agent runs in-cluster (service
  * account, token and ca.crt from --service-account-dir, by default where
@@ -35,6 +36,7 @@ static void usage(FILE *out)
 		"               [--service-account-dir DIR] [--devices auto|none|IF,...]\n"
 		"               [--conntrack-max N]\n"
 		"               [--cgroup-root PATH|none]\n"
+		"               [--lb-algorithm random|maglev]\n"
 		"               [--log-level error|warn|info|debug]\n"
 		"Without --source or --kubeconfig: in-cluster (service account).\n"
 		"--cgroup-root: the cgroup v2 directory whose processes reach Services\n"
@@ -44,7 +46,10 @@ static void usage(FILE *out)
 		SL_SA_DIR ")\n"
 		"--conntrack-max N: sl_ct entries when the table is created\n"
 		"--devices: where NodePorts and external IPs are served (default\n"
-		"  auto: every interface with an IPv4 address but loopback)\n");
+		"  auto: every interface with an IPv4 address but loopback)\n"
+		"--lb-algorithm: how Services without sluice.io/lb-algorithm\n"
+		"  pick backends (default random; maglev: consistent hashing,\n"
+		"  a connection gets the same backend on every node)\n");
 }
 
 int main(int argc, char **argv)
@@ -60,6 +65,7 @@ int main(int argc, char **argv)
 		{ "bpf-root", required_argument, NULL, 'b' },
 		{ "run-dir", required_argument, NULL, 'r' },
 		{ "cgroup-root", required_argument, NULL, 'C' },
+		{ "lb-algorithm", required_argument, NULL, 'L' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -114,6 +120,15 @@ int main(int argc, char **argv)
 			break;
 		case 'C':
 			a.cgroup_root = optarg;
+			break;
+		case 'L':
+			if (strcmp(optarg, "random") &&
+			    strcmp(optarg, "maglev")) {
+				fprintf(stderr, "sluiced: --lb-algorithm %s is "
+					"not random or maglev\n", optarg);
+				return 2;
+			}
+			a.maglev_default = !strcmp(optarg, "maglev");
 			break;
 		case 'l':
 			sl_log_set_level(sl_log_level_from_string(optarg));

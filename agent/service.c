@@ -1,16 +1,18 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Services and EndpointSlices to sl_services / sl_backends.
+ * Services and EndpointSlices to sl_services / sl_backends / sl_maglev.
  *
  * A sync is: compile the model into frontends (slot 0), their slots and
  * the backends they name (a pure function of the model, the node's name
- * and addresses, and the id tables); diff that against the mirror of what
- * the maps hold; write in the order the ABI header promises readers.
+ * and addresses, and the id tables); give Maglev frontends their table
+ * ids; diff that against the mirror of what the maps hold; write in the
+ * order the ABI header promises readers.
  */
 #include "service.h"
 #include "bpfmap.h"
 #include "ipv4.h"
 #include "log.h"
+#include "maglev.h"
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -19,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Make room in a dynamic array v of cap items for item n; 0 or -ENOMEM. */
 #define GROW(v, cap, n)                                                        \
@@ -864,12 +867,22 @@ static void batch_free(struct batch *b)
 	free(b->bes);
 }
 
+/* A Maglev table to write: its id and the frontend whose backends fill it. */
+struct table_write {
+	__u32 id;
+	const struct sl_svc_frontend *f;
+};
+
 /* One sync's writes, each batch in the order it is applied. */
 struct writes {
 	struct batch backends; /* new and changed */
 	struct batch slots;    /* new and changed */
+	struct table_write *tables; /* new and changed, by frontend */
+	size_t n_tables;
 	struct batch fronts;   /* new and changed, SCOPE_INT ones first */
 	struct batch gone;     /* frontends, then slots */
+	__u32 *gone_tables;    /* by id */
+	size_t n_gone_tables;
 	struct batch gone_be;
 	size_t gone_fronts;    /* how many of gone are frontends */
 };
@@ -878,8 +891,10 @@ static void writes_free(struct writes *w)
 {
 	batch_free(&w->backends);
 	batch_free(&w->slots);
+	free(w->tables);
 	batch_free(&w->fronts);
 	batch_free(&w->gone);
+	free(w->gone_tables);
 	batch_free(&w->gone_be);
 }
 
@@ -969,8 +984,335 @@ static int diff(const struct view *want, const struct view *cur,
 	return 0;
 }
 
+/* --- Maglev tables -------------------------------------------------------- */
+
+/* Table ids 0..SL_MAGLEV_TABLES_MAX, one bit each. */
+#define TABLE_WORDS (SL_MAGLEV_TABLES_MAX / 64 + 1)
+
+static bool id_test(const uint64_t *bits, __u32 id)
+{
+	return id <= SL_MAGLEV_TABLES_MAX && ((bits[id / 64] >> (id % 64)) & 1);
+}
+
+static void id_set(uint64_t *bits, __u32 id)
+{
+	if (id <= SL_MAGLEV_TABLES_MAX)
+		bits[id / 64] |= 1ull << (id % 64);
+}
+
+static int maglev_cmp(const void *a, const void *b)
+{
+	__u32 x = ((const struct sl_svc_maglev *)a)->table_id;
+	__u32 y = ((const struct sl_svc_maglev *)b)->table_id;
+
+	return x < y ? -1 : x > y;
+}
+
+static struct sl_svc_maglev *find_table(const struct sl_svc_state *st,
+					__u32 id)
+{
+	struct sl_svc_maglev want = { .table_id = id };
+
+	return st->n_maglev ? bsearch(&want, st->maglev, st->n_maglev,
+				      sizeof(want), maglev_cmp) :
+			      NULL;
+}
+
+static void forget_tables(struct sl_svc_state *st)
+{
+	for (size_t i = 0; i < st->n_maglev; i++)
+		free(st->maglev[i].backends);
+	free(st->maglev);
+	st->maglev = NULL;
+	st->n_maglev = 0;
+}
+
+struct table_dump {
+	struct sl_svc_maglev *v;
+	size_t n, cap;
+};
+
+static int collect_table(__u32 table_id, __u32 inner_id, void *arg)
+{
+	struct table_dump *d = arg;
+
+	if (GROW(d->v, d->cap, d->n))
+		return -ENOMEM;
+	d->v[d->n++] = (struct sl_svc_maglev){ .table_id = table_id,
+					       .inner_id = inner_id };
+	return 0;
+}
+
+/*
+ * What sl_maglev holds: each table id with its inner map. What we know of
+ * a table's content stands while its inner map is still the one we wrote;
+ * any other (a restart, someone else's write) is unknown until read back.
+ */
+static int dump_tables(const struct sl_svc_backend *be,
+		       struct sl_svc_state *st)
+{
+	struct table_dump d = {};
+	int err;
+
+	if (be->dump_maglev) {
+		err = be->dump_maglev(be, collect_table, &d);
+		if (err) {
+			free(d.v);
+			return err;
+		}
+	}
+	if (d.n)
+		qsort(d.v, d.n, sizeof(*d.v), maglev_cmp);
+	for (size_t i = 0; i < d.n; i++) {
+		struct sl_svc_maglev *old = find_table(st, d.v[i].table_id);
+
+		if (old && old->backends && old->inner_id == d.v[i].inner_id) {
+			d.v[i].backends = old->backends;
+			d.v[i].n = old->n;
+			old->backends = NULL;
+		}
+	}
+	forget_tables(st);
+	st->maglev = d.v;
+	st->n_maglev = d.n;
+	return 0;
+}
+
+/* Table id now holds inner map inner_id, computed from these backends. */
+static int note_table(struct sl_svc_state *st, __u32 id, __u32 inner_id,
+		      const __u32 *backends, size_t n)
+{
+	struct sl_svc_maglev *r = find_table(st, id);
+	__u32 *copy = malloc((n ? n : 1) * sizeof(*copy));
+
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, backends, n * sizeof(*copy));
+	if (!r) {
+		struct sl_svc_maglev *v;
+		size_t at = 0;
+
+		v = reallocarray(st->maglev, st->n_maglev + 1, sizeof(*v));
+		if (!v) {
+			free(copy);
+			return -ENOMEM;
+		}
+		st->maglev = v;
+		while (at < st->n_maglev && v[at].table_id < id)
+			at++;
+		memmove(&v[at + 1], &v[at], (st->n_maglev - at) * sizeof(*v));
+		st->n_maglev++;
+		r = &v[at];
+		*r = (struct sl_svc_maglev){ .table_id = id };
+	}
+	free(r->backends);
+	r->backends = copy;
+	r->n = n;
+	r->inner_id = inner_id;
+	return 0;
+}
+
+static int u32_cmp(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The tables of these ids (sorted) are gone from the map. */
+static void drop_tables(struct sl_svc_state *st, const __u32 *ids, size_t n)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < st->n_maglev; i++) {
+		struct sl_svc_maglev *r = &st->maglev[i];
+
+		if (bsearch(&r->table_id, ids, n, sizeof(*ids), u32_cmp)) {
+			free(r->backends);
+			continue;
+		}
+		st->maglev[w++] = *r;
+	}
+	st->n_maglev = w;
+}
+
+/*
+ * Table ids for the Maglev frontends with backends, in the frontends'
+ * backend_id: the one a frontend names in the maps already (the first
+ * frontend in key order, should two name one), else the lowest id that no
+ * table and no frontend in the maps uses (a frontend about to go reads its
+ * table until it is gone, and must never read another's). Out of ids, a
+ * frontend gets none and picks at random. Sets the ids given in taken.
+ */
+static void assign_tables(struct compile *c, const struct view *cur,
+			  const struct sl_svc_backend *be, uint64_t *taken)
+{
+	const struct sl_svc_state *st = c->st;
+	uint64_t used[TABLE_WORDS] = { 0 };
+	unsigned int missed = 0;
+	__u32 next = 1;
+
+	for (size_t i = 0; i < st->n_maglev; i++)
+		id_set(used, st->maglev[i].table_id);
+	for (size_t i = 0; i < cur->n; i++)
+		if (!cur->svc[i].key.slot &&
+		    (cur->svc[i].val.flags & SL_SVC_F_MAGLEV))
+			id_set(used, cur->svc[i].val.backend_id);
+	for (size_t i = 0; i < c->n_fe; i++) {
+		struct sl_svc_frontend *f = &c->fe[i].f;
+		const struct sl_svc_entry *e;
+		__u32 id = 0;
+
+		if (!(f->val.flags & SL_SVC_F_MAGLEV) || !f->val.count ||
+		    !be->write_maglev)
+			continue;
+		e = find_entry(cur->svc, cur->n, &f->key);
+		if (e && (e->val.flags & SL_SVC_F_MAGLEV) &&
+		    e->val.backend_id &&
+		    e->val.backend_id <= SL_MAGLEV_TABLES_MAX &&
+		    !id_test(taken, e->val.backend_id))
+			id = e->val.backend_id;
+		for (; !id && next <= SL_MAGLEV_TABLES_MAX; next++)
+			if (!id_test(used, next) && !id_test(taken, next))
+				id = next;
+		if (!id) {
+			missed++;
+			continue;
+		}
+		id_set(taken, id);
+		f->val.backend_id = id;
+	}
+	if (missed)
+		log_warn("services: %u Maglev frontends beyond the %u tables "
+			 "sl_maglev holds pick at random; ignoring",
+			 missed, SL_MAGLEV_TABLES_MAX);
+}
+
+/* Tables whose frontend's backends changed (or that we do not know), and
+ * the tables no frontend names any more. */
+static int diff_tables(const struct compile *c, const struct sl_svc_state *st,
+		       const uint64_t *taken, struct writes *w)
+{
+	w->tables = calloc(c->n_fe ? c->n_fe : 1, sizeof(*w->tables));
+	w->gone_tables = calloc(st->n_maglev ? st->n_maglev : 1,
+				sizeof(*w->gone_tables));
+	if (!w->tables || !w->gone_tables)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_fe; i++) {
+		const struct sl_svc_frontend *f = &c->fe[i].f;
+		const struct sl_svc_maglev *r;
+		__u32 id = f->val.backend_id;
+
+		if (!id)
+			continue;
+		r = find_table(st, id);
+		if (r && r->backends && r->n == f->val.count &&
+		    !memcmp(r->backends, f->backends, r->n * sizeof(__u32)))
+			continue;
+		w->tables[w->n_tables++] = (struct table_write){ id, f };
+	}
+	for (size_t i = 0; i < st->n_maglev; i++)
+		if (!id_test(taken, st->maglev[i].table_id))
+			w->gone_tables[w->n_gone_tables++] =
+				st->maglev[i].table_id;
+	return 0;
+}
+
+/* The table of f's backends, by their addresses from the wanted ones. */
+static int compute_table(const struct view *want,
+			 const struct sl_svc_frontend *f, __u32 *lut)
+{
+	struct sl_maglev_backend *v = calloc(f->val.count, sizeof(*v));
+	int err = 0;
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < f->val.count; i++) {
+		struct sl_svc_backend_entry k = { .id = f->backends[i] };
+		const struct sl_svc_backend_entry *e;
+
+		e = bsearch(&k, want->be, want->n_be, sizeof(k), be_entry_cmp);
+		if (!e) { /* every slot's backend is wanted */
+			err = -EINVAL;
+			goto out;
+		}
+		v[i] = (struct sl_maglev_backend){ .id = e->id,
+						   .ip = ntohl(e->be.addr),
+						   .port = ntohs(e->be.port),
+						   .proto = e->be.proto };
+	}
+	err = sl_maglev_fill(v, f->val.count, lut);
+out:
+	free(v);
+	return err;
+}
+
+static bool same_backends(const struct sl_svc_frontend *a,
+			  const struct sl_svc_frontend *b)
+{
+	return a->val.count == b->val.count &&
+	       !memcmp(a->backends, b->backends, a->val.count * sizeof(__u32));
+}
+
+/*
+ * New and changed tables, each in a new inner map swapped in whole. The
+ * frontends of one Service port mostly have the same backends: a run of
+ * them costs one computation. A table found in the map that we do not know
+ * (after a restart) is read back first, and kept when it is what we would
+ * write. The state follows each write, so it holds even if a later one
+ * fails.
+ */
+static int write_tables(const struct sl_svc_backend *be,
+			const struct writes *w, const struct view *want,
+			struct sl_svc_state *st)
+{
+	const struct sl_svc_frontend *done = NULL;
+	__u32 *lut = malloc(sizeof(struct sl_maglev_table));
+	__u32 *old = malloc(sizeof(struct sl_maglev_table));
+	int err = 0;
+
+	if (!lut || !old) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < w->n_tables; i++) {
+		const struct table_write *t = &w->tables[i];
+		const struct sl_svc_maglev *r = find_table(st, t->id);
+		__u32 inner;
+
+		if (!done || !same_backends(done, t->f)) {
+			err = compute_table(want, t->f, lut);
+			if (err)
+				break;
+			done = t->f;
+		}
+		if (r && !r->backends && be->read_maglev &&
+		    !be->read_maglev(be, t->id, old) &&
+		    !memcmp(old, lut, sizeof(struct sl_maglev_table))) {
+			err = note_table(st, t->id, r->inner_id, t->f->backends,
+					 t->f->val.count);
+			if (err)
+				break;
+			st->last.tables_adopted++;
+			continue;
+		}
+		err = be->write_maglev(be, t->id, lut, &inner);
+		if (!err)
+			err = note_table(st, t->id, inner, t->f->backends,
+					 t->f->val.count);
+		if (err)
+			break;
+		st->last.tables_written++;
+	}
+out:
+	free(lut);
+	free(old);
+	return err;
+}
+
 /* In the order the datapath can read through; the first failure stops. */
-static int apply(const struct sl_svc_backend *be, const struct writes *w)
+static int apply(const struct sl_svc_backend *be, const struct writes *w,
+		 const struct view *want, struct sl_svc_state *st)
 {
 	const char *what;
 	size_t n;
@@ -984,15 +1326,23 @@ static int apply(const struct sl_svc_backend *be, const struct writes *w)
 	else if ((n = (b = &w->slots)->n) &&
 		 (err = be->write_services(be, b->keys, b->vals, n)))
 		what = "writing slots";
+	else if ((n = w->n_tables) && (err = write_tables(be, w, want, st)))
+		what = "writing Maglev tables";
 	else if ((n = (b = &w->fronts)->n) &&
 		 (err = be->write_services(be, b->keys, b->vals, n)))
 		what = "writing frontends";
 	else if ((n = w->gone.n) &&
 		 (err = be->remove_services(be, w->gone.keys, n)))
 		what = "removing frontends and slots";
-	else if ((n = w->gone_be.n) &&
-		 (err = be->remove_backends(be, w->gone_be.ids, n)))
-		what = "removing backends";
+	else if ((n = w->n_gone_tables) &&
+		 (err = be->remove_maglev(be, w->gone_tables, n)))
+		what = "removing Maglev tables";
+	if (!err) {
+		drop_tables(st, w->gone_tables, w->n_gone_tables);
+		if ((n = w->gone_be.n) &&
+		    (err = be->remove_backends(be, w->gone_be.ids, n)))
+			what = "removing backends";
+	}
 	/* The caller says it failed; this says where. */
 	if (err)
 		log_debug("services: %s (%zu): %s", what, n, strerror(-err));
@@ -1075,6 +1425,10 @@ static void count(struct sl_svc_stats *stats, const struct compile *c,
 	stats->frontends_removed = (unsigned int)w->gone_fronts;
 	stats->slots_removed = (unsigned int)(w->gone.n - w->gone_fronts);
 	stats->backends_removed = (unsigned int)w->gone_be.n;
+	stats->tables = 0;
+	for (size_t i = 0; i < c->n_fe; i++)
+		stats->tables += !!c->fe[i].f.val.backend_id;
+	stats->tables_removed = (unsigned int)w->n_gone_tables;
 	stats->dropped = c->dropped;
 	if (w->backends.n || w->slots.n || w->fronts.n || w->gone.n ||
 	    w->gone_be.n)
@@ -1084,6 +1438,11 @@ static void count(struct sl_svc_stats *stats, const struct compile *c,
 			  stats->frontends_written, stats->slots_written,
 			  stats->backends_written, stats->frontends_removed,
 			  stats->slots_removed, stats->backends_removed);
+	if (w->n_tables || w->n_gone_tables)
+		log_debug("services: %u Maglev tables; written %u, kept %u "
+			  "from the map, removed %u",
+			  stats->tables, stats->tables_written,
+			  stats->tables_adopted, stats->tables_removed);
 }
 
 /* The maps now hold the compile: it becomes the mirror and the display. */
@@ -1125,6 +1484,7 @@ int sl_services_sync(const struct sl_svc_backend *be, const struct sl_model *m,
 	struct view wanted;
 	struct writes w = {};
 	struct sl_table hints = {};
+	uint64_t taken[TABLE_WORDS] = { 0 }; /* table ids of this compile */
 	bool adopting = !st->adopted;
 	int err;
 
@@ -1136,6 +1496,8 @@ int sl_services_sync(const struct sl_svc_backend *be, const struct sl_model *m,
 		err = be->dump_services(be, collect_entry, &dumped);
 		if (!err)
 			err = be->dump_backends(be, collect_be, &dumped_be);
+		if (!err)
+			err = dump_tables(be, st);
 		if (err)
 			goto out;
 		if (dumped.n)
@@ -1154,11 +1516,13 @@ int sl_services_sync(const struct sl_svc_backend *be, const struct sl_model *m,
 	if (err)
 		goto out;
 	st->adopted = true;
+	assign_tables(&c, &cur, be, taken);
 	err = flatten(c.fe, c.n_fe, &want) ?: wanted_backends(&c, &want_be);
 	if (err)
 		goto out;
 	wanted = (struct view){ want.v, want.n, want_be.v, want_be.n };
-	err = diff(&wanted, &cur, &w) ?: apply(be, &w);
+	err = diff(&wanted, &cur, &w) ?: diff_tables(&c, st, taken, &w) ?:
+	      apply(be, &w, &wanted, st);
 	if (err)
 		goto out;
 	count(&st->last, &c, &wanted, &w);
@@ -1192,6 +1556,7 @@ void sl_svc_state_free(struct sl_svc_state *st)
 
 	free(st->mirror);
 	free(st->be_mirror);
+	forget_tables(st);
 	free_frontends(st->frontends, st->n_frontends);
 	for (size_t i = 0; sl_table_next(&st->backend_ids, &i, &key, &val);)
 		free(val);
@@ -1303,6 +1668,8 @@ static json_object *frontend_json(const struct sl_svc_state *st,
 	add_int(o, "count", f->val.count);
 	if (f->val.flags & SL_SVC_F_AFFINITY)
 		add_int(o, "affinityTimeout", f->val.affinity_timeout);
+	if ((f->val.flags & SL_SVC_F_MAGLEV) && f->val.backend_id)
+		add_int(o, "maglevTable", f->val.backend_id);
 	bes = json_object_new_array();
 	for (size_t s = 0; bes && s < f->val.count; s++)
 		json_object_array_add(bes, backend_json(st, f->backends[s]));
@@ -1400,8 +1767,79 @@ static int bpf_remove_backends(const struct sl_svc_backend *be,
 	return sl_map_delete_many(be->backends_fd, ids, n, sizeof(*ids));
 }
 
+static int bpf_dump_maglev(const struct sl_svc_backend *be,
+			   int (*cb)(__u32, __u32, void *), void *arg)
+{
+	__u32 key, next, inner;
+	void *prev = NULL;
+	int ret;
+
+	/* A map-in-map answers a lookup with the inner map's id. */
+	while (bpf_map_get_next_key(be->maglev_fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(be->maglev_fd, &key, &inner) < 0)
+			continue;
+		ret = cb(key, inner, arg);
+		if (ret)
+			return ret;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+static int bpf_read_maglev(const struct sl_svc_backend *be, __u32 table_id,
+			   __u32 *table)
+{
+	__u32 inner_id, zero = 0;
+	int fd, err = 0;
+
+	if (bpf_map_lookup_elem(be->maglev_fd, &table_id, &inner_id) < 0)
+		return -errno;
+	fd = bpf_map_get_fd_by_id(inner_id);
+	if (fd < 0)
+		return -errno;
+	if (bpf_map_lookup_elem(fd, &zero, table) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/*
+ * A new inner map, filled, then put in the outer map under the table id:
+ * the swap replaces the old table in one step, and the kernel frees the
+ * old one once no program can still be reading it. Our fd goes: the outer
+ * map holds the table from then on.
+ */
+static int bpf_write_maglev(const struct sl_svc_backend *be, __u32 table_id,
+			    const __u32 *table, __u32 *inner_id)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), zero = 0;
+	int fd, err = 0;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "sl_maglev_lut", sizeof(zero),
+			    sizeof(struct sl_maglev_table), 1, NULL);
+	if (fd < 0)
+		return -errno;
+	if (bpf_map_update_elem(fd, &zero, table, BPF_ANY) < 0 ||
+	    bpf_obj_get_info_by_fd(fd, &info, &len) < 0 ||
+	    bpf_map_update_elem(be->maglev_fd, &table_id, &fd, BPF_ANY) < 0)
+		err = -errno;
+	else
+		*inner_id = info.id;
+	close(fd);
+	return err;
+}
+
+static int bpf_remove_maglev(const struct sl_svc_backend *be,
+			     const __u32 *table_ids, size_t n)
+{
+	return sl_map_delete_many(be->maglev_fd, table_ids, n,
+				  sizeof(*table_ids));
+}
+
 void sl_svc_backend_bpf(struct sl_svc_backend *be, int services_fd,
-			int backends_fd)
+			int backends_fd, int maglev_fd)
 {
 	memset(be, 0, sizeof(*be));
 	be->dump_services = bpf_dump_services;
@@ -1410,6 +1848,13 @@ void sl_svc_backend_bpf(struct sl_svc_backend *be, int services_fd,
 	be->remove_services = bpf_remove_services;
 	be->write_backends = bpf_write_backends;
 	be->remove_backends = bpf_remove_backends;
+	if (maglev_fd >= 0) {
+		be->dump_maglev = bpf_dump_maglev;
+		be->read_maglev = bpf_read_maglev;
+		be->write_maglev = bpf_write_maglev;
+		be->remove_maglev = bpf_remove_maglev;
+	}
 	be->services_fd = services_fd;
 	be->backends_fd = backends_fd;
+	be->maglev_fd = maglev_fd;
 }

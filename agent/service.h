@@ -1,16 +1,25 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Service sync: compile Services and EndpointSlices into sl_services and
- * sl_backends (include/sluice/service.h) the way kube-proxy would program
- * them (SPECS D.3), and write only the differences, in the order the
- * datapath can read at any moment: backends, slots, frontends, then what
- * is gone.
+ * Service sync: compile Services and EndpointSlices into sl_services,
+ * sl_backends and sl_maglev (include/sluice/service.h) the way kube-proxy
+ * would program them (SPECS D.3), and write only the differences, in the
+ * order the datapath can read at any moment: backends, slots, Maglev
+ * tables, frontends, then what is gone (frontends and slots, tables,
+ * backends).
  *
  * Ids: a backend id names one (address, port, protocol) for as long as it
  * is wanted, and is never given to anything else while the agent runs; a
  * service id names one Service port (namespace/name, port name, protocol)
  * for as long as it exists. A restarted agent adopts the ids it finds in
  * the maps, so connections and affinities survive it.
+ *
+ * Maglev tables: one per frontend with SL_SVC_F_MAGLEV and backends, under
+ * a table id the frontend keeps while it has a table (adopted from the
+ * maps after a restart). An id is given to another frontend only once its
+ * table and every frontend naming it are gone from the maps. A table is
+ * computed (agent/maglev.c) only when its frontend's backends change, and
+ * replaced whole (a new inner map swapped in). A table found in the map
+ * after a restart is read back and kept when it holds what we would write.
  *
  * Backends: every endpoint of a matched slice port, ready or not, so
  * connections already tracked to it keep going; SL_BE_F_TERMINATING marks
@@ -76,13 +85,34 @@ struct sl_svc_backend {
 			      const struct sl_backend *vals, size_t n);
 	int (*remove_backends)(const struct sl_svc_backend *be,
 			       const __u32 *ids, size_t n);
+	/*
+	 * sl_maglev; without them (NULL) Maglev frontends get no table and
+	 * pick at random. dump_maglev gives each table id and the id of the
+	 * inner map holding it; read_maglev copies a table (SL_MAGLEV_M ids)
+	 * out, -ENOENT when absent; write_maglev fills a new inner map and
+	 * swaps it in under table_id in one step (a reader sees the old
+	 * table or the new one), setting *inner_id; remove_maglev as
+	 * remove_*.
+	 */
+	int (*dump_maglev)(const struct sl_svc_backend *be,
+			   int (*cb)(__u32 table_id, __u32 inner_id,
+				     void *arg),
+			   void *arg);
+	int (*read_maglev)(const struct sl_svc_backend *be, __u32 table_id,
+			   __u32 *table);
+	int (*write_maglev)(const struct sl_svc_backend *be, __u32 table_id,
+			    const __u32 *table, __u32 *inner_id);
+	int (*remove_maglev)(const struct sl_svc_backend *be,
+			     const __u32 *table_ids, size_t n);
 	void *ctx;                      /* for test backends */
 	int services_fd, backends_fd;   /* for the BPF one */
+	int maglev_fd;                  /* for the BPF one; -1: none */
 };
 
-/* The pinned sl_services and sl_backends as a backend. */
+/* The pinned sl_services, sl_backends and sl_maglev (-1 when the pinned
+ * datapath has none) as a backend. */
 void sl_svc_backend_bpf(struct sl_svc_backend *be, int services_fd,
-			int backends_fd);
+			int backends_fd, int maglev_fd);
 
 /*
  * One compiled frontend: slot 0 of sl_services and the backend ids of its
@@ -99,7 +129,18 @@ struct sl_svc_stats {
 	unsigned int frontends_written, frontends_removed;
 	unsigned int backends_written, backends_removed;
 	unsigned int slots_written, slots_removed;
+	unsigned int tables, tables_written, tables_removed; /* Maglev */
+	unsigned int tables_adopted; /* found right in the map, kept */
 	unsigned int dropped; /* Service ports or frontends left out (logged) */
+};
+
+/* One sl_maglev entry as far as the last sync knows it. */
+struct sl_svc_maglev {
+	__u32 table_id;
+	__u32 inner_id;   /* the inner map holding it (kernel map id) */
+	__u32 *backends;  /* the frontend's backends (slot order) it was
+			   * computed from; NULL: unknown, found in the map */
+	size_t n;
 };
 
 /*
@@ -115,6 +156,12 @@ struct sl_svc_state {
 	size_t n_mirror;
 	struct sl_svc_backend_entry *be_mirror;
 	size_t n_be_mirror;
+	/* sl_maglev, sorted by table id; updated as each table is written,
+	 * so it stays right when a sync fails half-way. Read back with the
+	 * rest; an entry whose inner map is still the one we wrote keeps
+	 * what we know of its content. */
+	struct sl_svc_maglev *maglev;
+	size_t n_maglev;
 	bool valid;
 	/* The last compile, sorted by key (addr, port, proto, scope). */
 	struct sl_svc_frontend *frontends;
@@ -134,15 +181,16 @@ struct sl_svc_state {
 };
 
 /**
- * sl_services_sync - make sl_services and sl_backends what the model says
- * @be: the maps
+ * sl_services_sync - make the Service maps what the model says
+ * @be: the maps (sl_services, sl_backends, sl_maglev)
  * @m: the model (Services and EndpointSlices are read)
  * @cfg: this node's name and addresses, defaults
  * @st: mirror, ids and stats; kept across calls
  *
  * Returns 0, or -errno after invalidating the mirror: the next call reads
  * the maps back and repairs them. Whatever fails, no frontend ever counts
- * slots that were not written, and no slot names a backend that was not.
+ * slots that were not written or names a table that was not, and no slot
+ * or table names a backend that was not.
  */
 int sl_services_sync(const struct sl_svc_backend *be, const struct sl_model *m,
 		     const struct sl_svc_config *cfg, struct sl_svc_state *st);
@@ -169,6 +217,7 @@ const struct sl_backend *sl_svc_backend_get(const struct sl_svc_state *st,
  *     "scope": "external"|"internal", "service": "ns/name:port/PROTO",
  *     "svcId", "flags": ["affinity", "two-scopes", "local", "maglev",
  *     "external", "nodeport"], "count", "affinityTimeout" (with affinity),
+ *     "maglevTable" (its sl_maglev table id, with a table),
  *     "backends": [ { "id", "address": "10.244.1.5:8053",
  *                     "flags": ["terminating", "local"] } ] }
  * NULL on allocation failure. The caller puts the reference.

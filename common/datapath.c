@@ -66,7 +66,7 @@ void sl_datapath_close(struct sl_datapath *dp)
 		       &dp->backends_fd, &dp->affinity_fd, &dp->ct_fd,
 		       &dp->sock_connect4_fd, &dp->sock_sendmsg4_fd,
 		       &dp->sock_recvmsg4_fd, &dp->sock_getpeername4_fd,
-		       &dp->config_fd };
+		       &dp->config_fd, &dp->maglev_fd };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
@@ -98,6 +98,7 @@ int sl_datapath_open_pinned(struct sl_datapath *dp, const char *bpf_root)
 		{ &dp->sock_recvmsg4_fd, SL_PROG_SOCK_RECVMSG4 },
 		{ &dp->sock_getpeername4_fd, SL_PROG_SOCK_GETPEERNAME4 },
 		{ &dp->config_fd, SL_CONFIG_MAP },
+		{ &dp->maglev_fd, SL_MAGLEV_MAP },
 	};
 
 	for (size_t i = 0; i < sizeof(objs) / sizeof(objs[0]); i++) {
@@ -161,6 +162,35 @@ int sl_datapath_pinned_info(const char *bpf_root, struct sl_info *info)
 	return err;
 }
 
+/*
+ * A map of maps also fixes the layout of its inner maps, which
+ * bpf_map_info does not show: offer the pinned one an inner map of ours
+ * under key 0 (no table uses it) and see whether the kernel takes it.
+ */
+static bool inner_layout_changed(int fd, struct bpf_map *map)
+{
+	struct bpf_map *in = bpf_map__inner_map(map);
+	LIBBPF_OPTS(bpf_map_create_opts, opts);
+	__u32 key = 0;
+	bool changed = false;
+	int ifd;
+
+	if (!in || bpf_map__key_size(map) != sizeof(key))
+		return false;
+	opts.map_flags = bpf_map__map_flags(in);
+	ifd = bpf_map_create(bpf_map__type(in), NULL, bpf_map__key_size(in),
+			     bpf_map__value_size(in),
+			     bpf_map__max_entries(in), &opts);
+	if (ifd < 0)
+		return false;
+	if (bpf_map_update_elem(fd, &key, &ifd, BPF_NOEXIST) == 0)
+		bpf_map_delete_elem(fd, &key);
+	else
+		changed = errno == EINVAL;
+	close(ifd);
+	return changed;
+}
+
 /* Unpin a map whose pinned definition no longer matches ours. */
 static int drop_incompatible_pin(struct bpf_map *map, const char *path)
 {
@@ -176,7 +206,8 @@ static int drop_incompatible_pin(struct bpf_map *map, const char *path)
 		   info.key_size != bpf_map__key_size(map) ||
 		   info.value_size != bpf_map__value_size(map) ||
 		   info.max_entries != bpf_map__max_entries(map) ||
-		   info.map_flags != bpf_map__map_flags(map)) {
+		   info.map_flags != bpf_map__map_flags(map) ||
+		   inner_layout_changed(fd, map)) {
 		log_warn("map %s changed layout; starting it empty",
 			 bpf_map__name(map));
 		if (unlink(path) < 0)

@@ -28,6 +28,7 @@ struct sl_datapath {
 	int sock_recvmsg4_fd;
 	int sock_getpeername4_fd;
 	int config_fd;
+	int maglev_fd;
 };
 
 #define SL_DATAPATH_INIT                                                       \
@@ -36,14 +37,15 @@ struct sl_datapath {
 	  .metrics_fd = -1, .ipcache_fd = -1, .services_fd = -1,               \
 	  .backends_fd = -1, .affinity_fd = -1, .ct_fd = -1,                   \
 	  .sock_connect4_fd = -1, .sock_sendmsg4_fd = -1,                      \
-	  .sock_recvmsg4_fd = -1, .sock_getpeername4_fd = -1, .config_fd = -1 }
+	  .sock_recvmsg4_fd = -1, .sock_getpeername4_fd = -1, .config_fd = -1, \
+	  .maglev_fd = -1 }
 
 /* True when path, or its nearest existing ancestor, is on a bpffs mount. */
 bool sl_bpffs_at(const char *path);
 
 /* Open the pinned programs and maps; -ENOENT when something required is
- * missing (the cgroup socket programs and sl_config are not: an older
- * build's datapath lacks them until the agent upgrades it). */
+ * missing (the cgroup socket programs, sl_config and sl_maglev are not: an
+ * older build's datapath lacks them until the agent upgrades it). */
 int sl_datapath_open_pinned(struct sl_datapath *dp, const char *bpf_root);
 
 /*

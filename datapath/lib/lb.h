@@ -91,24 +91,81 @@ lb4_affinity(const struct sl_service_val *svc, __be32 client, __u32 now,
 	return be;
 }
 
+/*
+ * Maglev: the backend the frontend's table gives this connection's tuple,
+ * the same on every node and for every packet of the tuple. NULL when the
+ * table is missing (not written yet, or a table id of 0), or its entry
+ * names no backend: the caller then picks at random, as a connection must
+ * never fail because a table lags behind its frontend.
+ */
 static __always_inline struct sl_backend *
-lb4_pick(struct sl_service_key *k, const struct sl_service_val *svc,
-	 __be32 client, __u32 now, __u32 *backend_id)
+lb4_maglev(const struct sl_service_val *svc, const struct l4_tuple *t,
+	   __u32 *backend_id)
+{
+	const struct sl_maglev_table *lut;
+	__u32 table = svc->backend_id, zero = 0, idx, id;
+	struct sl_backend *be;
+	void *inner;
+
+	if (!table)
+		return NULL;
+	inner = bpf_map_lookup_elem(&sl_maglev, &table);
+	if (!inner)
+		return NULL;
+	lut = bpf_map_lookup_elem(inner, &zero);
+	if (!lut)
+		return NULL;
+	idx = sl_maglev_hash4(t->saddr, t->daddr, t->sport, t->dport,
+			      t->proto) % SL_MAGLEV_M;
+	/* The verifier does not bound the result of a modulo; this check
+	 * does, and the empty asm keeps clang from dropping it as
+	 * redundant. */
+	asm volatile("" : "+r"(idx));
+	if (idx >= SL_MAGLEV_M)
+		return NULL;
+	id = lut->backend_id[idx];
+	be = bpf_map_lookup_elem(&sl_backends, &id);
+	if (be)
+		*backend_id = id;
+	return be;
+}
+
+/**
+ * lb4_pick_flow - the backend of a new connection
+ * @k: the frontend's key; its slot is changed
+ * @svc: the frontend (count > 0)
+ * @client: the client, for ClientIP affinity
+ * @t: the connection's tuple, for a Maglev frontend; NULL picks at random
+ *     (a host socket at connect() has no source port yet)
+ * @now: ct_now()
+ * @backend_id: set to the backend's id
+ *
+ * ClientIP affinity first, then the Maglev table, else a random slot.
+ * Returns the backend, or NULL when the slot names none.
+ */
+static __always_inline struct sl_backend *
+lb4_pick_flow(struct sl_service_key *k, const struct sl_service_val *svc,
+	      __be32 client, const struct l4_tuple *t, __u32 now,
+	      __u32 *backend_id)
 {
 	struct sl_service_val *slot;
-	struct sl_backend *be;
+	struct sl_backend *be = NULL;
 
 	if (svc->flags & SL_SVC_F_AFFINITY) {
 		be = lb4_affinity(svc, client, now, backend_id);
 		if (be)
 			return be;
 	}
-	k->slot = (__u16)(bpf_get_prandom_u32() % svc->count + 1);
-	slot = bpf_map_lookup_elem(&sl_services, k);
-	if (!slot)
-		return NULL;
-	*backend_id = slot->backend_id;
-	be = bpf_map_lookup_elem(&sl_backends, backend_id);
+	if (t && (svc->flags & SL_SVC_F_MAGLEV))
+		be = lb4_maglev(svc, t, backend_id);
+	if (!be) {
+		k->slot = (__u16)(bpf_get_prandom_u32() % svc->count + 1);
+		slot = bpf_map_lookup_elem(&sl_services, k);
+		if (!slot)
+			return NULL;
+		*backend_id = slot->backend_id;
+		be = bpf_map_lookup_elem(&sl_backends, backend_id);
+	}
 	if (be && (svc->flags & SL_SVC_F_AFFINITY)) {
 		struct sl_affinity_key ak = { .client = client,
 					      .svc_id = svc->svc_id };
@@ -118,6 +175,14 @@ lb4_pick(struct sl_service_key *k, const struct sl_service_val *svc,
 		bpf_map_update_elem(&sl_affinity, &ak, &av, BPF_ANY);
 	}
 	return be;
+}
+
+/* A new connection without its tuple: affinity, else a random slot. */
+static __always_inline struct sl_backend *
+lb4_pick(struct sl_service_key *k, const struct sl_service_val *svc,
+	 __be32 client, __u32 now, __u32 *backend_id)
+{
+	return lb4_pick_flow(k, svc, client, NULL, now, backend_id);
 }
 
 /* Track a new translated connection: REPLY first, so a reply can never
@@ -208,7 +273,7 @@ static __always_inline int lb4_to_service(struct __sk_buff *skb,
 	if (!svc->count)
 		return outside && (svc->flags & SL_SVC_F_LOCAL) ?
 			       lb4_no_local_backend(&k) : -SL_NO_SERVICE_BACKEND;
-	be = lb4_pick(&k, svc, t->saddr, now, &backend_id);
+	be = lb4_pick_flow(&k, svc, t->saddr, t, now, &backend_id);
 	if (!be)
 		return -SL_SERVICE_INCONSISTENT;
 	ret = lb4_ct_create(t, svc, be, backend_id, skb->ifindex, skb->len,

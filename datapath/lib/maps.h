@@ -74,6 +74,25 @@ struct {
 	__uint(max_entries, SL_CT_MAX_DEFAULT);
 } sl_ct SEC(".maps");
 
+/* Maglev tables (see service.h): table id -> an inner array holding one
+ * table. The inner definition is the template every table the agent
+ * creates must match (type, sizes, flags). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__type(key, __u32);
+	__uint(max_entries, SL_MAGLEV_TABLES_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__array(values, struct {
+		__uint(type, BPF_MAP_TYPE_ARRAY);
+		/* Sizes, not types: clang leaves a struct named only here
+		 * a forward declaration in BTF, and the kernel takes no
+		 * BTF key without a value. */
+		__uint(key_size, sizeof(__u32));
+		__uint(value_size, sizeof(struct sl_maglev_table));
+		__uint(max_entries, 1);
+	});
+} sl_maglev SEC(".maps");
+
 /* Host sockets' translations (see service.h); LRU: a socket's entries
  * need no delete, the least recently used go first when it fills. */
 struct {

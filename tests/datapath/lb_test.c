@@ -1400,6 +1400,213 @@ static int run_bench(const struct dp_case *c)
 	return 0;
 }
 
+/* --- Maglev ------------------------------------------------------------ */
+
+#define MAGLEV_TABLE 5
+#define MAGLEV_FLOWS 48
+
+static const struct frontend fe_maglev = {
+	.addr = FE_IP, .port = FE_PORT, .proto = IPPROTO_TCP,
+	.svc_id = SVC_ID, .flags = SL_SVC_F_MAGLEV,
+	.maglev_table = MAGLEV_TABLE,
+};
+
+static __u32 table[SL_MAGLEV_M];
+
+/* The table over be_remote in an uneven pattern (entry i: backend
+ * (i ^ i >> 4) % 3), or naming the id `only` everywhere when it is not 0. */
+static void maglev_table(__u32 only)
+{
+	for (size_t i = 0; i < SL_MAGLEV_M; i++)
+		table[i] = only ? only : be_remote[(i ^ (i >> 4)) % 3].id;
+}
+
+/* The entry of a connection from A, source port sport, to fe_maglev. */
+static __u32 maglev_index(__u16 sport)
+{
+	return sl_maglev_hash4(htonl(IP_A), htonl(FE_IP), htons(sport),
+			       htons(FE_PORT), IPPROTO_TCP) %
+	       SL_MAGLEV_M;
+}
+
+/* The index in be_remote of a backend id, or -1. */
+static int remote_of(__u32 id)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(be_remote); i++)
+		if (be_remote[i].id == id)
+			return (int)i;
+	return -1;
+}
+
+static int maglev_setup(const struct frontend *fe, const __u32 *lut)
+{
+	SETUP(maglev_clear());
+	if (lut)
+		SETUP(maglev_put(fe->maglev_table, lut));
+	SETUP(frontend_add(fe, be_remote, ARRAY_SIZE(be_remote)));
+	return 0;
+}
+
+/* New connections from many source ports: each to the backend its entry
+ * names, computed here with the datapath's hash; all three reached. */
+static int run_maglev_pick(const struct dp_case *c)
+{
+	const size_t nbe = ARRAY_SIZE(be_remote);
+	unsigned int picked[ARRAY_SIZE(be_remote)] = { 0 };
+
+	(void)c;
+	maglev_table(0);
+	if (maglev_setup(&fe_maglev, table) < 0)
+		goto out;
+	for (int i = 0; i < MAGLEV_FLOWS && !case_failed; i++) {
+		__u16 sport = (__u16)(CPORT + i);
+		int want = remote_of(table[maglev_index(sport)]);
+		int b = aff_connect(sport, be_remote, nbe);
+		struct sl_ct_key ko = out_key(IP_A, sport, IPPROTO_TCP,
+					      FE_PORT);
+		struct sl_ct_entry e;
+
+		if (!CHECK(b >= 0, "flow %d went to no backend", i))
+			break;
+		CHECK(b == want, "flow from port %u (entry %u) went to "
+		      "backend %d, the table says %d", sport,
+		      maglev_index(sport), b, want);
+		picked[b]++;
+		check_ct("OUT", &ko,
+			 &(struct ct_want){ .nat_daddr = be_remote[b].addr,
+					    .nat_dport = be_remote[b].port,
+					    .flags = SL_CT_F_SERVICE,
+					    .backend_id = be_remote[b].id,
+					    .svc_id = SVC_ID },
+			 &e);
+	}
+	for (size_t b = 0; b < nbe; b++)
+		CHECK(picked[b] > 0, "backend %zu never chosen", b);
+out:
+	maglev_clear();
+	return 0;
+}
+
+/*
+ * One tuple, again and again with its conntrack entries deleted in
+ * between: always the table's backend (three at random would differ). The
+ * agent swaps in a table naming another backend: the next connection of
+ * the tuple follows it.
+ */
+static int run_maglev_same_tuple(const struct dp_case *c)
+{
+	const size_t nbe = ARRAY_SIZE(be_remote);
+	int want, b, other;
+
+	(void)c;
+	maglev_table(0);
+	if (maglev_setup(&fe_maglev, table) < 0)
+		goto out;
+	want = remote_of(table[maglev_index(CPORT)]);
+	for (int i = 0; i < 8 && !case_failed; i++) {
+		if (!CHECK(map_clear(bpf_map__fd(skel->maps.sl_ct),
+				     sizeof(struct sl_ct_key)) == 0,
+			   "emptying sl_ct"))
+			goto out;
+		b = aff_connect(CPORT, be_remote, nbe);
+		CHECK(b == want, "round %d: went to backend %d, want %d", i, b,
+		      want);
+	}
+	other = (want + 1) % (int)nbe;
+	maglev_table(be_remote[other].id);
+	SETUP(maglev_put(MAGLEV_TABLE, table));
+	map_clear(bpf_map__fd(skel->maps.sl_ct), sizeof(struct sl_ct_key));
+	b = aff_connect(CPORT, be_remote, nbe);
+	CHECK(b == other, "after the table was replaced: backend %d, want %d",
+	      b, other);
+out:
+	maglev_clear();
+	return 0;
+}
+
+/* Spread over every backend, as a random pick is. */
+static void maglev_spreads(const char *what)
+{
+	const size_t nbe = ARRAY_SIZE(be_remote);
+	unsigned int picked[ARRAY_SIZE(be_remote)] = { 0 };
+
+	for (int i = 0; i < MAGLEV_FLOWS && !case_failed; i++) {
+		int b = aff_connect((__u16)(CPORT + i), be_remote, nbe);
+
+		if (!CHECK(b >= 0, "%s: flow %d went to no backend", what, i))
+			return;
+		picked[b]++;
+	}
+	for (size_t b = 0; b < nbe; b++)
+		CHECK(picked[b] > 0, "%s: backend %zu never chosen in %d "
+		      "connections", what, b, MAGLEV_FLOWS);
+}
+
+/*
+ * No table under the frontend's id, a table id of 0, a table naming a
+ * backend that is gone: every connection still gets a backend, at random.
+ */
+static int run_maglev_fallback(const struct dp_case *c)
+{
+	struct frontend no_id = fe_maglev;
+
+	(void)c;
+	if (maglev_setup(&fe_maglev, NULL) < 0)
+		goto out;
+	maglev_spreads("no table");
+	no_id.maglev_table = 0;
+	SETUP(reset_state());
+	if (maglev_setup(&no_id, NULL) < 0)
+		goto out;
+	maglev_spreads("table id 0");
+	SETUP(reset_state());
+	maglev_table(999); /* no such backend */
+	if (maglev_setup(&fe_maglev, table) < 0)
+		goto out;
+	maglev_spreads("entries naming no backend");
+	CHECK(ct_count() == 2 * MAGLEV_FLOWS, "%u sl_ct entries, want %d",
+	      ct_count(), 2 * MAGLEV_FLOWS);
+out:
+	maglev_clear();
+	return 0;
+}
+
+/* ClientIP affinity comes first; without an entry the table decides, and
+ * the new entry records its pick. */
+static int run_maglev_affinity(const struct dp_case *c)
+{
+	const size_t nbe = ARRAY_SIZE(be_remote);
+	struct backend all[ARRAY_SIZE(be_remote) + 1];
+	struct frontend fe = fe_maglev;
+	int b, want;
+
+	(void)c;
+	maglev_table(0);
+	memcpy(all, be_remote, sizeof(be_remote));
+	all[nbe] = be_sticky;
+	fe.flags |= SL_SVC_F_AFFINITY;
+	fe.affinity_timeout = AFFINITY_TIMEOUT;
+	if (maglev_setup(&fe, table) < 0)
+		goto out;
+	SETUP(backends_put(&be_sticky, 1, IPPROTO_TCP));
+	SETUP(affinity_put(IP_A, SVC_ID, be_sticky.id, boot_s()));
+	b = aff_connect(CPORT, all, nbe + 1);
+	CHECK(b == (int)nbe, "went to backend %d, want the one the client "
+	      "sticks to", b);
+	SETUP(reset_state());
+	if (maglev_setup(&fe, table) < 0)
+		goto out;
+	want = remote_of(table[maglev_index(CPORT + 1)]);
+	b = aff_connect(CPORT + 1, all, nbe + 1);
+	CHECK(b == want, "without affinity: backend %d, the table says %d", b,
+	      want);
+	if (b >= 0 && b < (int)nbe)
+		check_aff(be_remote[b].id);
+out:
+	maglev_clear();
+	return 0;
+}
+
 /* --- the table ---------------------------------------------------------- */
 
 const struct dp_case lb_cases[] = {
@@ -1590,6 +1797,34 @@ const struct dp_case lb_cases[] = {
 		.desc = "informational ns/packet of the established service "
 			"path and the reply path, against pod to pod",
 		.run = run_bench,
+	},
+	{
+		.name = "lb_maglev_pick",
+		.desc = "a Maglev frontend: each new connection goes to the "
+			"backend its table entry names, the entry computed "
+			"with the datapath's hash of the tuple",
+		.run = run_maglev_pick,
+	},
+	{
+		.name = "lb_maglev_same_tuple",
+		.desc = "Maglev: one tuple, its conntrack entries deleted "
+			"between connections, always gets the same backend; a "
+			"table swapped in is followed",
+		.run = run_maglev_same_tuple,
+	},
+	{
+		.name = "lb_maglev_fallback",
+		.desc = "Maglev without a table, with table id 0, or with "
+			"entries naming no backend: connections still get a "
+			"backend, at random",
+		.run = run_maglev_fallback,
+	},
+	{
+		.name = "lb_maglev_affinity",
+		.desc = "Maglev with ClientIP affinity: a fresh affinity "
+			"entry wins over the table; without one, the table "
+			"decides and the entry records it",
+		.run = run_maglev_affinity,
 	},
 };
 

@@ -10,6 +10,7 @@
 #include <linux/ip.h>
 #include <linux/pkt_cls.h>
 #include <time.h>
+#include <unistd.h>
 
 static int map_fd(struct bpf_map *map)
 {
@@ -60,6 +61,7 @@ int slots_put(const struct frontend *fe, const __u32 *ids, __u16 n)
 	}
 	k = svc_key(fe, 0);
 	v = (struct sl_service_val){
+		.backend_id = fe->maglev_table,
 		.svc_id = fe->svc_id,
 		.count = n,
 		.flags = fe->flags,
@@ -95,6 +97,34 @@ int backend_del(__u32 id)
 {
 	return bpf_map_delete_elem(map_fd(skel->maps.sl_backends), &id) < 0 ?
 		       -errno : 0;
+}
+
+int maglev_put(__u32 id, const __u32 *table)
+{
+	__u32 zero = 0;
+	int fd, err = 0;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "sl_maglev_lut", sizeof(zero),
+			    sizeof(struct sl_maglev_table), 1, NULL);
+	if (fd < 0)
+		return -errno;
+	if (bpf_map_update_elem(fd, &zero, table, BPF_ANY) < 0 ||
+	    bpf_map_update_elem(map_fd(skel->maps.sl_maglev), &id, &fd,
+				BPF_ANY) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+int maglev_del(__u32 id)
+{
+	return bpf_map_delete_elem(map_fd(skel->maps.sl_maglev), &id) < 0 ?
+		       -errno : 0;
+}
+
+int maglev_clear(void)
+{
+	return map_clear(map_fd(skel->maps.sl_maglev), sizeof(__u32));
 }
 
 int affinity_get(__u32 client, __u32 svc_id, struct sl_affinity_val *v)

@@ -32,6 +32,7 @@ struct frontend {
 	__u16 flags;
 	__u32 svc_id;
 	__u32 affinity_timeout;
+	__u32 maglev_table; /* with SL_SVC_F_MAGLEV: its sl_maglev id */
 };
 
 struct backend {
@@ -54,6 +55,12 @@ int frontend_add(const struct frontend *fe, const struct backend *be,
 
 int slot_del(const struct frontend *fe, __u16 slot);
 int backend_del(__u32 id);
+
+/* A Maglev table (SL_MAGLEV_M ids) in a new inner map, swapped in under
+ * id as the agent does; removing one; emptying sl_maglev. */
+int maglev_put(__u32 id, const __u32 *table);
+int maglev_del(__u32 id);
+int maglev_clear(void);
 
 /* ClientIP affinity of a client (host byte order) to a Service. */
 int affinity_get(__u32 client, __u32 svc_id, struct sl_affinity_val *v);

@@ -434,3 +434,77 @@ c.request("GET", "/healthz"); r = c.getresponse(); b = r.read().decode()
 print(b.strip() if sys.argv[2] == "body" else "%d %d" % (r.status, json.loads(b)["localEndpoints"]))' "$1" "${2:-}" 2>&1
 }
 health_is() { [[ $(health "$1") == "$2" ]]; }
+
+# Maglev (sluice.io/lb-algorithm: maglev): new connections spread over the
+# three backends, and one client source port reaches the same backend each
+# time, its conntrack entries flushed in between, where a random pick
+# would wander.
+e2e_case svc_maglev t_svc_maglev
+
+# maglev_backend NSPATH PORT: connect from source PORT to the VIP, leave
+# with a reset (no TIME_WAIT to block the port's next connection), and
+# print the backend address sl_ct recorded for it.
+maglev_backend() {
+	nsenter --net="$1" "$PY" -IS -c '
+import socket, struct, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(sys.argv[3])))
+s.settimeout(3)
+s.connect((sys.argv[1], int(sys.argv[2])))
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.close()' "$VIP" "$SVC_PORT" "$2" || return 1
+	ctl n1 -o json ct --addr "$VIP" --proto tcp |
+		jget "[e['natDestination'] for e in d if e['dir'] == 'out' and e['source'] == '$CLIENT:$2'][0]"
+}
+
+t_svc_maglev() {
+	local out port first be i n
+
+	svc_setup
+	B3=$(pod_add n1 b3 shop)
+	serve "$(pod_nspath n1 b3)" b3 "$ECHO_PORT"
+	{ svc_yaml web "$VIP" |
+		sed 's|^metadata: {namespace: shop, name: web}$|metadata: {namespace: shop, name: web, annotations: {sluice.io/lb-algorithm: maglev}}|'
+	  slice_yaml web-1 web "$B1" "$B2" "$B3"; } | put_manifest web.yaml
+	agent_start n1
+	wait_for 3 svc_backends_are "$VIP:$SVC_PORT/TCP" 3 ||
+		fail "frontend not programmed: $(ctl n1 services)"
+	out=$(ctl n1 services)
+	assert_match "$VIP:$SVC_PORT/TCP +external +shop/web:http/TCP +maglev " "$out" \
+		"sluicectl services shows the maglev flag"
+	n=$(ctl n1 -o json services | jget "[f.get('maglevTable', 0) for f in d if f['frontend'] == '$VIP:$SVC_PORT/TCP'][0]")
+	assert_ge 1 "$n" "the frontend names its Maglev table"
+
+	out=$(hits "$(pod_nspath n1 client)" tcp 30 | sort | uniq -c)
+	say "Maglev spread: $(echo "$out" | tr '\n' ' ')"
+	assert_contains "$out" "b1:$CLIENT" "a Maglev Service reaches b1"
+	assert_contains "$out" "b2:$CLIENT" "and b2"
+	assert_contains "$out" "b3:$CLIENT" "and b3"
+
+	for port in 41001 41002 41003 41004 41005 41006; do
+		first=
+		for i in 1 2 3; do
+			out=$(ctl n1 ct flush --addr "$VIP")
+			be=$(maglev_backend "$(pod_nspath n1 client)" "$port") ||
+				fail "connection from port $port: $be"
+			assert_match "^($B1|$B2|$B3):$ECHO_PORT$" "$be" "port $port, round $i: a backend"
+			first=${first:-$be}
+			assert_eq "$first" "$be" "port $port, round $i: the same backend after a ct flush"
+		done
+		assert_match "^[1-9][0-9]* entries deleted" "$(ctl n1 ct flush --addr "$VIP")" \
+			"the connection from port $port was tracked"
+		say "port $port -> $first"
+	done
+
+	# A restarted agent reads the tables (TCP and UDP port) back and
+	# keeps them, unchanged.
+	kill -KILL "$AGENT_PID"
+	agent_start n1
+	wait_for 5 grep -q "Maglev tables; written 0, kept 2 from the map" "$CASE_DIR/agent-n1.log" ||
+		fail "the restarted agent did not keep the table: $(grep Maglev "$CASE_DIR/agent-n1.log")"
+	assert_eq "$n" "$(ctl n1 -o json services | jget "[f.get('maglevTable', 0) for f in d if f['frontend'] == '$VIP:$SVC_PORT/TCP'][0]")" \
+		"the same table id after the restart"
+	be=$(maglev_backend "$(pod_nspath n1 client)" 41006) || fail "connection after the restart: $be"
+	assert_eq "$first" "$be" "port 41006 after the restart: the same backend"
+}

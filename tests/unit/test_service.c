@@ -9,6 +9,7 @@
  */
 #include "unit.h"
 #include "k8s.h"
+#include "maglev.h"
 #include "model.h"
 #include "service.h"
 
@@ -25,12 +26,22 @@
 
 #define MEM_MAX 2048
 #define OPS_MAX 8192
+#define TABLES_MAX 64
 
 struct op {
-	char what; /* B write backend, b delete backend, S write, s delete */
+	char what; /* B write backend, b delete backend, S write, s delete,
+		    * T write Maglev table, t delete one */
 	unsigned int call;
 	struct sl_service_key key;
 	__u32 id;
+};
+
+/* One sl_maglev entry: its inner map's id, the table, the ids it names. */
+struct mem_tbl {
+	__u32 id, inner;
+	__u32 *lut;
+	__u32 names[MEM_MAX];
+	size_t n_names;
 };
 
 struct mem {
@@ -38,6 +49,10 @@ struct mem {
 	size_t n_svc;
 	struct sl_svc_backend_entry be[MEM_MAX];
 	size_t n_be;
+	struct mem_tbl tbl[TABLES_MAX];
+	size_t n_tbl;
+	__u32 last_inner;   /* inner map ids handed out */
+	unsigned int reads; /* tables read back */
 	struct op ops[OPS_MAX];
 	size_t n_ops;
 	unsigned int calls, dumps;
@@ -68,9 +83,20 @@ static struct sl_svc_backend_entry *mem_be(struct mem *m, __u32 id)
 	return NULL;
 }
 
+static struct mem_tbl *mem_tbl(struct mem *m, __u32 id)
+{
+	for (size_t i = 0; i < m->n_tbl; i++)
+		if (m->tbl[i].id == id)
+			return &m->tbl[i];
+	return NULL;
+}
+
 /* What the datapath relies on at every instant. */
 static void check_consistent(struct mem *m)
 {
+	for (size_t i = 0; i < m->n_tbl; i++)
+		for (size_t j = 0; j < m->tbl[i].n_names; j++)
+			assert_non_null(mem_be(m, m->tbl[i].names[j]));
 	for (size_t i = 0; i < m->n_svc; i++) {
 		const struct sl_svc_entry *e = &m->svc[i];
 		struct sl_service_key k = e->key;
@@ -79,6 +105,9 @@ static void check_consistent(struct mem *m)
 			assert_non_null(mem_be(m, e->val.backend_id));
 			continue;
 		}
+		/* A frontend names a table once it is written. */
+		if (e->val.backend_id)
+			assert_non_null(mem_tbl(m, e->val.backend_id));
 		for (__u16 s = 1; s <= e->val.count; s++) {
 			k.slot = s;
 			assert_non_null(mem_svc(m, &k));
@@ -247,6 +276,106 @@ static int m_remove_backends(const struct sl_svc_backend *be, const __u32 *ids,
 	return 0;
 }
 
+static int m_dump_maglev(const struct sl_svc_backend *be,
+			 int (*cb)(__u32, __u32, void *), void *arg)
+{
+	struct mem *m = be->ctx;
+
+	for (size_t i = m->n_tbl; i-- > 0;) {
+		int err = cb(m->tbl[i].id, m->tbl[i].inner, arg);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int m_read_maglev(const struct sl_svc_backend *be, __u32 id,
+			 __u32 *table)
+{
+	struct mem *m = be->ctx;
+	struct mem_tbl *t = mem_tbl(m, id);
+
+	m->reads++;
+	if (!t)
+		return -ENOENT;
+	memcpy(table, t->lut, sizeof(struct sl_maglev_table));
+	return 0;
+}
+
+/* A table as written, or put there behind the agent's back. */
+static void mem_put_tbl(struct mem *m, __u32 id, const __u32 *table)
+{
+	struct mem_tbl *t = mem_tbl(m, id);
+
+	if (!t) {
+		assert_true(m->n_tbl < TABLES_MAX);
+		t = &m->tbl[m->n_tbl++];
+		memset(t, 0, sizeof(*t));
+		t->id = id;
+		t->lut = malloc(sizeof(struct sl_maglev_table));
+		assert_non_null(t->lut);
+	}
+	memcpy(t->lut, table, sizeof(struct sl_maglev_table));
+	t->inner = ++m->last_inner; /* a new inner map each time */
+	t->n_names = 0;
+	for (size_t i = 0; i < SL_MAGLEV_M; i++) {
+		size_t j = 0;
+
+		while (j < t->n_names && t->names[j] != table[i])
+			j++;
+		if (j == t->n_names) {
+			assert_true(t->n_names < MEM_MAX);
+			t->names[t->n_names++] = table[i];
+		}
+	}
+}
+
+static void mem_del_tbl(struct mem *m, __u32 id)
+{
+	struct mem_tbl *t = mem_tbl(m, id);
+
+	if (!t)
+		return;
+	free(t->lut);
+	*t = m->tbl[--m->n_tbl];
+}
+
+static int m_write_maglev(const struct sl_svc_backend *be, __u32 id,
+			  const __u32 *table, __u32 *inner)
+{
+	struct mem *m = be->ctx;
+	int err;
+
+	m->calls++;
+	err = mem_op(m, 'T', NULL, id);
+	if (err)
+		return err;
+	mem_put_tbl(m, id, table);
+	*inner = mem_tbl(m, id)->inner;
+	if (m->check)
+		check_consistent(m);
+	return 0;
+}
+
+static int m_remove_maglev(const struct sl_svc_backend *be, const __u32 *ids,
+			   size_t n)
+{
+	struct mem *m = be->ctx;
+
+	m->calls++;
+	for (size_t i = 0; i < n; i++) {
+		int err = mem_op(m, 't', NULL, ids[i]);
+
+		if (err)
+			return err;
+		mem_del_tbl(m, ids[i]);
+		if (m->check)
+			check_consistent(m);
+	}
+	return 0;
+}
+
 static struct mem *mem_new(struct sl_svc_backend *be)
 {
 	struct mem *m = calloc(1, sizeof(*m));
@@ -260,11 +389,23 @@ static struct mem *mem_new(struct sl_svc_backend *be)
 		.remove_services = m_remove_services,
 		.write_backends = m_write_backends,
 		.remove_backends = m_remove_backends,
+		.dump_maglev = m_dump_maglev,
+		.read_maglev = m_read_maglev,
+		.write_maglev = m_write_maglev,
+		.remove_maglev = m_remove_maglev,
 		.ctx = m,
 		.services_fd = -1,
 		.backends_fd = -1,
+		.maglev_fd = -1,
 	};
 	return m;
+}
+
+static void mem_free(struct mem *m)
+{
+	for (size_t i = 0; i < m->n_tbl; i++)
+		free(m->tbl[i].lut);
+	free(m);
 }
 
 /* --- the model, from JSON with ' for " ------------------------------------ */
@@ -386,7 +527,9 @@ static void expect_fe(struct mem *m, const char *ip, uint16_t port,
 		fail_msg("no frontend %s:%u/%u scope %u", ip, port, proto,
 			 scope);
 	assert_int_equal(e->val.flags, flags);
-	assert_int_equal(e->val.backend_id, 0);
+	/* A Maglev frontend with backends names its table (expect_table). */
+	if (!(flags & SL_SVC_F_MAGLEV) || !e->val.count)
+		assert_int_equal(e->val.backend_id, 0);
 	assert_int_not_equal(e->val.svc_id, 0);
 	slots_str(m, &k, e->val.count, buf, sizeof(buf));
 	assert_string_equal(buf, slots);
@@ -474,7 +617,7 @@ static void fx_free(struct fx *f)
 {
 	sl_svc_state_free(&f->st);
 	sl_model_free(&f->model);
-	free(f->mem);
+	mem_free(f->mem);
 	free(f);
 }
 
@@ -1319,6 +1462,373 @@ static void test_json(void **state)
 	fx_free(f);
 }
 
+/* --- Maglev tables -------------------------------------------------------- */
+
+#define MAGLEV_META ",'annotations':{'sluice.io/lb-algorithm':'maglev'}"
+/* The web fixture with the annotation, at the ClusterIP and at an
+ * external IP (two frontends). */
+#define MAGLEV_WEB_SVC                                                         \
+	SVC_X("default", "web", MAGLEV_META,                                   \
+	      "'clusterIP':'10.96.0.10','externalIPs':['203.0.113.9'],"        \
+	      "'ports':[{'name':'http','port':80,'protocol':'TCP'}]",          \
+	      "")
+#define PLAIN_WEB_SVC                                                          \
+	SVC("default", "web",                                                  \
+	    "'clusterIP':'10.96.0.10','externalIPs':['203.0.113.9'],"          \
+	    "'ports':[{'name':'http','port':80,'protocol':'TCP'}]")
+
+/*
+ * The frontend names a table that is written and is the one its slots'
+ * backends give, by their addresses (so the same on every node). Returns
+ * the table id.
+ */
+static __u32 expect_table(struct mem *m, const char *ip, uint16_t port,
+			  uint8_t proto, uint8_t scope)
+{
+	struct sl_service_key k = key(ip, port, proto, scope, 0);
+	const struct sl_svc_entry *e = mem_svc(m, &k);
+	struct sl_maglev_backend be[16];
+	const struct mem_tbl *t;
+	__u32 *want;
+
+	if (!e)
+		fail_msg("no frontend %s:%u", ip, port);
+	assert_true(e->val.flags & SL_SVC_F_MAGLEV);
+	assert_int_not_equal(e->val.backend_id, 0);
+	t = mem_tbl(m, e->val.backend_id);
+	if (!t)
+		fail_msg("%s:%u names table %u, not in sl_maglev", ip, port,
+			 e->val.backend_id);
+	assert_true(e->val.count > 0 && e->val.count <= 16);
+	for (__u16 s = 1; s <= e->val.count; s++) {
+		const struct sl_svc_backend_entry *b;
+
+		k.slot = s;
+		b = mem_be(m, mem_svc(m, &k)->val.backend_id);
+		be[s - 1] = (struct sl_maglev_backend){
+			.id = b->id, .ip = ntohl(b->be.addr),
+			.port = ntohs(b->be.port), .proto = b->be.proto };
+	}
+	want = malloc(sizeof(struct sl_maglev_table));
+	assert_non_null(want);
+	assert_int_equal(sl_maglev_fill(be, e->val.count, want), 0);
+	if (memcmp(t->lut, want, sizeof(struct sl_maglev_table))) {
+		free(want);
+		fail_msg("table %u of %s:%u is not its backends' table",
+			 t->id, ip, port);
+	}
+	free(want);
+	return t->id;
+}
+
+static size_t ops_of(const struct mem *m, char what)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->n_ops; i++)
+		n += m->ops[i].what == what;
+	return n;
+}
+
+/* Index of the op of a kind on a table id, or -1. */
+static int op_on(const struct mem *m, char what, __u32 id)
+{
+	for (size_t i = 0; i < m->n_ops; i++)
+		if (m->ops[i].what == what && m->ops[i].id == id)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * A Maglev frontend gets a table of its own, written after its backends
+ * and before the frontend naming it; the table is computed again only when
+ * the frontend's backends change, and then replaced under the same id
+ * before the frontend's new count.
+ */
+static void test_maglev_table(void **state)
+{
+	struct sl_service_key fk = key("10.96.0.10", 80, TCP, 0, 0);
+	struct fx *f = fx_new();
+	__u32 id, ext, inner;
+	json_object *arr, *v;
+
+	(void)state;
+	load(&f->model, MAGLEV_WEB_SVC);
+	load(&f->model, WEB_SLICE("web-1", READY("10.244.1.1", "n1") ","
+					   READY("10.244.1.2", "n2") ","
+					   READY("10.244.1.3", "n2")));
+	sync_ok(f);
+	expect_fe(f->mem, "10.96.0.10", 80, TCP, 0, SL_SVC_F_MAGLEV,
+		  "10.244.1.1:8080,10.244.1.2:8080,10.244.1.3:8080");
+	id = expect_table(f->mem, "10.96.0.10", 80, TCP, 0);
+	ext = expect_table(f->mem, "203.0.113.9", 80, TCP, 0);
+	assert_int_not_equal(id, ext); /* one table per frontend */
+	assert_int_equal(f->mem->n_tbl, 2);
+	assert_true(op_last(f->mem, 'B', -1) < op_first(f->mem, 'T', -1));
+	assert_true(op_last(f->mem, 'S', -2) < op_first(f->mem, 'T', -1));
+	assert_true(op_on(f->mem, 'T', id) < op_of(f->mem, 'S', &fk));
+	assert_int_equal(f->st.last.tables, 2);
+	assert_int_equal(f->st.last.tables_written, 2);
+	arr = sl_svc_frontends_json(&f->st);
+	assert_true(json_object_object_get_ex(json_object_array_get_idx(arr, 0),
+					      "maglevTable", &v));
+	assert_int_equal(json_object_get_int(v), id);
+	json_object_put(arr);
+
+	/* Nothing changed: nothing written, no table computed. */
+	sync_ok(f);
+	assert_int_equal(f->mem->n_ops, 0);
+	assert_int_equal(f->mem->reads, 0);
+
+	/* A backend that is in no slot (not ready): the sets are the same,
+	 * the tables too. */
+	load(&f->model, WEB_SLICE("web-1", READY("10.244.1.1", "n1") ","
+					   READY("10.244.1.2", "n2") ","
+					   READY("10.244.1.3", "n2") ","
+					   NOT_READY("10.244.1.9", "n2")));
+	sync_ok(f);
+	assert_int_equal(f->st.last.backends_written, 1);
+	assert_int_equal(ops_of(f->mem, 'T'), 0);
+
+	/* A fourth ready one: both tables replaced under their ids (a new
+	 * inner map each), before the frontends count the new slot. */
+	inner = mem_tbl(f->mem, id)->inner;
+	load(&f->model, WEB_SLICE("web-1", READY("10.244.1.1", "n1") ","
+					   READY("10.244.1.2", "n2") ","
+					   READY("10.244.1.3", "n2") ","
+					   READY("10.244.1.4", "n2")));
+	sync_ok(f);
+	assert_int_equal(expect_table(f->mem, "10.96.0.10", 80, TCP, 0), id);
+	assert_int_equal(expect_table(f->mem, "203.0.113.9", 80, TCP, 0), ext);
+	assert_int_not_equal(mem_tbl(f->mem, id)->inner, inner);
+	assert_int_equal(f->st.last.tables_written, 2);
+	assert_int_equal(ops_of(f->mem, 'T'), 2);
+	assert_true(op_on(f->mem, 'T', id) < op_of(f->mem, 'S', &fk));
+	assert_true(op_first(f->mem, 'S', -2) < op_on(f->mem, 'T', id));
+	fx_free(f);
+}
+
+/*
+ * Tables go after the frontends that named them: when the Service turns
+ * to random, when it has no endpoints left, when it is deleted. A deleted
+ * table's id is free again.
+ */
+static void test_maglev_table_removed(void **state)
+{
+	struct sl_service_key fk = key("10.96.0.10", 80, TCP, 0, 0);
+	struct fx *f = fx_new();
+	__u32 id, ext;
+
+	(void)state;
+	load(&f->model, MAGLEV_WEB_SVC);
+	load(&f->model, WEB_SLICE("web-1", READY("10.244.1.1", "n1") ","
+					   READY("10.244.1.2", "n1")));
+	sync_ok(f);
+	id = expect_table(f->mem, "10.96.0.10", 80, TCP, 0);
+	ext = expect_table(f->mem, "203.0.113.9", 80, TCP, 0);
+
+	/* Random again: the frontends first, without their tables. */
+	load(&f->model, PLAIN_WEB_SVC);
+	sync_ok(f);
+	expect_fe(f->mem, "10.96.0.10", 80, TCP, 0, 0,
+		  "10.244.1.1:8080,10.244.1.2:8080");
+	assert_int_equal(f->mem->n_tbl, 0);
+	assert_true(op_of(f->mem, 'S', &fk) < op_on(f->mem, 't', id));
+	assert_int_equal(f->st.last.tables_removed, 2);
+	assert_int_equal(f->st.last.tables, 0);
+
+	/* Maglev once more: the ids are free, and given again. */
+	load(&f->model, MAGLEV_WEB_SVC);
+	sync_ok(f);
+	assert_int_equal(expect_table(f->mem, "10.96.0.10", 80, TCP, 0), id);
+	assert_int_equal(expect_table(f->mem, "203.0.113.9", 80, TCP, 0), ext);
+
+	/* No endpoints: a frontend that refuses needs no table. */
+	load(&f->model, WEB_SLICE("web-1", NOT_READY("10.244.1.1", "n1")));
+	sync_ok(f);
+	expect_fe(f->mem, "10.96.0.10", 80, TCP, 0, SL_SVC_F_MAGLEV, "");
+	assert_int_equal(fe(f->mem, "10.96.0.10", 80, TCP, 0)->backend_id, 0);
+	assert_int_equal(f->mem->n_tbl, 0);
+	assert_true(op_of(f->mem, 'S', &fk) < op_on(f->mem, 't', id));
+
+	/* Deleted: frontends, then tables, then backends. */
+	load(&f->model, WEB_SLICE("web-1", READY("10.244.1.1", "n1")));
+	sync_ok(f);
+	id = expect_table(f->mem, "10.96.0.10", 80, TCP, 0);
+	assert_int_equal(sl_model_delete(&f->model, SL_KIND_SERVICE,
+					 "default/web", NULL), 1);
+	sync_ok(f);
+	assert_int_equal(f->mem->n_tbl, 0);
+	assert_int_equal(f->mem->n_svc, 0);
+	assert_true(op_last(f->mem, 's', -1) < op_first(f->mem, 't', -1));
+	assert_true(op_last(f->mem, 't', -1) < op_first(f->mem, 'b', -1));
+	fx_free(f);
+}
+
+/* A table id is not given to another frontend while the one that had it
+ * is still in the maps, even if it goes in the same sync. */
+static void test_maglev_ids_in_use(void **state)
+{
+	struct fx *f = fx_new();
+	__u32 a, b, c;
+
+	(void)state;
+	load(&f->model, SVC_X("default", "a", MAGLEV_META,
+			      HTTP_SPEC("10.96.0.1"), ""));
+	load(&f->model, SLICE("default", "a-1", "a", HTTP_PORT,
+			      READY("10.244.1.1", "n1")));
+	sync_ok(f);
+	a = expect_table(f->mem, "10.96.0.1", 80, TCP, 0);
+	assert_int_equal(a, 1);
+	sl_model_delete(&f->model, SL_KIND_SERVICE, "default/a", NULL);
+	load(&f->model, SVC_X("default", "b", MAGLEV_META,
+			      HTTP_SPEC("10.96.0.2"), ""));
+	load(&f->model, SLICE("default", "b-1", "b", HTTP_PORT,
+			      READY("10.244.1.1", "n1")));
+	sync_ok(f);
+	b = expect_table(f->mem, "10.96.0.2", 80, TCP, 0);
+	assert_int_not_equal(b, a);
+	assert_true(op_on(f->mem, 'T', b) < op_on(f->mem, 't', a));
+	/* Gone now: free for the next one. */
+	load(&f->model, SVC_X("default", "c", MAGLEV_META,
+			      HTTP_SPEC("10.96.0.3"), ""));
+	load(&f->model, SLICE("default", "c-1", "c", HTTP_PORT,
+			      READY("10.244.1.2", "n1")));
+	sync_ok(f);
+	c = expect_table(f->mem, "10.96.0.3", 80, TCP, 0);
+	assert_int_equal(c, a);
+	assert_int_equal(expect_table(f->mem, "10.96.0.2", 80, TCP, 0), b);
+	fx_free(f);
+}
+
+/*
+ * A restarted agent keeps the table ids its frontends name, and keeps the
+ * tables it reads back right; a wrong one is rewritten, one no frontend
+ * names is removed. A resync trusts tables whose inner map is the one it
+ * wrote, and reads back one swapped behind its back.
+ */
+static void test_maglev_restart(void **state)
+{
+	struct sl_svc_state st2 = {}, st3 = {};
+	struct fx *f = fx_new();
+	__u32 id, ext, *lut;
+
+	(void)state;
+	load(&f->model, MAGLEV_WEB_SVC);
+	load(&f->model, WEB_SLICE("web-1", READY("10.244.1.1", "n1") ","
+					   READY("10.244.1.2", "n1") ","
+					   READY("10.244.1.3", "n1")));
+	sync_ok(f);
+	id = expect_table(f->mem, "10.96.0.10", 80, TCP, 0);
+	ext = expect_table(f->mem, "203.0.113.9", 80, TCP, 0);
+
+	/* The restart: nothing written, both tables read back and kept. */
+	f->mem->n_ops = 0;
+	assert_int_equal(sl_services_sync(&f->be, &f->model, &f->cfg, &st2), 0);
+	assert_int_equal(f->mem->n_ops, 0);
+	assert_int_equal(f->mem->reads, 2);
+	assert_int_equal(st2.last.tables_adopted, 2);
+	assert_int_equal(st2.last.tables_written, 0);
+	/* Known from then on: no reads. */
+	f->mem->reads = 0;
+	assert_int_equal(sl_services_sync(&f->be, &f->model, &f->cfg, &st2), 0);
+	assert_int_equal(f->mem->reads, 0);
+	sl_svc_state_free(&st2);
+
+	/* Down again, and meanwhile: one table wrong, a stray one. */
+	lut = calloc(SL_MAGLEV_M, sizeof(*lut));
+	assert_non_null(lut);
+	memcpy(lut, mem_tbl(f->mem, ext)->lut, sizeof(struct sl_maglev_table));
+	lut[7] = lut[7] == mem_tbl(f->mem, ext)->lut[0] ?
+			 mem_tbl(f->mem, ext)->lut[1] :
+			 mem_tbl(f->mem, ext)->lut[0];
+	mem_put_tbl(f->mem, ext, lut);
+	mem_put_tbl(f->mem, 99, lut);
+	free(lut);
+	f->mem->n_ops = 0;
+	assert_int_equal(sl_services_sync(&f->be, &f->model, &f->cfg, &st3), 0);
+	check_consistent(f->mem);
+	assert_int_equal(f->mem->n_ops, 2);
+	assert_true(op_on(f->mem, 'T', ext) >= 0);
+	assert_true(op_on(f->mem, 't', 99) >= 0);
+	assert_int_equal(expect_table(f->mem, "10.96.0.10", 80, TCP, 0), id);
+	assert_int_equal(expect_table(f->mem, "203.0.113.9", 80, TCP, 0), ext);
+	sl_svc_state_free(&st3);
+
+	/* The first agent's state, resynced: the table st3 rewrote has an
+	 * inner map it never wrote; read back, right, kept. */
+	sl_svc_state_invalidate(&f->st);
+	f->mem->reads = 0;
+	sync_ok(f);
+	assert_int_equal(f->mem->n_ops, 0);
+	assert_int_equal(f->mem->reads, 1);
+	assert_int_equal(f->st.last.tables_adopted, 1);
+	fx_free(f);
+}
+
+/* A table write fails: the frontend keeps counting the slots and table it
+ * had; the next sync writes the rest. */
+static void test_maglev_write_failure(void **state)
+{
+	struct fx *f = fx_new();
+	__u32 id;
+
+	(void)state;
+	load(&f->model, SVC_X("default", "web", MAGLEV_META,
+			      HTTP_SPEC("10.96.0.10"), ""));
+	load(&f->model, WEB_SLICE("web-1", READY("10.244.1.1", "n1") ","
+					   READY("10.244.1.2", "n1")));
+	sync_ok(f);
+	id = expect_table(f->mem, "10.96.0.10", 80, TCP, 0);
+	load(&f->model, WEB_SLICE("web-1", READY("10.244.1.1", "n1") ","
+					   READY("10.244.1.2", "n1") ","
+					   READY("10.244.1.3", "n1")));
+	/* The new backend, slot 3, then the table fails. */
+	f->mem->fail_after = 3;
+	assert_int_equal(sl_services_sync(&f->be, &f->model, &f->cfg, &f->st),
+			 -EIO);
+	check_consistent(f->mem);
+	assert_int_equal(fe(f->mem, "10.96.0.10", 80, TCP, 0)->count, 2);
+	assert_int_equal(mem_tbl(f->mem, id)->n_names, 2); /* the old one */
+	f->mem->n_ops = 0;
+	f->mem->fail_after = 0;
+	sync_ok(f);
+	assert_int_equal(expect_table(f->mem, "10.96.0.10", 80, TCP, 0), id);
+	assert_int_equal(fe(f->mem, "10.96.0.10", 80, TCP, 0)->count, 3);
+	assert_int_equal(f->mem->n_ops, 2); /* the table, the frontend */
+	fx_free(f);
+}
+
+/* sluiced --lb-algorithm maglev: Services without the annotation get
+ * tables; a datapath without sl_maglev gets none (random picks). */
+static void test_maglev_default_and_no_map(void **state)
+{
+	struct fx *f = fx_new();
+
+	(void)state;
+	f->cfg.maglev_default = true;
+	load(&f->model, WEB_SVC(""));
+	load(&f->model, WEB_SLICE("web-1", READY("10.244.1.1", "n1")));
+	sync_ok(f);
+	expect_table(f->mem, "10.96.0.10", 80, TCP, 0);
+	fx_free(f);
+
+	f = fx_new();
+	f->cfg.maglev_default = true;
+	f->be.dump_maglev = NULL;
+	f->be.read_maglev = NULL;
+	f->be.write_maglev = NULL;
+	f->be.remove_maglev = NULL;
+	load(&f->model, WEB_SVC(""));
+	load(&f->model, WEB_SLICE("web-1", READY("10.244.1.1", "n1")));
+	sync_ok(f);
+	expect_fe(f->mem, "10.96.0.10", 80, TCP, 0, SL_SVC_F_MAGLEV,
+		  "10.244.1.1:8080");
+	assert_int_equal(fe(f->mem, "10.96.0.10", 80, TCP, 0)->backend_id, 0);
+	assert_int_equal(f->st.last.tables, 0);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1346,6 +1856,12 @@ int main(void)
 		cmocka_unit_test(test_write_failure),
 		cmocka_unit_test(test_frontend_clash),
 		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_maglev_table),
+		cmocka_unit_test(test_maglev_table_removed),
+		cmocka_unit_test(test_maglev_ids_in_use),
+		cmocka_unit_test(test_maglev_restart),
+		cmocka_unit_test(test_maglev_write_failure),
+		cmocka_unit_test(test_maglev_default_and_no_map),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
