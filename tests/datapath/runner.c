@@ -389,6 +389,7 @@ int reset_state(void)
 		skel->maps.sl_backends,
 		skel->maps.sl_affinity,
 		skel->maps.sl_ct,
+		skel->maps.sl_maglev, /* deleting an entry drops its table */
 	};
 	int err;
 
