@@ -3,6 +3,7 @@
 #include "k8s_decode.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@ static const struct {
 	[SL_KIND_NODE] = { "v1", "Node" },
 	[SL_KIND_SERVICE] = { "v1", "Service" },
 	[SL_KIND_ENDPOINTSLICE] = { "discovery.k8s.io/v1", "EndpointSlice" },
+	[SL_KIND_NETPOL] = { "networking.k8s.io/v1", "NetworkPolicy" },
 };
 
 const char *sl_kind_name(enum sl_kind kind)
@@ -151,6 +153,196 @@ int sl_k8s_parse_ip4(const char *s, uint32_t *ip)
 	return 0;
 }
 
+int sl_k8s_protocol(const char *s)
+{
+	if (!strcmp(s, "TCP"))
+		return IPPROTO_TCP;
+	if (!strcmp(s, "UDP"))
+		return IPPROTO_UDP;
+	if (!strcmp(s, "SCTP"))
+		return IPPROTO_SCTP;
+	return -1;
+}
+
+bool sl_k8s_port_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+	bool letter = false;
+
+	if (!n || n > 15 || s[0] == '-' || s[n - 1] == '-' || strstr(s, "--"))
+		return false;
+	for (; *s; s++) {
+		if (*s >= 'a' && *s <= 'z')
+			letter = true;
+		else if (!(*s >= '0' && *s <= '9') && *s != '-')
+			return false;
+	}
+	return letter;
+}
+
+/* Containers and their ports a pod may list before we call it absurd. */
+#define POD_MAX_CONTAINERS 256
+#define POD_MAX_PORTS 1024
+
+static int cmp_pod_port(const void *a, const void *b)
+{
+	const struct sl_pod_port *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	if (c)
+		return c;
+	if (x->protocol != y->protocol)
+		return x->protocol < y->protocol ? -1 : 1;
+	return x->port < y->port ? -1 : x->port > y->port;
+}
+
+/* A list at p in o (absent or null: empty); *n entries. */
+static int pod_list(json_object *o, const char *p, const char *where,
+		    json_object **arr, size_t *n, char *why, size_t len)
+{
+	json_object *v = sl_k8s_path(o, p);
+
+	*arr = NULL;
+	*n = 0;
+	if (!v || json_object_is_type(v, json_type_null))
+		return 0;
+	if (!json_object_is_type(v, json_type_array))
+		return sl_k8s_fail(why, len, "%s is not a list", where);
+	*arr = v;
+	*n = json_object_array_length(v);
+	return 0;
+}
+
+/* One spec.containers[c].ports[i]: checked whole, kept when named. */
+static int decode_pod_port(json_object *e, const char *where,
+			   struct sl_pod *p, char *why, size_t len)
+{
+	json_object *num = sl_k8s_path(e, "containerPort"),
+		    *name = sl_k8s_path(e, "name"),
+		    *proto = sl_k8s_path(e, "protocol");
+	struct sl_pod_port *pp = &p->ports[p->n_ports];
+	const char *ns = "";
+	int64_t port;
+	int protocol = IPPROTO_TCP;
+
+	if (!json_object_is_type(e, json_type_object))
+		return sl_k8s_fail(why, len, "%s is not an object", where);
+	if (!num || !json_object_is_type(num, json_type_int) ||
+	    (port = json_object_get_int64(num)) < 1 || port > 65535)
+		return sl_k8s_fail(why, len,
+				   "%s.containerPort is not an integer 1..65535",
+				   where);
+	if (proto && !json_object_is_type(proto, json_type_null)) {
+		if (!json_object_is_type(proto, json_type_string) ||
+		    (protocol = sl_k8s_protocol(
+			     json_object_get_string(proto))) < 0)
+			return sl_k8s_fail(why, len,
+					   "%s.protocol is not one of TCP, UDP, SCTP",
+					   where);
+	}
+	if (name && !json_object_is_type(name, json_type_null)) {
+		if (!json_object_is_type(name, json_type_string))
+			return sl_k8s_fail(why, len, "%s.name is not a string",
+					   where);
+		ns = json_object_get_string(name);
+		if (ns[0] && !sl_k8s_port_name_valid(ns))
+			return sl_k8s_fail(why, len,
+					   "%s.name \"%.64s\" is not a port name",
+					   where, ns);
+	}
+	if (!ns[0])
+		return 0;
+	pp->name = strdup(ns);
+	if (!pp->name)
+		return sl_k8s_fail(why, len, "out of memory");
+	pp->protocol = (uint8_t)protocol;
+	pp->port = (uint16_t)port;
+	p->n_ports++;
+	return 0;
+}
+
+/*
+ * spec.containers[].ports[] (SPECS D.4). Init containers' ports are not
+ * read: upstream resolves named ports against containers only. Unnamed
+ * ports are checked and dropped.
+ */
+static int decode_pod_ports(json_object *o, struct sl_pod *p, char *why,
+			    size_t len)
+{
+	json_object *spec = sl_k8s_path(o, "spec"), *ctrs, *ports;
+	size_t n_ctrs, n, total = 0;
+	char where[96];
+
+	if (spec && !json_object_is_type(spec, json_type_object) &&
+	    !json_object_is_type(spec, json_type_null))
+		return sl_k8s_fail(why, len, "spec is not an object");
+	if (pod_list(o, "spec.containers", "spec.containers", &ctrs, &n_ctrs,
+		     why, len))
+		return -1;
+	if (n_ctrs > POD_MAX_CONTAINERS)
+		return sl_k8s_fail(why, len,
+				   "spec.containers has %zu entries, more than %d",
+				   n_ctrs, POD_MAX_CONTAINERS);
+	/* Counted first: one allocation, and the bound before any work. */
+	for (size_t c = 0; c < n_ctrs; c++) {
+		json_object *ctr = json_object_array_get_idx(ctrs, c);
+
+		snprintf(where, sizeof(where), "spec.containers[%zu]", c);
+		if (!json_object_is_type(ctr, json_type_object))
+			return sl_k8s_fail(why, len, "%s is not an object",
+					   where);
+		snprintf(where, sizeof(where), "spec.containers[%zu].ports", c);
+		if (pod_list(ctr, "ports", where, &ports, &n, why, len))
+			return -1;
+		total += n;
+		if (total > POD_MAX_PORTS)
+			return sl_k8s_fail(why, len,
+					   "spec.containers[].ports: more than %d",
+					   POD_MAX_PORTS);
+	}
+	if (!total)
+		return 0;
+	p->ports = calloc(total, sizeof(*p->ports));
+	if (!p->ports)
+		return sl_k8s_fail(why, len, "out of memory");
+	for (size_t c = 0; c < n_ctrs; c++) {
+		json_object *ctr = json_object_array_get_idx(ctrs, c);
+
+		pod_list(ctr, "ports", "", &ports, &n, why, len);
+		for (size_t i = 0; i < n; i++) {
+			snprintf(where, sizeof(where),
+				 "spec.containers[%zu].ports[%zu]", c, i);
+			if (decode_pod_port(json_object_array_get_idx(ports, i),
+					    where, p, why, len))
+				return -1;
+		}
+	}
+	/* The API refuses a name twice in one container, not in two: a
+	 * policy then resolves the name to every number it has. */
+	qsort(p->ports, p->n_ports, sizeof(*p->ports), cmp_pod_port);
+	for (size_t i = 1; i < p->n_ports; i++)
+		if (!cmp_pod_port(&p->ports[i], &p->ports[i - 1])) {
+			free(p->ports[i].name);
+			memmove(&p->ports[i], &p->ports[i + 1],
+				(p->n_ports - i - 1) * sizeof(*p->ports));
+			p->n_ports--;
+			i--;
+		}
+	return 0;
+}
+
+static void pod_free(struct sl_pod *p)
+{
+	free(p->ns);
+	free(p->name);
+	free(p->uid);
+	free(p->node);
+	sl_labels_free(&p->labels);
+	for (size_t i = 0; i < p->n_ports; i++)
+		free(p->ports[i].name);
+	free(p->ports);
+}
+
 static int decode_pod(json_object *o, struct sl_pod *p, char *why, size_t len)
 {
 	json_object *hn = sl_k8s_path(o, "spec.hostNetwork");
@@ -177,6 +369,8 @@ static int decode_pod(json_object *o, struct sl_pod *p, char *why, size_t len)
 		goto err;
 	}
 	p->host_network = hn && json_object_get_boolean(hn);
+	if (decode_pod_ports(o, p, why, len))
+		goto err;
 	free(ip);
 	return 0;
 err:
@@ -276,6 +470,12 @@ int sl_object_decode(json_object *o, struct sl_object *out, char *why,
 		snprintf(key, sizeof(key), "%s/%s", out->svc.ns ? out->svc.ns : "",
 			 out->svc.name ? out->svc.name : "");
 		break;
+	case SL_KIND_NETPOL:
+		ret = sl_decode_netpol(o, &out->netpol, why, why_len);
+		snprintf(key, sizeof(key), "%s/%s",
+			 out->netpol.ns ? out->netpol.ns : "",
+			 out->netpol.name ? out->netpol.name : "");
+		break;
 	default:
 		ret = sl_decode_endpoint_slice(o, &out->slice, why, why_len);
 		snprintf(key, sizeof(key), "%s/%s",
@@ -297,11 +497,7 @@ void sl_object_free(struct sl_object *obj)
 {
 	switch (obj->kind) {
 	case SL_KIND_POD:
-		free(obj->pod.ns);
-		free(obj->pod.name);
-		free(obj->pod.uid);
-		free(obj->pod.node);
-		sl_labels_free(&obj->pod.labels);
+		pod_free(&obj->pod);
 		break;
 	case SL_KIND_NAMESPACE:
 		free(obj->ns.name);
@@ -315,6 +511,9 @@ void sl_object_free(struct sl_object *obj)
 		break;
 	case SL_KIND_ENDPOINTSLICE:
 		sl_endpoint_slice_free(&obj->slice);
+		break;
+	case SL_KIND_NETPOL:
+		sl_netpol_free(&obj->netpol);
 		break;
 	default:
 		break;
@@ -345,6 +544,35 @@ bool sl_labels_equal(const struct sl_labels *a, const struct sl_labels *b)
 	for (size_t i = 0; i < a->n; i++)
 		if (strcmp(a->items[i].key, b->items[i].key) ||
 		    strcmp(a->items[i].value, b->items[i].value))
+			return false;
+	return true;
+}
+
+const char *sl_labels_get(const struct sl_labels *l, const char *key)
+{
+	size_t lo = 0, hi = l->n;
+
+	/* Sorted by key (sl_k8s_get_labels). */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(l->items[mid].key, key);
+
+		if (!c)
+			return l->items[mid].value;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+bool sl_pod_ports_equal(const struct sl_pod *a, const struct sl_pod *b)
+{
+	if (a->n_ports != b->n_ports)
+		return false;
+	for (size_t i = 0; i < a->n_ports; i++)
+		if (cmp_pod_port(&a->ports[i], &b->ports[i]))
 			return false;
 	return true;
 }

@@ -13,14 +13,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ipv4.h"
+
 enum sl_kind {
 	SL_KIND_POD,
 	SL_KIND_NAMESPACE,
 	SL_KIND_NODE,
 	SL_KIND_SERVICE,
 	SL_KIND_ENDPOINTSLICE,
+	SL_KIND_NETPOL,
 	SL_KIND_COUNT,
-	SL_KIND_OTHER = SL_KIND_COUNT, /* understood later (policies, …) */
+	SL_KIND_OTHER = SL_KIND_COUNT, /* not ours (yet): AdminNetworkPolicy, … */
 };
 
 const char *sl_kind_name(enum sl_kind kind);
@@ -38,12 +41,24 @@ struct sl_labels {
 	size_t n;
 };
 
+/* A named container port: what a NetworkPolicy's named port resolves to. */
+struct sl_pod_port {
+	char *name;       /* IANA service name, never "" */
+	uint8_t protocol; /* IPPROTO_TCP (default), _UDP, _SCTP */
+	uint16_t port;    /* containerPort */
+};
+
 struct sl_pod {
 	char *ns, *name, *uid;
 	char *node;          /* spec.nodeName, "" when unscheduled */
 	uint32_t ip;         /* status.podIP, host order; 0 when none */
 	bool host_network;
 	struct sl_labels labels;
+	/* spec.containers[].ports[] that have a name, sorted by (name,
+	 * protocol, port), exact duplicates dropped. Unnamed ports are
+	 * checked but not kept: nothing refers to them (SPECS D.4). */
+	struct sl_pod_port *ports;
+	size_t n_ports;
 };
 
 struct sl_namespace {
@@ -122,6 +137,85 @@ struct sl_endpoint_slice {
 	uint64_t digest;
 };
 
+/*
+ * A label selector (metav1.LabelSelector): matchLabels AND every
+ * expression. Empty (no labels, no expressions) selects everything.
+ */
+enum sl_sel_op {
+	SL_SEL_IN,
+	SL_SEL_NOT_IN,
+	SL_SEL_EXISTS,
+	SL_SEL_DOES_NOT_EXIST,
+};
+
+struct sl_sel_expr {
+	char *key;
+	enum sl_sel_op op;
+	char **values;   /* sorted, unique; none for Exists/DoesNotExist */
+	size_t n_values;
+};
+
+struct sl_selector {
+	struct sl_labels match; /* matchLabels, sorted by key */
+	struct sl_sel_expr *exprs; /* matchExpressions, in the object's order */
+	size_t n_exprs;
+};
+
+enum sl_netpol_peer_kind {
+	SL_PEER_SELECTOR, /* podSelector and/or namespaceSelector */
+	SL_PEER_IPBLOCK,  /* an IPv4 ipBlock */
+	/* An IPv6 ipBlock: valid, kept so the rule still has a peer (it
+	 * must not widen to "every peer"), and matches nothing here. */
+	SL_PEER_IPBLOCK6,
+};
+
+struct sl_netpol_peer {
+	enum sl_netpol_peer_kind kind;
+	/* SL_PEER_SELECTOR: at least one present. podSelector alone: pods
+	 * of the policy's namespace; namespaceSelector alone: every pod of
+	 * the matching namespaces; both: pods matching both (AND). */
+	bool has_pod_sel, has_ns_sel;
+	struct sl_selector pod_sel, ns_sel;
+	/* SL_PEER_IPBLOCK: cidr minus every except (each strictly inside it);
+	 * host bits of what was written are cleared, as Go's ParseCIDR does. */
+	struct sl_ipv4_net cidr;
+	struct sl_ipv4_net *except; /* sorted, unique */
+	size_t n_except;
+};
+
+struct sl_netpol_port {
+	uint8_t protocol; /* IPPROTO_TCP (default), _UDP, _SCTP */
+	char *name;       /* a named port, or "" for a number or none */
+	uint16_t port;    /* 0: every port of the protocol (or named) */
+	uint16_t end_port; /* inclusive end of port..end_port; port when none */
+};
+
+/* Peers empty: every peer; ports empty: every port of every protocol. */
+struct sl_netpol_rule {
+	struct sl_netpol_peer *peers;
+	size_t n_peers;
+	struct sl_netpol_port *ports;
+	size_t n_ports;
+};
+
+/*
+ * A networking.k8s.io/v1 NetworkPolicy (SPECS E). policyTypes are kept
+ * defaulted (absent or empty: Ingress, plus Egress when egress has rules);
+ * the rules of a type the policy does not have are dropped, since they
+ * mean nothing. "ingress: []" is n_ingress 0 (deny all once isolated),
+ * "ingress: [{}]" one empty rule (allow all).
+ */
+struct sl_netpol {
+	char *ns, *name;
+	struct sl_selector pod_sel; /* spec.podSelector, {} when absent */
+	bool ingress, egress;       /* policyTypes after defaulting */
+	struct sl_netpol_rule *ingress_rules;
+	size_t n_ingress;
+	struct sl_netpol_rule *egress_rules;
+	size_t n_egress;
+	uint64_t digest;            /* of every field above */
+};
+
 /* One decoded object of any kind we use. */
 struct sl_object {
 	enum sl_kind kind;
@@ -132,6 +226,7 @@ struct sl_object {
 		struct sl_node node;
 		struct sl_service svc;
 		struct sl_endpoint_slice slice;
+		struct sl_netpol netpol;
 	};
 };
 
@@ -156,6 +251,10 @@ void sl_object_free(struct sl_object *obj);
 void sl_object_describe(json_object *o, char *buf, size_t len);
 
 bool sl_labels_equal(const struct sl_labels *a, const struct sl_labels *b);
+/* Same named container ports (both sorted, as decoded). */
+bool sl_pod_ports_equal(const struct sl_pod *a, const struct sl_pod *b);
+/* The value of key, or NULL when absent. */
+const char *sl_labels_get(const struct sl_labels *l, const char *key);
 void sl_labels_free(struct sl_labels *l);
 /* "k1=v1,k2=v2" into buf (truncated safely). */
 void sl_labels_format(const struct sl_labels *l, char *buf, size_t len);

@@ -45,5 +45,15 @@ void sl_service_free(struct sl_service *s);
 int sl_decode_endpoint_slice(json_object *o, struct sl_endpoint_slice *es,
 			     char *why, size_t len);
 void sl_endpoint_slice_free(struct sl_endpoint_slice *es);
+/* NetworkPolicy (k8s_policy.c), the same way. */
+int sl_decode_netpol(json_object *o, struct sl_netpol *np, char *why,
+		     size_t len);
+void sl_netpol_free(struct sl_netpol *np);
+
+/* IPPROTO_TCP/_UDP/_SCTP for "TCP"/"UDP"/"SCTP", -1 for anything else. */
+int sl_k8s_protocol(const char *s);
+/* A port name as the API validates it (IANA_SVC_NAME): 1-15 of [-a-z0-9],
+ * a letter among them, no leading, trailing or doubled '-'. */
+bool sl_k8s_port_name_valid(const char *s);
 
 #endif /* SL_AGENT_K8S_DECODE_H */

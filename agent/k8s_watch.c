@@ -241,7 +241,7 @@ const struct sl_resource sl_kube_resources[SL_KUBE_RESOURCES] = {
 	  "discovery.k8s.io/v1", "EndpointSlice", SL_KIND_ENDPOINTSLICE, true,
 	  true },
 	{ "networkpolicies", "/apis/networking.k8s.io/v1/networkpolicies",
-	  "networking.k8s.io/v1", "NetworkPolicy", SL_KIND_OTHER, true, false },
+	  "networking.k8s.io/v1", "NetworkPolicy", SL_KIND_NETPOL, true, true },
 };
 
 /* What a finished transfer leads to, when the body decided it. */
@@ -771,7 +771,7 @@ static void check_synced(struct sl_kube *k)
 		if (k->inf[i].res->required && !k->inf[i].listed)
 			return;
 	if (!k->synced)
-		log_info("initial sync done: pods, namespaces, services and endpoint slices listed");
+		log_info("initial sync done: pods, namespaces, services, endpoint slices and network policies listed");
 	k->synced = true;
 }
 

@@ -226,7 +226,8 @@ static bool same_object(const struct sl_object *a, const struct sl_object *b)
 		       !strcmp(a->pod.node, b->pod.node) &&
 		       a->pod.ip == b->pod.ip &&
 		       a->pod.host_network == b->pod.host_network &&
-		       sl_labels_equal(&a->pod.labels, &b->pod.labels);
+		       sl_labels_equal(&a->pod.labels, &b->pod.labels) &&
+		       sl_pod_ports_equal(&a->pod, &b->pod);
 	case SL_KIND_NAMESPACE:
 		return sl_labels_equal(&a->ns.labels, &b->ns.labels);
 	case SL_KIND_NODE:
@@ -240,6 +241,8 @@ static bool same_object(const struct sl_object *a, const struct sl_object *b)
 		return a->svc.digest == b->svc.digest;
 	case SL_KIND_ENDPOINTSLICE:
 		return a->slice.digest == b->slice.digest;
+	case SL_KIND_NETPOL:
+		return a->netpol.digest == b->netpol.digest;
 	default:
 		return false;
 	}

@@ -1,0 +1,1450 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The NetworkPolicy compiler (agent/policy.c), no root: what policies
+ * compile to (entry shapes, port prefixes, CIDR identities, ids), and the
+ * upstream conformance model - namespaces x, y, z with pods a, b, c each,
+ * serving 80 and 81 on TCP, UDP and SCTP under named ports - probed with
+ * sl_policy_trace(), which looks the compiled entries up the way the
+ * datapath does. Truth tables read like the upstream e2e's: a row is the
+ * client, a column the server, '.' allowed, 'X' denied.
+ */
+#include "unit.h"
+#include "k8s.h"
+#include "model.h"
+#include "policy.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define TCP IPPROTO_TCP
+#define UDP IPPROTO_UDP
+#define SCTP IPPROTO_SCTP
+
+/* --- the model, from JSON with ' for " ------------------------------------ */
+
+struct fx {
+	struct sl_model m;
+	struct sl_policy_ids ids;
+	struct sl_policy_out out;
+};
+
+static void load(struct fx *f, const char *text)
+{
+	struct sl_object obj;
+	json_object *o;
+	char why[256], *s = strdup(text);
+
+	assert_non_null(s);
+	for (char *p = s; *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	o = parse_json(s);
+	if (sl_object_decode(o, &obj, why, sizeof(why)) != 1)
+		fail_msg("decode: %s: %s", why, s);
+	assert_true(sl_model_upsert(&f->m, &obj, "test") >= 0);
+	json_object_put(o);
+	free(s);
+}
+
+static void compile(struct fx *f)
+{
+	sl_policy_out_free(&f->out);
+	assert_int_equal(sl_policy_compile(&f->m, "n1", &f->ids, &f->out), 0);
+}
+
+static struct fx *fx_new(void)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	sl_model_init(&f->m);
+	sl_policy_ids_init(&f->ids);
+	return f;
+}
+
+static void fx_free(struct fx *f)
+{
+	sl_policy_out_free(&f->out);
+	sl_policy_ids_free(&f->ids);
+	sl_model_free(&f->m);
+	free(f);
+}
+
+static uint32_t ip4(const char *s)
+{
+	struct in_addr a;
+
+	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
+	return ntohl(a.s_addr);
+}
+
+#define NETPOL(ns, name, spec)                                                 \
+	"{'apiVersion':'networking.k8s.io/v1','kind':'NetworkPolicy',"        \
+	"'metadata':{'namespace':'" ns "','name':'" name "'},'spec':{" spec    \
+	"}}"
+
+/* The conformance servers' ports, named as upstream names them. */
+#define SERVE_PORTS                                                            \
+	"{'name':'serve-80-tcp','containerPort':80},"                          \
+	"{'name':'serve-81-tcp','containerPort':81},"                          \
+	"{'name':'serve-80-udp','containerPort':80,'protocol':'UDP'},"         \
+	"{'name':'serve-81-udp','containerPort':81,'protocol':'UDP'},"         \
+	"{'name':'serve-80-sctp','containerPort':80,'protocol':'SCTP'},"       \
+	"{'name':'serve-81-sctp','containerPort':81,'protocol':'SCTP'}"
+
+static void add_pod(struct fx *f, const char *ns, const char *name,
+		    const char *ip, const char *node, const char *labels,
+		    const char *ports, bool host_network)
+{
+	char q[2048];
+
+	snprintf(q, sizeof(q),
+		 "{'apiVersion':'v1','kind':'Pod','metadata':{'namespace':'%s',"
+		 "'name':'%s','uid':'u-%s-%s','labels':{%s}},'spec':{'nodeName':"
+		 "'%s','hostNetwork':%s,'containers':[{'name':'c','ports':[%s]}]},"
+		 "'status':{'podIP':'%s'}}",
+		 ns, name, ns, name, labels, node, host_network ? "true" : "false",
+		 ports, ip);
+	load(f, q);
+}
+
+static void add_ns(struct fx *f, const char *name, const char *labels)
+{
+	char q[512];
+
+	snprintf(q, sizeof(q),
+		 "{'apiVersion':'v1','kind':'Namespace','metadata':{'name':'%s',"
+		 "'labels':{%s}}}",
+		 name, labels);
+	load(f, q);
+}
+
+static void del_policy(struct fx *f, const char *key)
+{
+	assert_int_equal(sl_model_delete(&f->m, SL_KIND_NETPOL, key, NULL), 1);
+}
+
+/* x, y, z with a, b, c on this node: x/a 10.0.1.1 ... z/c 10.0.3.3. The
+ * namespaces carry ns=<name> (as upstream labels them) and not the
+ * kubernetes.io/metadata.name label, which the compiler must supply. */
+static const char *const PODS[9] = { "x/a", "x/b", "x/c", "y/a", "y/b",
+				     "y/c", "z/a", "z/b", "z/c" };
+
+static struct fx *conformance(void)
+{
+	static const char *const nss[3] = { "x", "y", "z" }, *pods[3] = {
+		"a", "b", "c" };
+	struct fx *f = fx_new();
+	char labels[64], ip[32];
+
+	for (int n = 0; n < 3; n++) {
+		snprintf(labels, sizeof(labels), "'ns':'%s'", nss[n]);
+		add_ns(f, nss[n], labels);
+		for (int p = 0; p < 3; p++) {
+			snprintf(labels, sizeof(labels), "'pod':'%s'", pods[p]);
+			snprintf(ip, sizeof(ip), "10.0.%d.%d", n + 1, p + 1);
+			add_pod(f, nss[n], pods[p], ip, "n1", labels,
+				SERVE_PORTS, false);
+		}
+	}
+	return f;
+}
+
+static bool allowed(struct fx *f, const char *from, const char *to,
+		    uint8_t proto, uint16_t port)
+{
+	struct sl_policy_verdict v;
+
+	assert_int_equal(sl_policy_trace(&f->m, &f->out, "n1", from, to,
+					 proto, port, &v), 0);
+	return v.allowed;
+}
+
+/* A probe that must come out as want, with the trace's reason if not. */
+static void probe(struct fx *f, const char *from, const char *to,
+		  uint8_t proto, uint16_t port, bool want)
+{
+	struct sl_policy_verdict v;
+
+	assert_int_equal(sl_policy_trace(&f->m, &f->out, "n1", from, to,
+					 proto, port, &v), 0);
+	if (v.allowed != want)
+		fail_msg("%s -> %s %u/%u: %s, wanted %s", from, to, proto,
+			 port, v.reason, want ? "allowed" : "denied");
+}
+
+/*
+ * Compile, then probe all 81 pairs on proto/port against rows (one per
+ * client in PODS order, a character per server, spaces ignored). On a
+ * mismatch, print both tables whole, as upstream's reachability does.
+ */
+static void expect_table(struct fx *f, uint8_t proto, uint16_t port,
+			 const char *const rows[9])
+{
+	char got[9][10], want[9][10];
+	bool ok = true;
+
+	compile(f);
+	for (int i = 0; i < 9; i++) {
+		const char *r = rows[i];
+		int j = 0;
+
+		for (; *r && j < 9; r++)
+			if (*r != ' ')
+				want[i][j++] = *r;
+		assert_int_equal(j, 9);
+		want[i][9] = '\0';
+		for (j = 0; j < 9; j++)
+			got[i][j] = allowed(f, PODS[i], PODS[j], proto, port) ?
+					    '.' : 'X';
+		got[i][9] = '\0';
+		ok &= !strcmp(got[i], want[i]);
+	}
+	if (!ok) {
+		for (int i = 0; i < 9; i++)
+			print_message("%s  want %s  got %s%s\n", PODS[i], want[i],
+				      got[i], strcmp(got[i], want[i]) ? "  <--" : "");
+		fail_msg("reachability on %u/%u differs", proto, port);
+	}
+}
+
+static const char *const ALL_OPEN[9] = {
+	"... ... ...", "... ... ...", "... ... ...",
+	"... ... ...", "... ... ...", "... ... ...",
+	"... ... ...", "... ... ...", "... ... ...",
+};
+
+/* --- port ranges ---------------------------------------------------------- */
+
+/* The minimal cover, counted on the binary trie (independently of the
+ * greedy walk under test). */
+static size_t trie_count(uint32_t base, unsigned int bits, uint32_t lo,
+			 uint32_t hi)
+{
+	uint32_t end = base + (1u << bits) - 1;
+
+	if (end < lo || base > hi)
+		return 0;
+	if (base >= lo && end <= hi)
+		return 1;
+	return trie_count(base, bits - 1, lo, hi) +
+	       trie_count(base + (1u << (bits - 1)), bits - 1, lo, hi);
+}
+
+static void test_port_ranges(void **state)
+{
+	static const struct {
+		uint16_t lo, hi;
+		size_t n;
+		uint16_t ports[16];
+		uint8_t plens[16];
+	} cases[] = {
+		{ 80, 80, 1, { 80 }, { 16 } },
+		{ 0, 65535, 1, { 0 }, { 0 } },
+		{ 1, 65535, 16,
+		  { 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096,
+		    8192, 16384, 32768 },
+		  { 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1 } },
+		{ 1000, 2000, 8,
+		  { 1000, 1008, 1024, 1536, 1792, 1920, 1984, 2000 },
+		  { 13, 12, 7, 8, 9, 10, 12, 16 } },
+		{ 32768, 60999, 7,
+		  { 32768, 49152, 57344, 59392, 60416, 60928, 60992 },
+		  { 2, 3, 5, 6, 7, 10, 13 } },
+		{ 80, 82, 2, { 80, 82 }, { 15, 16 } },
+		{ 65535, 65535, 1, { 65535 }, { 16 } },
+	};
+	/* And exactness and minimality over a spread of others. */
+	static const uint16_t extra[][2] = {
+		{ 1, 1 }, { 1, 2 }, { 3, 4 }, { 1023, 1024 }, { 0, 32767 },
+		{ 32767, 32768 }, { 30000, 32767 }, { 5, 65530 },
+		{ 443, 8443 }, { 65534, 65535 }, { 12345, 54321 },
+	};
+	uint16_t ports[30];
+	uint8_t plens[30];
+
+	(void)state;
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		size_t n = sl_port_range_prefixes(cases[c].lo, cases[c].hi,
+						  ports, plens);
+
+		if (n != cases[c].n)
+			fail_msg("%u-%u: %zu prefixes, wanted %zu", cases[c].lo,
+				 cases[c].hi, n, cases[c].n);
+		for (size_t i = 0; i < n; i++)
+			if (ports[i] != cases[c].ports[i] ||
+			    plens[i] != cases[c].plens[i])
+				fail_msg("%u-%u: [%zu] %u/%u, wanted %u/%u",
+					 cases[c].lo, cases[c].hi, i, ports[i],
+					 plens[i], cases[c].ports[i],
+					 cases[c].plens[i]);
+	}
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]) +
+				   sizeof(extra) / sizeof(extra[0]); c++) {
+		bool inside = c < sizeof(cases) / sizeof(cases[0]);
+		uint16_t lo = inside ? cases[c].lo : extra[c - 7][0];
+		uint16_t hi = inside ? cases[c].hi : extra[c - 7][1];
+		size_t n = sl_port_range_prefixes(lo, hi, ports, plens);
+
+		assert_int_equal(n, trie_count(0, 16, lo, hi));
+		for (uint32_t p = 0; p <= 65535; p++) {
+			size_t hits = 0;
+
+			for (size_t i = 0; i < n; i++) {
+				uint16_t m = plens[i] ? (uint16_t)(0xffffu << (16 - plens[i])) : 0;
+
+				assert_int_equal(ports[i] & ~m, 0);
+				hits += ((p & m) == ports[i]);
+			}
+			/* Exact: in the range once, outside never. */
+			if (hits != (p >= lo && p <= hi))
+				fail_msg("%u-%u: port %u covered %zu times", lo,
+					 hi, p, hits);
+		}
+	}
+}
+
+/* --- entry shapes --------------------------------------------------------- */
+
+static const struct sl_policy_endpoint *ep_of(struct fx *f, const char *pod)
+{
+	const struct sl_policy_endpoint *ep = sl_policy_endpoint_find(&f->out, pod);
+
+	assert_non_null(ep);
+	return ep;
+}
+
+static uint32_t id_of(struct fx *f, const char *pod)
+{
+	const struct sl_identity *id = sl_model_identity(&f->m, pod);
+
+	assert_non_null(id);
+	return id->id;
+}
+
+static uint32_t policy_id(struct fx *f, const char *name)
+{
+	for (size_t i = 0; i < f->out.n_names; i++)
+		if (!strcmp(f->out.names[i].name, name))
+			return f->out.names[i].id;
+	fail_msg("no policy %s", name);
+	return 0;
+}
+
+/* The entries of one endpoint and direction, in order. */
+static size_t entries_of(struct fx *f, const char *pod, int dir,
+			 const struct sl_policy_entry **out, size_t max)
+{
+	uint32_t ip = ep_of(f, pod)->ip;
+	size_t n = 0;
+
+	for (size_t i = 0; i < f->out.n_entries; i++) {
+		const struct sl_policy_entry *e = &f->out.entries[i];
+
+		if (ntohl(e->key.ep) == ip && e->key.dir == dir && n < max)
+			out[n++] = e;
+	}
+	return n;
+}
+
+static void check_entry(const struct sl_policy_entry *e, uint32_t ep, int dir,
+			uint32_t identity, uint8_t proto, uint16_t port,
+			unsigned int plen, uint32_t pid)
+{
+	struct sl_policy_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.prefixlen = SL_POLICY_FIXED_BITS + plen;
+	k.ep = htonl(ep);
+	k.dir = (__u8)dir;
+	k.proto = proto;
+	k.identity = identity;
+	k.dport = htons(port);
+	if (memcmp(&k, &e->key, sizeof(k)) || e->val.policy_id != pid ||
+	    e->val.flags)
+		fail_msg("entry: id %u proto %u port %u/%u policy %u; wanted "
+			 "id %u proto %u port %u/%u policy %u",
+			 e->key.identity, e->key.proto, ntohs(e->key.dport),
+			 e->key.prefixlen - SL_POLICY_FIXED_BITS,
+			 e->val.policy_id, identity, proto, port, plen, pid);
+}
+
+static void test_entry_shapes(void **state)
+{
+	const struct sl_policy_entry *e[64];
+	struct fx *f = conformance();
+	uint32_t a = ip4("10.0.1.1"), pid;
+	size_t n;
+
+	(void)state;
+	/* Nothing selects anything: no entries, no isolation. */
+	compile(f);
+	assert_int_equal(f->out.n_eps, 9);
+	assert_int_equal(f->out.n_entries, 0);
+	assert_int_equal(f->out.n_cidrs, 0);
+	for (size_t i = 0; i < 9; i++)
+		assert_int_equal(f->out.eps[i].flags, 0);
+	/* Endpoints sorted by address. */
+	assert_string_equal(f->out.eps[0].pod, "x/a");
+	assert_string_equal(f->out.eps[8].pod, "z/c");
+
+	load(f, NETPOL("x", "web", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'ingress':[{'from':[{'podSelector':{'matchLabels':{'pod':'b'}}}],"
+		       "'ports':[{'port':80},{'protocol':'UDP','port':1000,'endPort':1003},"
+		       "{'protocol':'SCTP'}]}]"));
+	compile(f);
+	pid = policy_id(f, "x/web");
+	assert_true(pid >= SL_POLICY_ID_FIRST);
+	assert_int_equal(ep_of(f, "x/a")->flags, SL_EP_F_INGRESS_ISOLATED);
+	assert_int_equal(ep_of(f, "x/a")->n_selected[SL_POLICY_INGRESS], 1);
+	assert_int_equal(ep_of(f, "x/a")->selected[SL_POLICY_INGRESS][0], pid);
+	assert_int_equal(ep_of(f, "x/b")->flags, 0);
+	/* Sorted by identity then protocol then port: the node first. */
+	n = entries_of(f, "x/a", SL_POLICY_INGRESS, e, 64);
+	assert_int_equal(n, 4);
+	check_entry(e[0], a, SL_POLICY_INGRESS, SL_ID_HOST, SL_PROTO_ANY, 0, 0,
+		    SL_POLICY_ID_NODE);
+	check_entry(e[1], a, SL_POLICY_INGRESS, id_of(f, "x/b"), TCP, 80, 16, pid);
+	check_entry(e[2], a, SL_POLICY_INGRESS, id_of(f, "x/b"), UDP, 1000, 14, pid);
+	check_entry(e[3], a, SL_POLICY_INGRESS, id_of(f, "x/b"), SCTP, 0, 0, pid);
+	assert_int_equal(entries_of(f, "x/a", SL_POLICY_EGRESS, e, 64), 0);
+	assert_int_equal(f->out.n_entries, 4);
+
+	/* A peer without ports: any protocol, port prefix 0. A rule with
+	 * ports and no peers: the ANY identity. */
+	load(f, NETPOL("x", "web", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'policyTypes':['Egress'],"
+		       "'egress':[{'to':[{'podSelector':{'matchLabels':{'pod':'c'}}}]},"
+		       "{'ports':[{'protocol':'UDP','port':53}]}]"));
+	compile(f);
+	assert_int_equal(policy_id(f, "x/web"), pid);
+	assert_int_equal(ep_of(f, "x/a")->flags, SL_EP_F_EGRESS_ISOLATED);
+	n = entries_of(f, "x/a", SL_POLICY_EGRESS, e, 64);
+	assert_int_equal(n, 2);
+	check_entry(e[0], a, SL_POLICY_EGRESS, SL_ID_ANY, UDP, 53, 16, pid);
+	check_entry(e[1], a, SL_POLICY_EGRESS, id_of(f, "x/c"), SL_PROTO_ANY, 0,
+		    0, pid);
+	/* Egress isolation needs no node entry. */
+	assert_int_equal(f->out.n_entries, 2);
+
+	/* The sorted order is the _cmp order, with no two keys equal. */
+	for (size_t i = 1; i < f->out.n_entries; i++)
+		assert_true(sl_policy_key_cmp(&f->out.entries[i - 1].key,
+					      &f->out.entries[i].key) < 0);
+	fx_free(f);
+}
+
+static void test_reduce(void **state)
+{
+	const struct sl_policy_entry *e[64];
+	struct fx *f = conformance();
+	size_t n;
+
+	(void)state;
+	/* Overlapping ranges of one policy and another: prefixes inside a
+	 * wider one of the same identity and protocol go. */
+	load(f, NETPOL("x", "p1", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'ingress':[{'from':[{'podSelector':{}}],'ports':["
+		       "{'port':80,'endPort':95},{'port':81},{'port':88,'endPort':89}]}]"));
+	load(f, NETPOL("x", "p2", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'ingress':[{'from':[{'podSelector':{'matchLabels':{'pod':'b'}}}],"
+		       "'ports':[{'port':82}]}]"));
+	compile(f);
+	n = entries_of(f, "x/a", SL_POLICY_INGRESS, e, 64);
+	/* host; per x identity (a, b, c): 80/12 (80-95) */
+	assert_int_equal(n, 4);
+	for (size_t i = 1; i < n; i++) {
+		assert_int_equal(ntohs(e[i]->key.dport), 80);
+		assert_int_equal(e[i]->key.prefixlen, SL_POLICY_FIXED_BITS + 12);
+		assert_int_equal(e[i]->val.policy_id, policy_id(f, "x/p1"));
+	}
+	probe(f, "x/b", "x/a", TCP, 82, true);
+	probe(f, "x/b", "x/a", TCP, 96, false);
+
+	/* An any-protocol entry of an identity covers its others. */
+	load(f, NETPOL("x", "p3", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'ingress':[{'from':[{'podSelector':{'matchLabels':{'pod':'b'}}}]}]"));
+	compile(f);
+	n = entries_of(f, "x/a", SL_POLICY_INGRESS, e, 64);
+	assert_int_equal(n, 4);
+	for (size_t i = 0; i < n; i++)
+		if (e[i]->key.identity == id_of(f, "x/b"))
+			check_entry(e[i], ip4("10.0.1.1"), SL_POLICY_INGRESS,
+				    id_of(f, "x/b"), SL_PROTO_ANY, 0, 0,
+				    policy_id(f, "x/p3"));
+		else if (e[i]->key.identity != SL_ID_HOST)
+			assert_int_equal(e[i]->val.policy_id, policy_id(f, "x/p1"));
+
+	/* (ANY, any protocol) covers everything: one entry left. */
+	load(f, NETPOL("x", "p4", "'podSelector':{},'ingress':[{}]"));
+	compile(f);
+	n = entries_of(f, "x/a", SL_POLICY_INGRESS, e, 64);
+	assert_int_equal(n, 1);
+	check_entry(e[0], ip4("10.0.1.1"), SL_POLICY_INGRESS, SL_ID_ANY,
+		    SL_PROTO_ANY, 0, 0, policy_id(f, "x/p4"));
+	fx_free(f);
+}
+
+/* --- ipBlock and CIDR identities ------------------------------------------ */
+
+static bool lookup(struct fx *f, const char *ep, int dir, uint32_t identity,
+		   const char *remote, uint8_t proto, uint16_t port)
+{
+	struct sl_policy_match m;
+
+	return sl_policy_lookup(&f->out, ip4(ep), dir, identity, ip4(remote),
+				proto, port, &m);
+}
+
+static uint32_t cidr_id(struct fx *f, const char *ep, int dir,
+			const char *net, unsigned int plen)
+{
+	for (size_t i = 0; i < f->out.n_cidrs; i++) {
+		const struct sl_policy_cidr_entry *c = &f->out.cidrs[i];
+
+		if (ntohl(c->key.ep) == ip4(ep) && c->key.dir == dir &&
+		    ntohl(c->key.addr) == ip4(net) &&
+		    c->key.prefixlen == SL_POLICY_CIDR_FIXED_BITS + plen) {
+			assert_int_equal(c->val.pad, 0);
+			return c->val.identity;
+		}
+	}
+	fail_msg("no CIDR entry %s/%u", net, plen);
+	return 0;
+}
+
+static void test_cidr_identities(void **state)
+{
+	struct fx *f = conformance();
+	uint32_t wide, net2, hole, again;
+
+	(void)state;
+	/* 10.0.0.0/16 except 10.0.2.0/24 on TCP 80; 10.0.2.0/24 except
+	 * 10.0.2.1/32 on TCP 81 (the first block's except, re-allowed). */
+	load(f, NETPOL("x", "cidr", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'policyTypes':['Egress'],'egress':["
+		       "{'to':[{'ipBlock':{'cidr':'10.0.0.0/16','except':['10.0.2.0/24']}}],"
+		       " 'ports':[{'port':80}]},"
+		       "{'to':[{'ipBlock':{'cidr':'10.0.2.0/24','except':['10.0.2.1/32']}}],"
+		       " 'ports':[{'port':81}]}]"));
+	compile(f);
+	assert_int_equal(f->out.n_cidrs, 3);
+	wide = cidr_id(f, "10.0.1.1", SL_POLICY_EGRESS, "10.0.0.0", 16);
+	net2 = cidr_id(f, "10.0.1.1", SL_POLICY_EGRESS, "10.0.2.0", 24);
+	hole = cidr_id(f, "10.0.1.1", SL_POLICY_EGRESS, "10.0.2.1", 32);
+	assert_true(wide >= SL_ID_CIDR_FIRST && net2 >= SL_ID_CIDR_FIRST &&
+		    hole >= SL_ID_CIDR_FIRST);
+	assert_int_not_equal(wide, net2);
+	assert_int_not_equal(wide, hole);
+	assert_int_not_equal(net2, hole);
+
+	/* Lookups as the datapath: a world address, the remote identity
+	 * is WORLD and only the CIDR identity can allow. */
+	assert_true(lookup(f, "10.0.1.1", SL_POLICY_EGRESS, SL_ID_WORLD, "10.0.9.9", TCP, 80));
+	assert_false(lookup(f, "10.0.1.1", SL_POLICY_EGRESS, SL_ID_WORLD, "10.0.9.9", TCP, 81));
+	assert_false(lookup(f, "10.0.1.1", SL_POLICY_EGRESS, SL_ID_WORLD, "10.0.9.9", UDP, 80));
+	assert_false(lookup(f, "10.0.1.1", SL_POLICY_EGRESS, SL_ID_WORLD, "10.0.2.9", TCP, 80));
+	assert_true(lookup(f, "10.0.1.1", SL_POLICY_EGRESS, SL_ID_WORLD, "10.0.2.9", TCP, 81));
+	assert_false(lookup(f, "10.0.1.1", SL_POLICY_EGRESS, SL_ID_WORLD, "10.0.2.1", TCP, 81));
+	assert_false(lookup(f, "10.0.1.1", SL_POLICY_EGRESS, SL_ID_WORLD, "10.0.2.1", TCP, 80));
+	assert_false(lookup(f, "10.0.1.1", SL_POLICY_EGRESS, SL_ID_WORLD, "10.1.0.1", TCP, 80));
+	/* The pods of y are inside the except: only 81, and y/a not. */
+	probe(f, "x/a", "x/b", TCP, 80, true);
+	probe(f, "x/a", "y/b", TCP, 80, false);
+	probe(f, "x/a", "y/b", TCP, 81, true);
+	probe(f, "x/a", "y/a", TCP, 81, false);
+	probe(f, "x/a", "z/a", TCP, 80, true);
+
+	/* The same allow sets on another endpoint: the same identities;
+	 * recompiling changes nothing; an unrelated policy neither. */
+	load(f, NETPOL("x", "cidr", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'policyTypes':['Egress'],'egress':["
+		       "{'to':[{'ipBlock':{'cidr':'10.0.0.0/16','except':['10.0.2.0/24']}}],"
+		       " 'ports':[{'port':80}]},"
+		       "{'to':[{'ipBlock':{'cidr':'10.0.2.0/24','except':['10.0.2.1/32']}}],"
+		       " 'ports':[{'port':81}]}]"));
+	load(f, NETPOL("x", "cidr", "'podSelector':{'matchExpressions':[{'key':'pod',"
+		       "'operator':'In','values':['a','b']}]},"
+		       "'policyTypes':['Egress'],'egress':["
+		       "{'to':[{'ipBlock':{'cidr':'10.0.0.0/16','except':['10.0.2.0/24']}}],"
+		       " 'ports':[{'port':80}]},"
+		       "{'to':[{'ipBlock':{'cidr':'10.0.2.0/24','except':['10.0.2.1/32']}}],"
+		       " 'ports':[{'port':81}]}]"));
+	load(f, NETPOL("y", "other", "'podSelector':{},'ingress':[{'from':["
+		       "{'ipBlock':{'cidr':'192.168.0.0/16'}}]}]"));
+	compile(f);
+	assert_int_equal(cidr_id(f, "10.0.1.1", SL_POLICY_EGRESS, "10.0.0.0", 16), wide);
+	assert_int_equal(cidr_id(f, "10.0.1.2", SL_POLICY_EGRESS, "10.0.0.0", 16), wide);
+	assert_int_equal(cidr_id(f, "10.0.1.2", SL_POLICY_EGRESS, "10.0.2.0", 24), net2);
+	assert_int_equal(cidr_id(f, "10.0.1.2", SL_POLICY_EGRESS, "10.0.2.1", 32), hole);
+	again = cidr_id(f, "10.0.2.1", SL_POLICY_INGRESS, "192.168.0.0", 16);
+	assert_int_equal(cidr_id(f, "10.0.2.3", SL_POLICY_INGRESS, "192.168.0.0", 16),
+			 again);
+	compile(f);
+	assert_int_equal(cidr_id(f, "10.0.1.1", SL_POLICY_EGRESS, "10.0.0.0", 16), wide);
+	assert_int_equal(cidr_id(f, "10.0.2.1", SL_POLICY_INGRESS, "192.168.0.0", 16),
+			 again);
+	/* 2 endpoints x 3 prefixes + 3 endpoints x 1. */
+	assert_int_equal(f->out.n_cidrs, 9);
+	for (size_t i = 1; i < f->out.n_cidrs; i++)
+		assert_true(sl_policy_cidr_key_cmp(&f->out.cidrs[i - 1].key,
+						   &f->out.cidrs[i].key) < 0);
+
+	/* A set no longer in use is released, and its id never comes
+	 * back, not even for the same set. */
+	load(f, NETPOL("x", "cidr", "'podSelector':{'matchLabels':{'pod':'none'}},"
+		       "'policyTypes':['Egress'],'egress':["
+		       "{'to':[{'ipBlock':{'cidr':'10.0.0.0/16','except':['10.0.2.0/24']}}],"
+		       " 'ports':[{'port':80}]}]"));
+	compile(f);
+	assert_int_equal(f->out.n_cidrs, 3);
+	load(f, NETPOL("x", "cidr", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'policyTypes':['Egress'],'egress':["
+		       "{'to':[{'ipBlock':{'cidr':'10.0.0.0/16','except':['10.0.2.0/24']}}],"
+		       " 'ports':[{'port':80}]}]"));
+	compile(f);
+	assert_true(cidr_id(f, "10.0.1.1", SL_POLICY_EGRESS, "10.0.0.0", 16) > again);
+	assert_int_equal(cidr_id(f, "10.0.2.1", SL_POLICY_INGRESS, "192.168.0.0", 16),
+			 again);
+	fx_free(f);
+}
+
+static void test_cidr_ingress_named(void **state)
+{
+	struct fx *f = conformance();
+
+	(void)state;
+	/* Ingress: a named port resolves on the endpoint itself, so it
+	 * works with ipBlock sources; egress to an ipBlock it cannot. */
+	load(f, NETPOL("x", "in", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'ingress':[{'from':[{'ipBlock':{'cidr':'192.168.0.0/16'}}],"
+		       "'ports':[{'port':'serve-81-tcp'}]}]"));
+	load(f, NETPOL("x", "out", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'policyTypes':['Egress'],"
+		       "'egress':[{'to':[{'ipBlock':{'cidr':'0.0.0.0/0'}}],"
+		       "'ports':[{'port':'serve-81-tcp'}]}]"));
+	compile(f);
+	assert_true(lookup(f, "10.0.1.1", SL_POLICY_INGRESS, SL_ID_WORLD, "192.168.3.4", TCP, 81));
+	assert_false(lookup(f, "10.0.1.1", SL_POLICY_INGRESS, SL_ID_WORLD, "192.168.3.4", TCP, 80));
+	assert_false(lookup(f, "10.0.1.1", SL_POLICY_EGRESS, SL_ID_WORLD, "8.8.8.8", TCP, 81));
+	probe(f, "x/a", "y/b", TCP, 81, false);
+	fx_free(f);
+}
+
+/* --- ids ------------------------------------------------------------------ */
+
+static void test_policy_ids(void **state)
+{
+	struct fx *f = conformance();
+	uint32_t m, n, o;
+
+	(void)state;
+	load(f, NETPOL("x", "m", "'podSelector':{}"));
+	load(f, NETPOL("y", "n", "'podSelector':{}"));
+	compile(f);
+	m = policy_id(f, "x/m");
+	n = policy_id(f, "y/n");
+	assert_true(m >= SL_POLICY_ID_FIRST && n >= SL_POLICY_ID_FIRST);
+	assert_int_not_equal(m, n);
+	assert_string_equal(sl_policy_name(&f->out, SL_POLICY_ID_NODE), "(node)");
+	assert_string_equal(sl_policy_name(&f->out, m), "x/m");
+
+	/* A policy sorting before them, a change to one: ids stay. */
+	load(f, NETPOL("a", "first", "'podSelector':{}"));
+	load(f, NETPOL("x", "m", "'podSelector':{},'ingress':[{}]"));
+	compile(f);
+	assert_int_equal(policy_id(f, "x/m"), m);
+	assert_int_equal(policy_id(f, "y/n"), n);
+	o = policy_id(f, "a/first");
+	assert_true(o != m && o != n);
+
+	/* Deleted and made again: a new id, the old one not reused. */
+	del_policy(f, "x/m");
+	compile(f);
+	for (size_t i = 0; i < f->out.n_names; i++)
+		assert_int_not_equal(f->out.names[i].id, m);
+	load(f, NETPOL("x", "m", "'podSelector':{}"));
+	load(f, NETPOL("x", "m2", "'podSelector':{}"));
+	compile(f);
+	assert_true(policy_id(f, "x/m") > o);
+	assert_true(policy_id(f, "x/m2") > o);
+	assert_int_equal(policy_id(f, "y/n"), n);
+	fx_free(f);
+}
+
+/* --- E.1 isolation -------------------------------------------------------- */
+
+/* T39 "should support a 'default-deny-ingress' policy". */
+static void test_default_deny_ingress(void **state)
+{
+	static const char *const rows[9] = {
+		".XX ... ...", "X.X ... ...", "XX. ... ...",
+		"XXX ... ...", "XXX ... ...", "XXX ... ...",
+		"XXX ... ...", "XXX ... ...", "XXX ... ...",
+	};
+	struct fx *f = conformance();
+
+	(void)state;
+	load(f, NETPOL("x", "deny-ingress", "'podSelector':{},'policyTypes':['Ingress']"));
+	expect_table(f, TCP, 80, rows);
+	expect_table(f, UDP, 81, rows);
+	/* Egress of x unaffected. */
+	assert_int_equal(ep_of(f, "x/a")->flags, SL_EP_F_INGRESS_ISOLATED);
+	fx_free(f);
+}
+
+/* "should support a 'default-deny-all' policy" and its egress half. */
+static void test_default_deny_egress(void **state)
+{
+	static const char *const rows[9] = {
+		".XX XXX XXX", "X.X XXX XXX", "XX. XXX XXX",
+		"... ... ...", "... ... ...", "... ... ...",
+		"... ... ...", "... ... ...", "... ... ...",
+	};
+	struct fx *f = conformance();
+
+	(void)state;
+	/* Egress-only policies say so: "egress: []" alone defaults to
+	 * Ingress only, a default-deny ingress. */
+	load(f, NETPOL("x", "deny-egress", "'podSelector':{},'egress':[]"));
+	expect_table(f, TCP, 80, (const char *const[9]){
+		".XX ... ...", "X.X ... ...", "XX. ... ...",
+		"XXX ... ...", "XXX ... ...", "XXX ... ...",
+		"XXX ... ...", "XXX ... ...", "XXX ... ..." });
+	load(f, NETPOL("x", "deny-egress", "'podSelector':{},'policyTypes':['Egress']"));
+	expect_table(f, TCP, 80, rows);
+	expect_table(f, SCTP, 80, rows);
+	fx_free(f);
+}
+
+/* T38 "should enforce policies to check ingress and egress policies can
+ * be controlled independently based on PodSelector". */
+static void test_independent_directions(void **state)
+{
+	struct fx *f = conformance();
+
+	(void)state;
+	/* x/a may not send; nobody may reach x/b (x/a's sends blocked
+	 * anyway); x/a still receives, x/b still sends. */
+	load(f, NETPOL("x", "a-no-egress", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'policyTypes':['Egress']"));
+	load(f, NETPOL("x", "b-no-ingress", "'podSelector':{'matchLabels':{'pod':'b'}},"
+		       "'policyTypes':['Ingress']"));
+	expect_table(f, TCP, 80, (const char *const[9]){
+		".XX XXX XXX", "... ... ...", ".X. ... ...",
+		".X. ... ...", ".X. ... ...", ".X. ... ...",
+		".X. ... ...", ".X. ... ...", ".X. ... ..." });
+	assert_int_equal(ep_of(f, "x/a")->flags, SL_EP_F_EGRESS_ISOLATED);
+	assert_int_equal(ep_of(f, "x/b")->flags, SL_EP_F_INGRESS_ISOLATED);
+	assert_int_equal(ep_of(f, "x/c")->flags, 0);
+	fx_free(f);
+}
+
+/* T40 "should enforce multiple ingress policies with ingress allow-all
+ * policy taking precedence", and "should support allow-all policy". */
+static void test_allow_all_wins(void **state)
+{
+	struct fx *f = conformance();
+
+	(void)state;
+	load(f, NETPOL("x", "only-b-80", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'ingress':[{'from':[{'podSelector':{'matchLabels':{'pod':'b'}}}],"
+		       "'ports':[{'port':80}]}]"));
+	expect_table(f, TCP, 80, (const char *const[9]){
+		"... ... ...", "... ... ...", "X.. ... ...",
+		"X.. ... ...", "X.. ... ...", "X.. ... ...",
+		"X.. ... ...", "X.. ... ...", "X.. ... ..." });
+	probe(f, "x/b", "x/a", TCP, 81, false);
+	load(f, NETPOL("x", "allow-all", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'ingress':[{}]"));
+	expect_table(f, TCP, 80, ALL_OPEN);
+	expect_table(f, TCP, 81, ALL_OPEN);
+	expect_table(f, SCTP, 81, ALL_OPEN);
+	fx_free(f);
+}
+
+/* T41 "should enforce multiple, stacked policies with overlapping
+ * podSelectors": additive, no order. */
+static void test_additive(void **state)
+{
+	struct fx *f = conformance();
+
+	(void)state;
+	load(f, NETPOL("x", "allow-80", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'ingress':[{'from':[{'namespaceSelector':{}}],'ports':[{'port':80}]}]"));
+	load(f, NETPOL("x", "allow-81", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'ingress':[{'from':[{'namespaceSelector':{}}],'ports':[{'port':81}]}]"));
+	expect_table(f, TCP, 80, ALL_OPEN);
+	expect_table(f, TCP, 81, ALL_OPEN);
+	probe(f, "y/a", "x/a", TCP, 82, false);
+	probe(f, "y/a", "x/a", UDP, 80, false);
+	assert_int_equal(ep_of(f, "x/a")->n_selected[SL_POLICY_INGRESS], 2);
+	fx_free(f);
+}
+
+/* T42 "should support denying of egress traffic on the client side (even
+ * if the server explicitly allows this traffic)". */
+static void test_both_ends(void **state)
+{
+	struct fx *f = conformance();
+
+	(void)state;
+	load(f, NETPOL("y", "allow-x-a", "'podSelector':{'matchLabels':{'pod':'b'}},"
+		       "'ingress':[{'from':[{'namespaceSelector':{'matchLabels':{'ns':'x'}},"
+		       "'podSelector':{'matchLabels':{'pod':'a'}}}]}]"));
+	compile(f);
+	probe(f, "x/a", "y/b", TCP, 80, true);
+	probe(f, "x/b", "y/b", TCP, 80, false);
+	load(f, NETPOL("x", "a-no-egress", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'policyTypes':['Egress']"));
+	compile(f);
+	probe(f, "x/a", "y/b", TCP, 80, false);
+	fx_free(f);
+}
+
+/* T43: an allowed direction does not open the reverse one (replies ride
+ * conntrack and are never looked up). */
+static void test_reverse_denied(void **state)
+{
+	struct fx *f = conformance();
+
+	(void)state;
+	load(f, NETPOL("x", "deny", "'podSelector':{}"));
+	load(f, NETPOL("x", "b-to-a", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'ingress':[{'from':[{'podSelector':{'matchLabels':{'pod':'b'}}}]}]"));
+	compile(f);
+	probe(f, "x/b", "x/a", TCP, 80, true);
+	probe(f, "x/a", "x/b", TCP, 80, false);
+	fx_free(f);
+}
+
+/* T50 "should stop enforcing policies after they are deleted", and a pod
+ * made after the policy is isolated in the first compile it appears in. */
+static void test_lifecycle(void **state)
+{
+	struct fx *f = conformance();
+
+	(void)state;
+	load(f, NETPOL("x", "deny-all", "'podSelector':{},'policyTypes':['Ingress','Egress']"));
+	compile(f);
+	add_pod(f, "x", "d", "10.0.1.4", "n1", "'pod':'d'", SERVE_PORTS, false);
+	compile(f);
+	assert_int_equal(ep_of(f, "x/d")->flags,
+			 SL_EP_F_INGRESS_ISOLATED | SL_EP_F_EGRESS_ISOLATED);
+	probe(f, "x/d", "y/a", TCP, 80, false);
+	probe(f, "y/a", "x/d", TCP, 80, false);
+	del_policy(f, "x/deny-all");
+	compile(f);
+	assert_int_equal(ep_of(f, "x/d")->flags, 0);
+	assert_int_equal(f->out.n_entries, 0);
+	probe(f, "x/d", "y/a", TCP, 80, true);
+	probe(f, "y/a", "x/d", TCP, 80, true);
+	fx_free(f);
+}
+
+/* A pod no policy selects is not isolated; a policy selects in its own
+ * namespace only ("policies never select pods in other namespaces"). */
+static void test_not_selected(void **state)
+{
+	struct fx *f = conformance();
+
+	(void)state;
+	load(f, NETPOL("y", "deny", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'policyTypes':['Ingress','Egress']"));
+	compile(f);
+	for (size_t i = 0; i < 9; i++)
+		assert_int_equal(f->out.eps[i].flags,
+				 strcmp(f->out.eps[i].pod, "y/a") ? 0 :
+				 SL_EP_F_INGRESS_ISOLATED | SL_EP_F_EGRESS_ISOLATED);
+	probe(f, "x/a", "x/b", TCP, 80, true);
+	probe(f, "x/a", "y/b", TCP, 80, true);
+	probe(f, "x/a", "y/a", TCP, 80, false);
+	fx_free(f);
+}
+
+/* --- E.2 peers ------------------------------------------------------------ */
+
+/* T44 "should enforce policy based on PodSelector and NamespaceSelector"
+ * (one peer: AND) and "... PodSelector or NamespaceSelector" (two: OR). */
+static void test_and_or(void **state)
+{
+	struct fx *f = conformance();
+
+	(void)state;
+	load(f, NETPOL("x", "and", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'ingress':[{'from':[{'namespaceSelector':{'matchLabels':{'ns':'y'}},"
+		       "'podSelector':{'matchLabels':{'pod':'b'}}}]}]"));
+	expect_table(f, TCP, 80, (const char *const[9]){
+		"... ... ...", "X.. ... ...", "X.. ... ...",
+		"X.. ... ...", "... ... ...", "X.. ... ...",
+		"X.. ... ...", "X.. ... ...", "X.. ... ..." });
+	load(f, NETPOL("x", "and", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'ingress':[{'from':[{'namespaceSelector':{'matchLabels':{'ns':'y'}}},"
+		       "{'podSelector':{'matchLabels':{'pod':'b'}}}]}]"));
+	expect_table(f, TCP, 80, (const char *const[9]){
+		"... ... ...", "... ... ...", "X.. ... ...",
+		"... ... ...", "... ... ...", "... ... ...",
+		"X.. ... ...", "X.. ... ...", "X.. ... ..." });
+	fx_free(f);
+}
+
+/* "should deny ingress from pods on other namespaces" (podSelector {}:
+ * the policy's namespace) and "should enforce policy to allow traffic
+ * from pods within server namespace based on PodSelector" / "... allow
+ * ingress traffic from pods in all namespaces" (namespaceSelector {}). */
+static void test_empty_selectors(void **state)
+{
+	static const char *const same_ns[9] = {
+		"... ... ...", "... ... ...", "... ... ...",
+		"XXX ... ...", "XXX ... ...", "XXX ... ...",
+		"XXX ... ...", "XXX ... ...", "XXX ... ...",
+	};
+	struct fx *f = conformance();
+
+	(void)state;
+	load(f, NETPOL("x", "same-ns", "'podSelector':{},"
+		       "'ingress':[{'from':[{'podSelector':{}}]}]"));
+	expect_table(f, TCP, 80, same_ns);
+	load(f, NETPOL("x", "same-ns", "'podSelector':{},"
+		       "'ingress':[{'from':[{'namespaceSelector':{}}]}]"));
+	expect_table(f, TCP, 80, ALL_OPEN);
+	fx_free(f);
+}
+
+/* T45 "should allow ingress access from updated namespace", "... from
+ * updated pod", "should deny ingress access to updated pod". */
+static void test_relabel(void **state)
+{
+	struct fx *f = conformance();
+
+	(void)state;
+	load(f, NETPOL("x", "from-blue", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'ingress':[{'from':[{'namespaceSelector':{'matchLabels':{'team':'blue'}}}]}]"));
+	compile(f);
+	probe(f, "y/b", "x/a", TCP, 80, false);
+	add_ns(f, "y", "'ns':'y','team':'blue'");
+	compile(f);
+	probe(f, "y/b", "x/a", TCP, 80, true);
+	probe(f, "z/b", "x/a", TCP, 80, false);
+	add_ns(f, "y", "'ns':'y'");
+	compile(f);
+	probe(f, "y/b", "x/a", TCP, 80, false);
+
+	/* A pod gaining the label a peer wants, then losing it. */
+	load(f, NETPOL("x", "from-new", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'ingress':[{'from':[{'podSelector':{'matchLabels':{'pod':'b2'}}}]}]"));
+	compile(f);
+	probe(f, "x/b", "x/a", TCP, 80, false);
+	add_pod(f, "x", "b", "10.0.1.2", "n1", "'pod':'b2'", SERVE_PORTS, false);
+	compile(f);
+	probe(f, "x/b", "x/a", TCP, 80, true);
+	add_pod(f, "x", "b", "10.0.1.2", "n1", "'pod':'b'", SERVE_PORTS, false);
+	compile(f);
+	probe(f, "x/b", "x/a", TCP, 80, false);
+
+	/* "should deny ingress access to updated pod": the server's own
+	 * labels change which policies select it. */
+	load(f, NETPOL("x", "deny-isolated", "'podSelector':{'matchLabels':{'isolated':'true'}}"));
+	compile(f);
+	probe(f, "y/a", "x/c", TCP, 80, true);
+	add_pod(f, "x", "c", "10.0.1.3", "n1", "'pod':'c','isolated':'true'",
+		SERVE_PORTS, false);
+	compile(f);
+	probe(f, "y/a", "x/c", TCP, 80, false);
+	fx_free(f);
+}
+
+/* "should enforce policy based on PodSelector with MatchExpressions",
+ * "... NamespaceSelector with MatchExpressions": all four operators. */
+static void test_match_expressions(void **state)
+{
+	struct fx *f = conformance();
+
+	(void)state;
+	load(f, NETPOL("x", "in", "'podSelector':{'matchLabels':{'pod':'c'}},"
+		       "'ingress':[{'from':[{'podSelector':{'matchExpressions':[{'key':'pod',"
+		       "'operator':'In','values':['a','b']}]}}]}]"));
+	expect_table(f, TCP, 80, (const char *const[9]){
+		"... ... ...", "... ... ...", "... ... ...",
+		"..X ... ...", "..X ... ...", "..X ... ...",
+		"..X ... ...", "..X ... ...", "..X ... ..." });
+	load(f, NETPOL("x", "in", "'podSelector':{'matchLabels':{'pod':'c'}},"
+		       "'ingress':[{'from':[{'podSelector':{'matchExpressions':[{'key':'pod',"
+		       "'operator':'NotIn','values':['a']}]}}]}]"));
+	expect_table(f, TCP, 80, (const char *const[9]){
+		"..X ... ...", "... ... ...", "... ... ...",
+		"..X ... ...", "..X ... ...", "..X ... ...",
+		"..X ... ...", "..X ... ...", "..X ... ..." });
+	/* Exists on a key every x pod has; DoesNotExist on one none has. */
+	load(f, NETPOL("x", "in", "'podSelector':{'matchLabels':{'pod':'c'}},"
+		       "'ingress':[{'from':[{'podSelector':{'matchExpressions':["
+		       "{'key':'pod','operator':'Exists'},"
+		       "{'key':'legacy','operator':'DoesNotExist'}]}}]}]"));
+	expect_table(f, TCP, 80, (const char *const[9]){
+		"... ... ...", "... ... ...", "... ... ...",
+		"..X ... ...", "..X ... ...", "..X ... ...",
+		"..X ... ...", "..X ... ...", "..X ... ..." });
+	load(f, NETPOL("x", "in", "'podSelector':{'matchLabels':{'pod':'c'}},"
+		       "'ingress':[{'from':[{'podSelector':{'matchExpressions':["
+		       "{'key':'pod','operator':'DoesNotExist'}]}}]}]"));
+	expect_table(f, TCP, 80, (const char *const[9]){
+		"..X ... ...", "..X ... ...", "... ... ...",
+		"..X ... ...", "..X ... ...", "..X ... ...",
+		"..X ... ...", "..X ... ...", "..X ... ..." });
+	/* Namespaces by expression; NotIn matches a namespace lacking the
+	 * key, so z (no 'env') is in. */
+	add_ns(f, "y", "'ns':'y','env':'prod'");
+	load(f, NETPOL("x", "in", "'podSelector':{'matchLabels':{'pod':'c'}},"
+		       "'ingress':[{'from':[{'namespaceSelector':{'matchExpressions':["
+		       "{'key':'ns','operator':'In','values':['y','z']},"
+		       "{'key':'env','operator':'NotIn','values':['prod']}]}}]}]"));
+	expect_table(f, TCP, 80, (const char *const[9]){
+		"..X ... ...", "..X ... ...", "... ... ...",
+		"..X ... ...", "..X ... ...", "..X ... ...",
+		"... ... ...", "... ... ...", "... ... ..." });
+	fx_free(f);
+}
+
+/* A namespace is selectable by kubernetes.io/metadata.name even when the
+ * object does not carry it, or is not known at all. */
+static void test_namespace_name_label(void **state)
+{
+	struct fx *f = conformance();
+
+	(void)state;
+	add_pod(f, "w", "solo", "10.0.4.1", "n1", "'pod':'solo'", "", false);
+	load(f, NETPOL("x", "by-name", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'ingress':[{'from':[{'namespaceSelector':{'matchLabels':"
+		       "{'kubernetes.io/metadata.name':'y'}}},"
+		       "{'namespaceSelector':{'matchExpressions':[{'key':"
+		       "'kubernetes.io/metadata.name','operator':'In','values':['w']}]}}]}]"));
+	compile(f);
+	probe(f, "y/c", "x/a", TCP, 80, true);
+	probe(f, "w/solo", "x/a", TCP, 80, true);
+	probe(f, "z/c", "x/a", TCP, 80, false);
+	probe(f, "x/b", "x/a", TCP, 80, false);
+	fx_free(f);
+}
+
+/* "should enforce egress policy allowing traffic to a server in a
+ * different namespace based on PodSelector and NamespaceSelector". */
+static void test_egress_other_namespace(void **state)
+{
+	struct fx *f = conformance();
+
+	(void)state;
+	load(f, NETPOL("x", "to-y-a", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'policyTypes':['Egress'],'egress':[{'to':[{'namespaceSelector':"
+		       "{'matchLabels':{'ns':'y'}},'podSelector':{'matchLabels':{'pod':'a'}}}]}]"));
+	expect_table(f, TCP, 80, (const char *const[9]){
+		".XX .XX XXX", "... ... ...", "... ... ...",
+		"... ... ...", "... ... ...", "... ... ...",
+		"... ... ...", "... ... ...", "... ... ..." });
+	fx_free(f);
+}
+
+/* Host-network pods are not pods to selectors; the node may always reach
+ * its pods (kubelet probes), other nodes may not unless allowed. */
+static void test_host(void **state)
+{
+	struct fx *f = conformance();
+	struct sl_policy_verdict v;
+
+	(void)state;
+	add_pod(f, "kube-system", "probe", "192.168.0.1", "n1", "'pod':'b'", "", true);
+	add_pod(f, "kube-system", "agent", "192.168.0.2", "n2", "'pod':'b'", "", true);
+	load(f, NETPOL("x", "from-pods", "'podSelector':{},"
+		       "'ingress':[{'from':[{'namespaceSelector':{}}]}]"));
+	compile(f);
+	/* Neither is an endpoint. */
+	assert_int_equal(f->out.n_eps, 9);
+	assert_null(sl_policy_endpoint_find(&f->out, "kube-system/probe"));
+	/* This node: allowed by the implicit entry, whatever the policy. */
+	assert_int_equal(sl_policy_trace(&f->m, &f->out, "n1", "kube-system/probe",
+					 "x/a", TCP, 80, &v), 0);
+	assert_true(v.allowed);
+	assert_int_equal(v.ingress.match.entry->key.identity, SL_ID_HOST);
+	assert_int_equal(v.ingress.match.entry->val.policy_id, SL_POLICY_ID_NODE);
+	assert_non_null(strstr(v.reason, "(node)"));
+	/* Another node: a pod with labels every selector here matches,
+	 * but no pod to them. */
+	probe(f, "kube-system/agent", "x/a", TCP, 80, false);
+	probe(f, "x/a", "kube-system/agent", TCP, 80, true);
+	/* Only an ipBlock lets it in. */
+	load(f, NETPOL("x", "nodes", "'podSelector':{},"
+		       "'ingress':[{'from':[{'ipBlock':{'cidr':'192.168.0.0/24'}}]}]"));
+	compile(f);
+	probe(f, "kube-system/agent", "x/a", TCP, 80, true);
+	/* Egress to the node: isolated egress needs a rule for it too. */
+	load(f, NETPOL("x", "no-egress", "'podSelector':{},'policyTypes':['Egress'],"
+		       "'egress':[{'to':[{'namespaceSelector':{}}]}]"));
+	compile(f);
+	probe(f, "x/a", "kube-system/agent", TCP, 80, false);
+	probe(f, "x/a", "y/a", TCP, 80, true);
+	fx_free(f);
+}
+
+/* Pods of other nodes are peers (by identity), never endpoints here. */
+static void test_remote_pods(void **state)
+{
+	struct fx *f = conformance();
+	struct sl_policy_verdict v;
+
+	(void)state;
+	add_pod(f, "y", "far", "10.1.0.7", "n2", "'pod':'b'", SERVE_PORTS, false);
+	load(f, NETPOL("x", "from-y-b", "'podSelector':{},'ingress':[{'from':["
+		       "{'namespaceSelector':{'matchLabels':{'ns':'y'}},"
+		       "'podSelector':{'matchLabels':{'pod':'b'}}}]}]"));
+	load(f, NETPOL("y", "deny", "'podSelector':{},'policyTypes':['Ingress','Egress']"));
+	compile(f);
+	assert_null(sl_policy_endpoint_find(&f->out, "y/far"));
+	/* y/far shares y/b's identity: one entry serves both. */
+	assert_int_equal(id_of(f, "y/far"), id_of(f, "y/b"));
+	assert_int_equal(sl_policy_trace(&f->m, &f->out, "n1", "y/far", "x/a",
+					 TCP, 80, &v), 0);
+	assert_true(v.allowed);
+	assert_false(v.complete);
+	assert_false(v.egress.enforced);
+	assert_true(v.ingress.enforced);
+	/* Into y/far: decided on n2; y/b here is isolated. */
+	assert_int_equal(sl_policy_trace(&f->m, &f->out, "n1", "x/a", "y/far",
+					 TCP, 80, &v), 0);
+	assert_true(v.allowed);
+	assert_false(v.ingress.enforced);
+	probe(f, "x/a", "y/b", TCP, 80, false);
+	fx_free(f);
+}
+
+/* --- E.3 ipBlock ---------------------------------------------------------- */
+
+/* T46 "should allow egress access to server in CIDR block", "should
+ * enforce except clause while egress access to server in CIDR block",
+ * "should ensure an IP overlapping both IPBlock.CIDR and IPBlock.Except is
+ * allowed". */
+static void test_ip_block(void **state)
+{
+	struct fx *f = conformance();
+
+	(void)state;
+	load(f, NETPOL("x", "cidr", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'policyTypes':['Egress'],'egress':[{'to':[{'ipBlock':"
+		       "{'cidr':'10.0.2.2/32'}}]}]"));
+	expect_table(f, TCP, 80, (const char *const[9]){
+		".XX X.X XXX", "... ... ...", "... ... ...",
+		"... ... ...", "... ... ...", "... ... ...",
+		"... ... ...", "... ... ...", "... ... ..." });
+	load(f, NETPOL("x", "cidr", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'policyTypes':['Egress'],'egress':[{'to':[{'ipBlock':"
+		       "{'cidr':'10.0.2.0/24','except':['10.0.2.2/32']}}]}]"));
+	expect_table(f, TCP, 80, (const char *const[9]){
+		".XX .X. XXX", "... ... ...", "... ... ...",
+		"... ... ...", "... ... ...", "... ... ...",
+		"... ... ...", "... ... ...", "... ... ..." });
+	/* Another peer holding the excepted address: allowed. */
+	load(f, NETPOL("x", "cidr", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'policyTypes':['Egress'],'egress':[{'to':[{'ipBlock':"
+		       "{'cidr':'10.0.2.0/24','except':['10.0.2.2/32']}},"
+		       "{'ipBlock':{'cidr':'10.0.2.2/32'}}]}]"));
+	expect_table(f, TCP, 80, (const char *const[9]){
+		".XX ... XXX", "... ... ...", "... ... ...",
+		"... ... ...", "... ... ...", "... ... ...",
+		"... ... ...", "... ... ...", "... ... ..." });
+	/* ... or another policy, by the pod's identity. */
+	load(f, NETPOL("x", "cidr", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'policyTypes':['Egress'],'egress':[{'to':[{'ipBlock':"
+		       "{'cidr':'10.0.0.0/8','except':['10.0.2.0/24']}}]}]"));
+	load(f, NETPOL("x", "to-y-b", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'policyTypes':['Egress'],'egress':[{'to':[{'namespaceSelector':{},"
+		       "'podSelector':{'matchLabels':{'pod':'b'}}}]}]"));
+	expect_table(f, TCP, 80, (const char *const[9]){
+		"... X.X ...", "... ... ...", "... ... ...",
+		"... ... ...", "... ... ...", "... ... ...",
+		"... ... ...", "... ... ...", "... ... ..." });
+	/* An IPv6-only peer opens nothing (and is not "every peer"). */
+	del_policy(f, "x/to-y-b");
+	load(f, NETPOL("x", "cidr", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'policyTypes':['Egress'],'egress':[{'to':[{'ipBlock':"
+		       "{'cidr':'::/0'}}]}]"));
+	expect_table(f, TCP, 80, (const char *const[9]){
+		".XX XXX XXX", "... ... ...", "... ... ...",
+		"... ... ...", "... ... ...", "... ... ...",
+		"... ... ...", "... ... ...", "... ... ..." });
+	fx_free(f);
+}
+
+/* --- E.4 ports ------------------------------------------------------------ */
+
+/* T47 "should not mistakenly treat 'protocol: SCTP' as 'protocol: TCP',
+ * even if the plugin doesn't support SCTP", "should enforce policy based
+ * on Ports" with UDP, and the TCP default. */
+static void test_protocols(void **state)
+{
+	struct fx *f = conformance();
+
+	(void)state;
+	load(f, NETPOL("x", "sctp", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'ingress':[{'ports':[{'protocol':'SCTP','port':80}]}]"));
+	compile(f);
+	probe(f, "y/a", "x/a", SCTP, 80, true);
+	probe(f, "y/a", "x/a", TCP, 80, false);
+	probe(f, "y/a", "x/a", UDP, 80, false);
+	probe(f, "y/a", "x/a", SCTP, 81, false);
+	load(f, NETPOL("x", "sctp", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'ingress':[{'ports':[{'port':81}]}]"));
+	compile(f);
+	probe(f, "y/a", "x/a", TCP, 81, true);
+	probe(f, "y/a", "x/a", UDP, 81, false);
+	probe(f, "y/a", "x/a", SCTP, 81, false);
+	load(f, NETPOL("x", "sctp", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'ingress':[{'ports':[{'protocol':'UDP','port':80}]}]"));
+	compile(f);
+	probe(f, "y/a", "x/a", UDP, 80, true);
+	probe(f, "y/a", "x/a", TCP, 80, false);
+	/* A protocol without a port: all its ports. */
+	load(f, NETPOL("x", "sctp", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'ingress':[{'ports':[{'protocol':'UDP'}]}]"));
+	compile(f);
+	probe(f, "y/a", "x/a", UDP, 1, true);
+	probe(f, "y/a", "x/a", UDP, 65535, true);
+	probe(f, "y/a", "x/a", TCP, 80, false);
+	fx_free(f);
+}
+
+/* T48 "should allow ingress access on one named port", "should allow
+ * egress access on one named port", and names that differ per pod. */
+static void test_named_ports(void **state)
+{
+	struct fx *f = conformance();
+
+	(void)state;
+	load(f, NETPOL("x", "named", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'ingress':[{'ports':[{'port':'serve-81-tcp'}]}]"));
+	compile(f);
+	probe(f, "y/a", "x/a", TCP, 81, true);
+	probe(f, "y/a", "x/a", TCP, 80, false);
+	probe(f, "y/a", "x/a", UDP, 81, false);
+	load(f, NETPOL("x", "named", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'ingress':[{'ports':[{'protocol':'UDP','port':'serve-80-udp'}]}]"));
+	compile(f);
+	probe(f, "y/a", "x/a", UDP, 80, true);
+	probe(f, "y/a", "x/a", TCP, 80, false);
+	/* A name the pod does not have (or has for another protocol):
+	 * nothing. */
+	load(f, NETPOL("x", "named", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'ingress':[{'ports':[{'protocol':'UDP','port':'serve-80-tcp'},"
+		       "{'port':'nope'}]}]"));
+	compile(f);
+	probe(f, "y/a", "x/a", UDP, 80, false);
+	probe(f, "y/a", "x/a", TCP, 80, false);
+	del_policy(f, "x/named");
+
+	/* Egress, no peers: the named port of every pod (upstream allows
+	 * all pods on 81 with serve-81-tcp and no "to"). */
+	load(f, NETPOL("x", "egress-named", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'policyTypes':['Egress'],'egress':[{'ports':["
+		       "{'port':'serve-81-tcp'},{'protocol':'UDP','port':53}]}]"));
+	expect_table(f, TCP, 81, ALL_OPEN);
+	expect_table(f, TCP, 80, (const char *const[9]){
+		".XX XXX XXX", "... ... ...", "... ... ...",
+		"... ... ...", "... ... ...", "... ... ...",
+		"... ... ...", "... ... ...", "... ... ..." });
+	/* ... and never a non-pod address. */
+	assert_false(lookup(f, "10.0.1.1", SL_POLICY_EGRESS, SL_ID_WORLD,
+			    "8.8.8.8", TCP, 81));
+	assert_true(lookup(f, "10.0.1.1", SL_POLICY_EGRESS, SL_ID_WORLD,
+			   "8.8.8.8", UDP, 53));
+
+	/* One name, a number per pod: each pod only on its own. */
+	add_pod(f, "y", "b", "10.0.2.2", "n1", "'pod':'b'",
+		"{'name':'web','containerPort':8080}", false);
+	add_pod(f, "z", "c", "10.0.3.3", "n1", "'pod':'c'",
+		"{'name':'web','containerPort':9090}", false);
+	load(f, NETPOL("x", "egress-named", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'policyTypes':['Egress'],'egress':[{'to':[{'namespaceSelector':{}}],"
+		       "'ports':[{'port':'web'}]}]"));
+	compile(f);
+	probe(f, "x/a", "y/b", TCP, 8080, true);
+	probe(f, "x/a", "y/b", TCP, 9090, false);
+	probe(f, "x/a", "z/c", TCP, 9090, true);
+	probe(f, "x/a", "z/c", TCP, 8080, false);
+	probe(f, "x/a", "y/a", TCP, 8080, false);
+	/* A port number change is a model change, and a compile change. */
+	add_pod(f, "y", "b", "10.0.2.2", "n1", "'pod':'b'",
+		"{'name':'web','containerPort':8081}", false);
+	compile(f);
+	probe(f, "x/a", "y/b", TCP, 8080, false);
+	probe(f, "x/a", "y/b", TCP, 8081, true);
+	fx_free(f);
+}
+
+/* T49 "should enforce policy based on Ports" with endPort ranges. */
+static void test_end_port(void **state)
+{
+	struct fx *f = conformance();
+
+	(void)state;
+	load(f, NETPOL("x", "range", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'ingress':[{'ports':[{'port':80,'endPort':82}]}]"));
+	compile(f);
+	for (uint16_t p = 70; p <= 90; p++)
+		probe(f, "y/a", "x/a", TCP, p, p >= 80 && p <= 82);
+	load(f, NETPOL("x", "range", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'ingress':[{'ports':[{'port':80}]}]"));
+	compile(f);
+	probe(f, "y/a", "x/a", TCP, 80, true);
+	probe(f, "y/a", "x/a", TCP, 81, false);
+	load(f, NETPOL("x", "range", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'ingress':[{'ports':[{'protocol':'UDP','port':32768,'endPort':60999}]}]"));
+	compile(f);
+	probe(f, "y/a", "x/a", UDP, 32767, false);
+	probe(f, "y/a", "x/a", UDP, 32768, true);
+	probe(f, "y/a", "x/a", UDP, 45000, true);
+	probe(f, "y/a", "x/a", UDP, 60999, true);
+	probe(f, "y/a", "x/a", UDP, 61000, false);
+	probe(f, "y/a", "x/a", TCP, 45000, false);
+	fx_free(f);
+}
+
+/* "should work with Ingress, Egress specified together". */
+static void test_both_types(void **state)
+{
+	struct fx *f = conformance();
+
+	(void)state;
+	load(f, NETPOL("x", "both", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'policyTypes':['Ingress','Egress'],"
+		       "'ingress':[{'from':[{'podSelector':{'matchLabels':{'pod':'b'}}}]}],"
+		       "'egress':[{'to':[{'namespaceSelector':{'matchLabels':{'ns':'y'}}}]}]"));
+	expect_table(f, TCP, 80, (const char *const[9]){
+		".XX ... XXX", "... ... ...", "X.. ... ...",
+		"X.. ... ...", "X.. ... ...", "X.. ... ...",
+		"X.. ... ...", "X.. ... ...", "X.. ... ..." });
+	fx_free(f);
+}
+
+/* --- sluicectl policy ----------------------------------------------------- */
+
+static void test_endpoint_json(void **state)
+{
+	struct fx *f = conformance();
+	json_object *o, *in, *ents, *e;
+	const char *s;
+
+	(void)state;
+	load(f, NETPOL("x", "web", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'ingress':[{'from':[{'podSelector':{'matchLabels':{'pod':'b'}}},"
+		       "{'ipBlock':{'cidr':'192.168.0.0/16'}}],'ports':[{'port':80,'endPort':83}]}]"));
+	compile(f);
+	assert_null(sl_policy_endpoint_json(&f->out, &f->m, "nope/none"));
+	o = sl_policy_endpoint_json(&f->out, &f->m, "10.0.1.1");
+	assert_non_null(o);
+	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	assert_true(json_object_object_get_ex(o, "ingress", &in));
+	assert_true(json_object_get_boolean(json_object_object_get(in, "isolated")));
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(
+				    json_object_object_get(in, "policies"), 0)),
+			    "x/web");
+	ents = json_object_object_get(in, "entries");
+	/* host, the CIDR identity's 80-83, x/b's 80-83 */
+	assert_int_equal(json_object_array_length(ents), 3);
+	e = json_object_array_get_idx(ents, 0);
+	assert_string_equal(json_object_get_string(json_object_object_get(e, "remote")), "host");
+	assert_string_equal(json_object_get_string(json_object_object_get(e, "policy")), "(node)");
+	e = json_object_array_get_idx(ents, 1);
+	assert_string_equal(json_object_get_string(json_object_object_get(e, "protocol")), "TCP");
+	assert_string_equal(json_object_get_string(json_object_object_get(e, "ports")), "80-83");
+	assert_string_equal(json_object_get_string(json_object_object_get(e, "policy")), "x/web");
+	assert_non_null(strstr(s, "\"remote\":\"cidr:"));
+	assert_non_null(strstr(s, "\"cidr\":\"192.168.0.0\\/16\""));
+	/* Identities described from the model. */
+	assert_non_null(strstr(s, "x [pod=b]"));
+	assert_false(json_object_get_boolean(json_object_object_get(
+		json_object_object_get(o, "egress"), "isolated")));
+	json_object_put(o);
+	/* By name too. */
+	o = sl_policy_endpoint_json(&f->out, NULL, "x/a");
+	assert_non_null(o);
+	json_object_put(o);
+	fx_free(f);
+}
+
+static void test_trace_reasons(void **state)
+{
+	struct fx *f = conformance();
+	struct sl_policy_verdict v;
+	char want[128];
+
+	(void)state;
+	load(f, NETPOL("x", "deny", "'podSelector':{}"));
+	load(f, NETPOL("x", "b-80", "'podSelector':{'matchLabels':{'pod':'a'}},"
+		       "'ingress':[{'from':[{'podSelector':{'matchLabels':{'pod':'b'}}}],"
+		       "'ports':[{'port':80}]}]"));
+	compile(f);
+	assert_int_equal(sl_policy_trace(&f->m, &f->out, "n1", "x/b", "x/a", TCP,
+					 81, &v), 0);
+	assert_false(v.allowed);
+	assert_true(v.complete);
+	assert_true(v.egress.allowed);
+	assert_false(v.ingress.allowed);
+	assert_non_null(strstr(v.reason, "denied"));
+	assert_non_null(strstr(v.reason, "egress of x/b not isolated"));
+	assert_non_null(strstr(v.reason, "x/b-80, x/deny"));
+	snprintf(want, sizeof(want), "nothing allows identity %u TCP/81",
+		 id_of(f, "x/b"));
+	if (!strstr(v.reason, want))
+		fail_msg("%s: no \"%s\"", v.reason, want);
+	assert_int_equal(sl_policy_trace(&f->m, &f->out, "n1", "x/b", "x/a", TCP,
+					 80, &v), 0);
+	assert_true(v.allowed);
+	assert_non_null(strstr(v.reason, "allowed by x/b-80"));
+	assert_int_equal(v.ingress.match.entry->val.policy_id,
+			 policy_id(f, "x/b-80"));
+	/* A pod reaching itself never leaves it. */
+	assert_int_equal(sl_policy_trace(&f->m, &f->out, "n1", "x/a", "x/a", TCP,
+					 81, &v), 0);
+	assert_true(v.allowed);
+	assert_int_equal(sl_policy_trace(&f->m, &f->out, "n1", "x/a", "q/none",
+					 TCP, 80, &v), -ENOENT);
+	fx_free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_port_ranges),
+		cmocka_unit_test(test_entry_shapes),
+		cmocka_unit_test(test_reduce),
+		cmocka_unit_test(test_cidr_identities),
+		cmocka_unit_test(test_cidr_ingress_named),
+		cmocka_unit_test(test_policy_ids),
+		cmocka_unit_test(test_default_deny_ingress),
+		cmocka_unit_test(test_default_deny_egress),
+		cmocka_unit_test(test_independent_directions),
+		cmocka_unit_test(test_allow_all_wins),
+		cmocka_unit_test(test_additive),
+		cmocka_unit_test(test_both_ends),
+		cmocka_unit_test(test_reverse_denied),
+		cmocka_unit_test(test_lifecycle),
+		cmocka_unit_test(test_not_selected),
+		cmocka_unit_test(test_and_or),
+		cmocka_unit_test(test_empty_selectors),
+		cmocka_unit_test(test_relabel),
+		cmocka_unit_test(test_match_expressions),
+		cmocka_unit_test(test_namespace_name_label),
+		cmocka_unit_test(test_egress_other_namespace),
+		cmocka_unit_test(test_host),
+		cmocka_unit_test(test_remote_pods),
+		cmocka_unit_test(test_ip_block),
+		cmocka_unit_test(test_protocols),
+		cmocka_unit_test(test_named_ports),
+		cmocka_unit_test(test_end_port),
+		cmocka_unit_test(test_both_types),
+		cmocka_unit_test(test_endpoint_json),
+		cmocka_unit_test(test_trace_reasons),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
