@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The kinds we decode, Pod, Namespace and Node decoding, labels, and
+ * sl_object_decode()'s dispatch to each kind's decoder (k8s_service.c,
+ * k8s_policy.c). The field readers they all use are in k8s_decode.c.
+ */
 #include "k8s.h"
 #include "k8s_decode.h"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
-#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,60 +41,6 @@ enum sl_kind sl_kind_of(const char *api_version, const char *kind)
 	return SL_KIND_OTHER;
 }
 
-int sl_k8s_fail(char *why, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, len, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-/* obj.a.b... as a JSON value, or NULL when any step is missing. */
-json_object *sl_k8s_path(json_object *o, const char *p)
-{
-	char buf[128], *save, *tok;
-
-	snprintf(buf, sizeof(buf), "%s", p);
-	for (tok = strtok_r(buf, ".", &save); tok && o;
-	     tok = strtok_r(NULL, ".", &save)) {
-		if (!json_object_is_type(o, json_type_object) ||
-		    !json_object_object_get_ex(o, tok, &o))
-			return NULL;
-	}
-	return o;
-}
-
-int sl_k8s_get_str(json_object *o, const char *p, bool required, char **out,
-		   char *why, size_t len)
-{
-	json_object *v = sl_k8s_path(o, p);
-	const char *s = "";
-
-	if (v && !json_object_is_type(v, json_type_null)) {
-		if (!json_object_is_type(v, json_type_string))
-			return sl_k8s_fail(why, len, "%s is not a string", p);
-		s = json_object_get_string(v);
-		/* An embedded NUL would silently cut the string short. */
-		if ((size_t)json_object_get_string_len(v) != strlen(s))
-			return sl_k8s_fail(why, len, "%s holds a NUL character",
-					   p);
-	}
-	if (required && !s[0])
-		return sl_k8s_fail(why, len, "%s is missing", p);
-	if (strlen(s) > SL_K8S_MAX_STRING)
-		return sl_k8s_fail(why, len, "%s is too long", p);
-	*out = strdup(s);
-	return *out ? 0 : sl_k8s_fail(why, len, "out of memory");
-}
-
-static int cmp_label(const void *a, const void *b)
-{
-	return strcmp(((const struct sl_label *)a)->key,
-		      ((const struct sl_label *)b)->key);
-}
-
 void sl_labels_free(struct sl_labels *l)
 {
 	for (size_t i = 0; i < l->n; i++) {
@@ -100,84 +50,6 @@ void sl_labels_free(struct sl_labels *l)
 	free(l->items);
 	l->items = NULL;
 	l->n = 0;
-}
-
-int sl_k8s_get_labels(json_object *o, const char *p, struct sl_labels *l,
-		      char *why, size_t len)
-{
-	json_object *v = sl_k8s_path(o, p);
-	size_t n;
-
-	l->items = NULL;
-	l->n = 0;
-	if (!v || json_object_is_type(v, json_type_null))
-		return 0;
-	if (!json_object_is_type(v, json_type_object))
-		return sl_k8s_fail(why, len, "%s is not an object", p);
-	n = (size_t)json_object_object_length(v);
-	if (n > SL_K8S_MAX_LABELS)
-		return sl_k8s_fail(why, len, "%s: %zu labels, more than %d", p,
-				   n, SL_K8S_MAX_LABELS);
-	l->items = calloc(n ? n : 1, sizeof(*l->items));
-	if (!l->items)
-		return sl_k8s_fail(why, len, "out of memory");
-	json_object_object_foreach(v, key, val)
-	{
-		if (!json_object_is_type(val, json_type_string) ||
-		    strlen(key) > 317 || strlen(json_object_get_string(val)) > 63) {
-			sl_labels_free(l);
-			return sl_k8s_fail(why, len,
-					   "%s: \"%.64s\" is not a valid label",
-					   p, key);
-		}
-		l->items[l->n].key = strdup(key);
-		l->items[l->n].value = strdup(json_object_get_string(val));
-		l->n++;
-		if (!l->items[l->n - 1].key || !l->items[l->n - 1].value) {
-			sl_labels_free(l);
-			return sl_k8s_fail(why, len, "out of memory");
-		}
-	}
-	/* json-c keeps the last of duplicate keys, so keys are unique. */
-	qsort(l->items, l->n, sizeof(*l->items), cmp_label);
-	return 0;
-}
-
-int sl_k8s_parse_ip4(const char *s, uint32_t *ip)
-{
-	struct in_addr in;
-
-	if (inet_pton(AF_INET, s, &in) != 1)
-		return -1;
-	*ip = ntohl(in.s_addr);
-	return 0;
-}
-
-int sl_k8s_protocol(const char *s)
-{
-	if (!strcmp(s, "TCP"))
-		return IPPROTO_TCP;
-	if (!strcmp(s, "UDP"))
-		return IPPROTO_UDP;
-	if (!strcmp(s, "SCTP"))
-		return IPPROTO_SCTP;
-	return -1;
-}
-
-bool sl_k8s_port_name_valid(const char *s)
-{
-	size_t n = strlen(s);
-	bool letter = false;
-
-	if (!n || n > 15 || s[0] == '-' || s[n - 1] == '-' || strstr(s, "--"))
-		return false;
-	for (; *s; s++) {
-		if (*s >= 'a' && *s <= 'z')
-			letter = true;
-		else if (!(*s >= '0' && *s <= '9') && *s != '-')
-			return false;
-	}
-	return letter;
 }
 
 /* Containers and their ports a pod may list before we call it absurd. */
@@ -196,23 +68,6 @@ static int cmp_pod_port(const void *a, const void *b)
 	return x->port < y->port ? -1 : x->port > y->port;
 }
 
-/* A list at p in o (absent or null: empty); *n entries. */
-static int pod_list(json_object *o, const char *p, const char *where,
-		    json_object **arr, size_t *n, char *why, size_t len)
-{
-	json_object *v = sl_k8s_path(o, p);
-
-	*arr = NULL;
-	*n = 0;
-	if (!v || json_object_is_type(v, json_type_null))
-		return 0;
-	if (!json_object_is_type(v, json_type_array))
-		return sl_k8s_fail(why, len, "%s is not a list", where);
-	*arr = v;
-	*n = json_object_array_length(v);
-	return 0;
-}
-
 /* One spec.containers[c].ports[i]: checked whole, kept when named. */
 static int decode_pod_port(json_object *e, const char *where,
 			   struct sl_pod *p, char *why, size_t len)
@@ -225,8 +80,8 @@ static int decode_pod_port(json_object *e, const char *where,
 	int64_t port;
 	int protocol = IPPROTO_TCP;
 
-	if (!json_object_is_type(e, json_type_object))
-		return sl_k8s_fail(why, len, "%s is not an object", where);
+	if (sl_k8s_check_element(e, where, why, len))
+		return -1;
 	if (!num || !json_object_is_type(num, json_type_int) ||
 	    (port = json_object_get_int64(num)) < 1 || port > 65535)
 		return sl_k8s_fail(why, len,
@@ -269,30 +124,23 @@ static int decode_pod_port(json_object *e, const char *where,
 static int decode_pod_ports(json_object *o, struct sl_pod *p, char *why,
 			    size_t len)
 {
-	json_object *spec = sl_k8s_path(o, "spec"), *ctrs, *ports;
+	static const char *const objects[] = { "spec", NULL };
+	json_object *ctrs, *ports;
 	size_t n_ctrs, n, total = 0;
 	char where[96];
 
-	if (spec && !json_object_is_type(spec, json_type_object) &&
-	    !json_object_is_type(spec, json_type_null))
-		return sl_k8s_fail(why, len, "spec is not an object");
-	if (pod_list(o, "spec.containers", "spec.containers", &ctrs, &n_ctrs,
-		     why, len))
+	if (sl_k8s_check_objects(o, "", objects, why, len) ||
+	    sl_k8s_get_list(o, "", "spec.containers", POD_MAX_CONTAINERS, &ctrs,
+			    &n_ctrs, why, len))
 		return -1;
-	if (n_ctrs > POD_MAX_CONTAINERS)
-		return sl_k8s_fail(why, len,
-				   "spec.containers has %zu entries, more than %d",
-				   n_ctrs, POD_MAX_CONTAINERS);
 	/* Counted first: one allocation, and the bound before any work. */
 	for (size_t c = 0; c < n_ctrs; c++) {
 		json_object *ctr = json_object_array_get_idx(ctrs, c);
 
 		snprintf(where, sizeof(where), "spec.containers[%zu]", c);
-		if (!json_object_is_type(ctr, json_type_object))
-			return sl_k8s_fail(why, len, "%s is not an object",
-					   where);
-		snprintf(where, sizeof(where), "spec.containers[%zu].ports", c);
-		if (pod_list(ctr, "ports", where, &ports, &n, why, len))
+		if (sl_k8s_check_element(ctr, where, why, len) ||
+		    sl_k8s_get_list(ctr, where, "ports", SIZE_MAX, &ports, &n,
+				    why, len))
 			return -1;
 		total += n;
 		if (total > POD_MAX_PORTS)
@@ -308,7 +156,8 @@ static int decode_pod_ports(json_object *o, struct sl_pod *p, char *why,
 	for (size_t c = 0; c < n_ctrs; c++) {
 		json_object *ctr = json_object_array_get_idx(ctrs, c);
 
-		pod_list(ctr, "ports", "", &ports, &n, why, len);
+		sl_k8s_get_list(ctr, "", "ports", SIZE_MAX, &ports, &n, why,
+				len);
 		for (size_t i = 0; i < n; i++) {
 			snprintf(where, sizeof(where),
 				 "spec.containers[%zu].ports[%zu]", c, i);
@@ -396,7 +245,7 @@ static int decode_node(json_object *o, struct sl_node *n, char *why,
 		prefix = strtoul(slash + 1, NULL, 10);
 		if (sl_k8s_parse_ip4(cidr, &n->pod_cidr) < 0 || prefix < 8 ||
 		    prefix > 30 ||
-		    (n->pod_cidr & ~(~0u << (32 - prefix))))
+		    (n->pod_cidr & ~sl_ipv4_mask((unsigned int)prefix)))
 			goto bad_cidr;
 		n->pod_prefix = (uint8_t)prefix;
 		n->have_pod_cidr = true;

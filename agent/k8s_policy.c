@@ -18,7 +18,6 @@
 #include "k8s.h"
 #include "k8s_decode.h"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,96 +38,7 @@
 #define SEL_MAX_KEY 317 /* prefix (253) + '/' + name (63), as labels */
 #define SEL_MAX_VALUE 63
 
-/* --- field readers with full field names ---------------------------------- */
-
-static bool is_null(json_object *v)
-{
-	return !v || json_object_is_type(v, json_type_null);
-}
-
-/* Field p inside where ("spec.ingress[2]"), or p at the top. */
-static const char *field(char *buf, size_t n, const char *where, const char *p)
-{
-	if (where[0])
-		snprintf(buf, n, "%s.%s", where, p);
-	else
-		snprintf(buf, n, "%s", p);
-	return buf;
-}
-
-/* Each of paths, when present, must be an object (sl_k8s_path() would
- * take a string there for a missing object). */
-static int check_objects(json_object *o, const char *where,
-			 const char *const *paths, char *why, size_t len)
-{
-	char f[256];
-
-	for (; *paths; paths++) {
-		json_object *v = sl_k8s_path(o, *paths);
-
-		if (!is_null(v) && !json_object_is_type(v, json_type_object))
-			return sl_k8s_fail(why, len, "%s is not an object",
-					   field(f, sizeof(f), where, *paths));
-	}
-	return 0;
-}
-
-static int check_element(json_object *e, const char *where, char *why,
-			 size_t len)
-{
-	if (!json_object_is_type(e, json_type_object))
-		return sl_k8s_fail(why, len, "%s is not an object", where);
-	return 0;
-}
-
-/* A list of at most max entries; absent or null is an empty one (*arr
- * NULL: the caller can tell "absent" from "[]"). */
-static int get_list(json_object *o, const char *where, const char *p,
-		    size_t max, json_object **arr, size_t *n, char *why,
-		    size_t len)
-{
-	json_object *v = sl_k8s_path(o, p);
-	char f[256];
-
-	*arr = NULL;
-	*n = 0;
-	if (is_null(v))
-		return 0;
-	if (!json_object_is_type(v, json_type_array))
-		return sl_k8s_fail(why, len, "%s is not a list",
-				   field(f, sizeof(f), where, p));
-	if (json_object_array_length(v) > max)
-		return sl_k8s_fail(why, len,
-				   "%s has %zu entries, more than %zu",
-				   field(f, sizeof(f), where, p),
-				   json_object_array_length(v), max);
-	*arr = v;
-	*n = json_object_array_length(v);
-	return 0;
-}
-
-/* A string, borrowed; "" when absent or null, refused when required. */
-static int peek_str(json_object *o, const char *where, const char *p,
-		    bool required, const char **out, char *why, size_t len)
-{
-	json_object *v = sl_k8s_path(o, p);
-	char f[256];
-
-	*out = "";
-	if (!is_null(v)) {
-		if (!json_object_is_type(v, json_type_string))
-			return sl_k8s_fail(why, len, "%s is not a string",
-					   field(f, sizeof(f), where, p));
-		*out = json_object_get_string(v);
-		if ((size_t)json_object_get_string_len(v) != strlen(*out))
-			return sl_k8s_fail(why, len, "%s holds a NUL character",
-					   field(f, sizeof(f), where, p));
-	}
-	if (required && !(*out)[0])
-		return sl_k8s_fail(why, len, "%s is missing",
-				   field(f, sizeof(f), where, p));
-	return 0;
-}
+/* --- field readers (k8s_decode.h) ---------------------------------------- */
 
 static int dup_str(const char *s, char **out, char *why, size_t len)
 {
@@ -136,96 +46,66 @@ static int dup_str(const char *s, char **out, char *why, size_t len)
 	return *out ? 0 : sl_k8s_fail(why, len, "out of memory");
 }
 
-/* --- digest --------------------------------------------------------------- */
-
-/*
- * FNV-1a 64 over the decoded fields in a fixed order, as k8s_service.c
- * does (see there): key order, resourceVersion and fields we do not keep
- * leave it alone; strings go in with their NUL, lists with their length.
- */
-#define FNV_OFFSET 14695981039346656037ull
-#define FNV_PRIME 1099511628211ull
-
-static void fnv_bytes(uint64_t *h, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-
-	for (size_t i = 0; i < n; i++)
-		*h = (*h ^ b[i]) * FNV_PRIME;
-}
-
-static void fnv_u64(uint64_t *h, uint64_t v)
-{
-	unsigned char b[8];
-
-	for (int i = 0; i < 8; i++)
-		b[i] = (unsigned char)(v >> (8 * i));
-	fnv_bytes(h, b, sizeof(b));
-}
-
-static void fnv_str(uint64_t *h, const char *s)
-{
-	fnv_bytes(h, s, strlen(s) + 1);
-}
+/* --- digest (k8s_decode.h) ------------------------------------------------ */
 
 static void digest_selector(uint64_t *h, const struct sl_selector *s)
 {
-	fnv_u64(h, s->match.n);
+	sl_fnv_u64(h, s->match.n);
 	for (size_t i = 0; i < s->match.n; i++) {
-		fnv_str(h, s->match.items[i].key);
-		fnv_str(h, s->match.items[i].value);
+		sl_fnv_str(h, s->match.items[i].key);
+		sl_fnv_str(h, s->match.items[i].value);
 	}
-	fnv_u64(h, s->n_exprs);
+	sl_fnv_u64(h, s->n_exprs);
 	for (size_t i = 0; i < s->n_exprs; i++) {
-		fnv_str(h, s->exprs[i].key);
-		fnv_u64(h, s->exprs[i].op);
-		fnv_u64(h, s->exprs[i].n_values);
+		sl_fnv_str(h, s->exprs[i].key);
+		sl_fnv_u64(h, s->exprs[i].op);
+		sl_fnv_u64(h, s->exprs[i].n_values);
 		for (size_t j = 0; j < s->exprs[i].n_values; j++)
-			fnv_str(h, s->exprs[i].values[j]);
+			sl_fnv_str(h, s->exprs[i].values[j]);
 	}
 }
 
 static void digest_rules(uint64_t *h, const struct sl_netpol_rule *r, size_t n)
 {
-	fnv_u64(h, n);
+	sl_fnv_u64(h, n);
 	for (size_t i = 0; i < n; i++, r++) {
-		fnv_u64(h, r->n_peers);
+		sl_fnv_u64(h, r->n_peers);
 		for (size_t j = 0; j < r->n_peers; j++) {
 			const struct sl_netpol_peer *p = &r->peers[j];
 
-			fnv_u64(h, p->kind);
-			fnv_u64(h, p->has_pod_sel);
+			sl_fnv_u64(h, p->kind);
+			sl_fnv_u64(h, p->has_pod_sel);
 			digest_selector(h, &p->pod_sel);
-			fnv_u64(h, p->has_ns_sel);
+			sl_fnv_u64(h, p->has_ns_sel);
 			digest_selector(h, &p->ns_sel);
-			fnv_u64(h, p->cidr.addr);
-			fnv_u64(h, p->cidr.prefix);
-			fnv_u64(h, p->n_except);
+			sl_fnv_u64(h, p->cidr.addr);
+			sl_fnv_u64(h, p->cidr.prefix);
+			sl_fnv_u64(h, p->n_except);
 			for (size_t k = 0; k < p->n_except; k++) {
-				fnv_u64(h, p->except[k].addr);
-				fnv_u64(h, p->except[k].prefix);
+				sl_fnv_u64(h, p->except[k].addr);
+				sl_fnv_u64(h, p->except[k].prefix);
 			}
 		}
-		fnv_u64(h, r->n_ports);
+		sl_fnv_u64(h, r->n_ports);
 		for (size_t j = 0; j < r->n_ports; j++) {
-			fnv_u64(h, r->ports[j].protocol);
-			fnv_str(h, r->ports[j].name);
-			fnv_u64(h, r->ports[j].port);
-			fnv_u64(h, r->ports[j].end_port);
+			sl_fnv_u64(h, r->ports[j].protocol);
+			sl_fnv_str(h, r->ports[j].name);
+			sl_fnv_u64(h, r->ports[j].port);
+			sl_fnv_u64(h, r->ports[j].end_port);
 		}
 	}
 }
 
 static uint64_t netpol_digest(const struct sl_netpol *np)
 {
-	uint64_t h = FNV_OFFSET;
+	uint64_t h = SL_FNV_OFFSET;
 
-	fnv_u64(&h, SL_KIND_NETPOL);
-	fnv_str(&h, np->ns);
-	fnv_str(&h, np->name);
+	sl_fnv_u64(&h, SL_KIND_NETPOL);
+	sl_fnv_str(&h, np->ns);
+	sl_fnv_str(&h, np->name);
 	digest_selector(&h, &np->pod_sel);
-	fnv_u64(&h, np->ingress);
-	fnv_u64(&h, np->egress);
+	sl_fnv_u64(&h, np->ingress);
+	sl_fnv_u64(&h, np->egress);
 	digest_rules(&h, np->ingress_rules, np->n_ingress);
 	digest_rules(&h, np->egress_rules, np->n_egress);
 	return h;
@@ -271,9 +151,10 @@ static int decode_expr(json_object *e, const char *where, struct sl_sel_expr *x,
 	char f[256];
 	size_t n, k;
 
-	if (check_element(e, where, why, len) ||
-	    peek_str(e, where, "key", true, &key, why, len) ||
-	    peek_str(e, where, "operator", true, &op, why, len))
+	if (sl_k8s_check_element(e, where, why, len) ||
+	    sl_k8s_peek_str(e, where, "key", SL_K8S_REQUIRED, &key, why, len) ||
+	    sl_k8s_peek_str(e, where, "operator", SL_K8S_REQUIRED, &op, why,
+			    len))
 		return -1;
 	if (strlen(key) > SEL_MAX_KEY)
 		return sl_k8s_fail(why, len, "%s.key is too long", where);
@@ -287,7 +168,8 @@ static int decode_expr(json_object *e, const char *where, struct sl_sel_expr *x,
 			where, op);
 	x->op = sel_ops[k].op;
 	if (dup_str(key, &x->key, why, len) ||
-	    get_list(e, where, "values", SEL_MAX_VALUES, &vals, &n, why, len))
+	    sl_k8s_get_list(e, where, "values", SEL_MAX_VALUES, &vals, &n, why,
+			    len))
 		return -1;
 	if ((x->op == SL_SEL_IN || x->op == SL_SEL_NOT_IN) && !n)
 		return sl_k8s_fail(why, len,
@@ -301,7 +183,7 @@ static int decode_expr(json_object *e, const char *where, struct sl_sel_expr *x,
 	x->values = calloc(n, sizeof(*x->values));
 	if (!x->values)
 		return sl_k8s_fail(why, len, "out of memory");
-	field(f, sizeof(f), where, "values");
+	sl_k8s_field(f, sizeof(f), where, "values");
 	for (size_t i = 0; i < n; i++) {
 		json_object *s = json_object_array_get_idx(vals, i);
 
@@ -332,24 +214,20 @@ static int decode_expr(json_object *e, const char *where, struct sl_sel_expr *x,
 static int decode_selector(json_object *sel, const char *where,
 			   struct sl_selector *s, char *why, size_t len)
 {
-	char f[192], tmp[256];
+	char f[192];
 	json_object *list;
 	size_t n;
 
-	if (is_null(sel))
+	if (sl_k8s_is_null(sel))
 		return 0;
 	if (!json_object_is_type(sel, json_type_object))
 		return sl_k8s_fail(why, len, "%s is not an object", where);
 	if (sl_k8s_get_labels(sel, "matchLabels", &s->match, why, len)) {
-		/* The shared reader names matchLabels alone. */
-		if (len && !strncmp(why, "matchLabels", 11)) {
-			snprintf(tmp, sizeof(tmp), "%s", why);
-			snprintf(why, len, "%s.%s", where, tmp);
-		}
+		sl_k8s_requalify(why, len, where, "matchLabels");
 		return -1;
 	}
-	if (get_list(sel, where, "matchExpressions", SEL_MAX_EXPRS, &list, &n,
-		     why, len))
+	if (sl_k8s_get_list(sel, where, "matchExpressions", SEL_MAX_EXPRS,
+			    &list, &n, why, len))
 		return -1;
 	if (!n)
 		return 0;
@@ -368,11 +246,6 @@ static int decode_selector(json_object *sel, const char *where,
 
 /* --- peers ---------------------------------------------------------------- */
 
-static uint32_t mask_of(unsigned int prefix)
-{
-	return prefix ? ~0u << (32 - prefix) : 0;
-}
-
 static int cmp_net(const void *a, const void *b)
 {
 	const struct sl_ipv4_net *x = a, *y = b;
@@ -385,28 +258,15 @@ static int cmp_net(const void *a, const void *b)
 /* 4 with *net set (host bits cleared), 6 for a valid IPv6 CIDR, -1. */
 static int parse_cidr(const char *s, struct sl_ipv4_net *net)
 {
-	char buf[INET6_ADDRSTRLEN + 8], *slash, *end;
-	struct in6_addr a6;
-	unsigned long p;
 	uint32_t addr;
 	int prefix;
 
 	if (!sl_parse_ipv4_prefix(s, &addr, &prefix)) {
 		net->prefix = (uint8_t)prefix;
-		net->addr = addr & mask_of(net->prefix);
+		net->addr = addr & sl_ipv4_mask(net->prefix);
 		return 4;
 	}
-	if (strlen(s) >= sizeof(buf) || !strchr(s, ':'))
-		return -1;
-	strcpy(buf, s);
-	slash = strchr(buf, '/');
-	if (!slash || slash[1] < '0' || slash[1] > '9')
-		return -1;
-	*slash = '\0';
-	p = strtoul(slash + 1, &end, 10);
-	if (*end || p > 128 || inet_pton(AF_INET6, buf, &a6) != 1)
-		return -1;
-	return 6;
+	return sl_ipv6_prefix_valid(s) ? 6 : -1;
 }
 
 static int decode_ip_block(json_object *e, const char *where,
@@ -418,8 +278,8 @@ static int decode_ip_block(json_object *e, const char *where,
 	int family;
 	size_t n, k;
 
-	field(fc, sizeof(fc), where, "cidr");
-	if (peek_str(e, where, "cidr", true, &cidr, why, len))
+	sl_k8s_field(fc, sizeof(fc), where, "cidr");
+	if (sl_k8s_peek_str(e, where, "cidr", SL_K8S_REQUIRED, &cidr, why, len))
 		return -1;
 	family = parse_cidr(cidr, &p->cidr);
 	if (family < 0)
@@ -428,25 +288,23 @@ static int decode_ip_block(json_object *e, const char *where,
 	p->kind = family == 4 ? SL_PEER_IPBLOCK : SL_PEER_IPBLOCK6;
 	if (family == 6)
 		memset(&p->cidr, 0, sizeof(p->cidr));
-	if (get_list(e, where, "except", NP_MAX_EXCEPT, &list, &n, why, len))
+	if (sl_k8s_get_list(e, where, "except", NP_MAX_EXCEPT, &list, &n, why,
+			    len))
 		return -1;
 	if (!n)
 		return 0;
-	field(f, sizeof(f), where, "except");
+	sl_k8s_field(f, sizeof(f), where, "except");
 	if (family == 4) {
 		p->except = calloc(n, sizeof(*p->except));
 		if (!p->except)
 			return sl_k8s_fail(why, len, "out of memory");
 	}
 	for (size_t i = 0; i < n; i++) {
-		json_object *s = json_object_array_get_idx(list, i);
 		struct sl_ipv4_net x;
 		int fam;
 
-		if (!json_object_is_type(s, json_type_string))
-			return sl_k8s_fail(why, len, "%s[%zu] is not a string",
-					   f, i);
-		ex = json_object_get_string(s);
+		if (sl_k8s_list_str(list, i, f, &ex, why, len))
+			return -1;
 		fam = parse_cidr(ex, &x);
 		if (fam < 0)
 			return sl_k8s_fail(why, len,
@@ -457,7 +315,7 @@ static int decode_ip_block(json_object *e, const char *where,
 		if (fam != family ||
 		    (family == 4 &&
 		     (x.prefix <= p->cidr.prefix ||
-		      (x.addr & mask_of(p->cidr.prefix)) != p->cidr.addr)))
+		      (x.addr & sl_ipv4_mask(p->cidr.prefix)) != p->cidr.addr)))
 			return sl_k8s_fail(
 				why, len,
 				"%s[%zu] \"%.64s\" is not strictly inside %s",
@@ -490,19 +348,20 @@ static int decode_peer(json_object *e, const char *where,
 		    *ib = sl_k8s_path(e, "ipBlock");
 	char f[128];
 
-	if (check_element(e, where, why, len) ||
-	    check_objects(e, where, objects, why, len))
+	if (sl_k8s_check_element(e, where, why, len) ||
+	    sl_k8s_check_objects(e, where, objects, why, len))
 		return -1;
-	p->has_pod_sel = !is_null(ps);
-	p->has_ns_sel = !is_null(nss);
-	if (!is_null(ib)) {
+	p->has_pod_sel = !sl_k8s_is_null(ps);
+	p->has_ns_sel = !sl_k8s_is_null(nss);
+	if (!sl_k8s_is_null(ib)) {
 		if (p->has_pod_sel || p->has_ns_sel)
 			return sl_k8s_fail(
 				why, len,
 				"%s.ipBlock may not be combined with podSelector or namespaceSelector",
 				where);
 		return decode_ip_block(
-			ib, field(f, sizeof(f), where, "ipBlock"), p, why, len);
+			ib, sl_k8s_field(f, sizeof(f), where, "ipBlock"), p,
+			why, len);
 	}
 	if (!p->has_pod_sel && !p->has_ns_sel)
 		return sl_k8s_fail(
@@ -510,11 +369,12 @@ static int decode_peer(json_object *e, const char *where,
 			"%s has none of podSelector, namespaceSelector, ipBlock",
 			where);
 	p->kind = SL_PEER_SELECTOR;
-	if (decode_selector(ps, field(f, sizeof(f), where, "podSelector"),
+	if (decode_selector(ps,
+			    sl_k8s_field(f, sizeof(f), where, "podSelector"),
 			    &p->pod_sel, why, len) ||
-	    decode_selector(nss,
-			    field(f, sizeof(f), where, "namespaceSelector"),
-			    &p->ns_sel, why, len))
+	    decode_selector(
+		    nss, sl_k8s_field(f, sizeof(f), where, "namespaceSelector"),
+		    &p->ns_sel, why, len))
 		return -1;
 	return 0;
 }
@@ -530,20 +390,20 @@ static int decode_port(json_object *e, const char *where,
 	int64_t v;
 	int p;
 
-	if (check_element(e, where, why, len) ||
-	    peek_str(e, where, "protocol", false, &proto, why, len))
+	if (sl_k8s_check_element(e, where, why, len) ||
+	    sl_k8s_peek_str(e, where, "protocol", 0, &proto, why, len))
 		return -1;
 	/* Unset is TCP (the API's default); "" is not a protocol. */
-	p = is_null(sl_k8s_path(e, "protocol")) ? IPPROTO_TCP :
-						  sl_k8s_protocol(proto);
+	p = sl_k8s_is_null(sl_k8s_path(e, "protocol")) ? IPPROTO_TCP :
+							 sl_k8s_protocol(proto);
 	if (p < 0)
 		return sl_k8s_fail(
 			why, len,
 			"%s.protocol \"%.64s\" is not one of TCP, UDP, SCTP",
 			where, proto);
 	pp->protocol = (uint8_t)p;
-	if (is_null(port)) {
-		if (!is_null(end))
+	if (sl_k8s_is_null(port)) {
+		if (!sl_k8s_is_null(end))
 			return sl_k8s_fail(why, len,
 					   "%s.endPort needs a numeric port",
 					   where);
@@ -558,7 +418,7 @@ static int decode_port(json_object *e, const char *where,
 				why, len,
 				"%s.port \"%.64s\" is not a port name", where,
 				name);
-		if (!is_null(end))
+		if (!sl_k8s_is_null(end))
 			return sl_k8s_fail(why, len,
 					   "%s.endPort needs a numeric port",
 					   where);
@@ -571,7 +431,7 @@ static int decode_port(json_object *e, const char *where,
 			"%s.port is not an integer 1..65535 or a port name",
 			where);
 	pp->port = pp->end_port = (uint16_t)v;
-	if (!is_null(end)) {
+	if (!sl_k8s_is_null(end)) {
 		if (!json_object_is_type(end, json_type_int) ||
 		    (v = json_object_get_int64(end)) < 1 || v > 65535)
 			return sl_k8s_fail(
@@ -611,8 +471,8 @@ static int decode_rule(json_object *e, const char *where, const char *peers,
 	char f[96];
 	size_t n;
 
-	if (check_element(e, where, why, len) ||
-	    get_list(e, where, peers, NP_MAX_PEERS, &list, &n, why, len))
+	if (sl_k8s_check_element(e, where, why, len) ||
+	    sl_k8s_get_list(e, where, peers, NP_MAX_PEERS, &list, &n, why, len))
 		return -1;
 	/* Absent and [] mean the same here: every peer. */
 	if (n) {
@@ -627,7 +487,8 @@ static int decode_rule(json_object *e, const char *where, const char *peers,
 				return -1;
 		}
 	}
-	if (get_list(e, where, "ports", NP_MAX_PORTS, &list, &n, why, len))
+	if (sl_k8s_get_list(e, where, "ports", NP_MAX_PORTS, &list, &n, why,
+			    len))
 		return -1;
 	if (!n)
 		return 0;
@@ -653,7 +514,7 @@ static int decode_rules(json_object *o, const char *p, const char *peers,
 	char where[48];
 	size_t n;
 
-	if (get_list(o, "", p, NP_MAX_RULES, &list, &n, why, len))
+	if (sl_k8s_get_list(o, "", p, NP_MAX_RULES, &list, &n, why, len))
 		return -1;
 	if (present)
 		*present = n > 0;
@@ -686,7 +547,7 @@ static int decode_policy_types(json_object *o, struct sl_netpol *np,
 	const char *t;
 	size_t n;
 
-	if (get_list(o, "", "spec.policyTypes", 2, &list, &n, why, len))
+	if (sl_k8s_get_list(o, "", "spec.policyTypes", 2, &list, &n, why, len))
 		return -1;
 	if (!n) {
 		np->ingress = true;
@@ -694,13 +555,8 @@ static int decode_policy_types(json_object *o, struct sl_netpol *np,
 		return 0;
 	}
 	for (size_t i = 0; i < n; i++) {
-		json_object *v = json_object_array_get_idx(list, i);
-
-		if (!json_object_is_type(v, json_type_string))
-			return sl_k8s_fail(
-				why, len,
-				"spec.policyTypes[%zu] is not a string", i);
-		t = json_object_get_string(v);
+		if (sl_k8s_list_str(list, i, "spec.policyTypes", &t, why, len))
+			return -1;
 		if (!strcmp(t, "Ingress"))
 			np->ingress = true;
 		else if (!strcmp(t, "Egress"))
@@ -726,7 +582,7 @@ int sl_decode_netpol(json_object *o, struct sl_netpol *np, char *why,
 	bool has_eg;
 
 	memset(np, 0, sizeof(*np));
-	if (check_objects(o, "", objects, why, len) ||
+	if (sl_k8s_check_objects(o, "", objects, why, len) ||
 	    sl_k8s_get_str(o, "metadata.namespace", true, &np->ns, why, len) ||
 	    sl_k8s_get_str(o, "metadata.name", true, &np->name, why, len) ||
 	    decode_selector(sl_k8s_path(o, "spec.podSelector"),

@@ -37,86 +37,27 @@
 #define LABEL_SERVICE_NAME	"kubernetes.io/service-name"
 #define ANNOT_LB_ALGORITHM	"sluice.io/lb-algorithm"
 
-/* --- field readers with full field names ---------------------------------- */
-
-/* Field p inside list element where ("spec.ports[2]"), or p at the top. */
-static const char *field(char *buf, size_t n, const char *where, const char *p)
-{
-	if (where[0])
-		snprintf(buf, n, "%s.%s", where, p);
-	else
-		snprintf(buf, n, "%s", p);
-	return buf;
-}
-
-static bool is_null(json_object *v)
-{
-	return !v || json_object_is_type(v, json_type_null);
-}
-
-/*
- * sl_k8s_path() treats a step that is not an object as missing, so
- * "spec": "x" would quietly decode as an empty spec. Each intermediate
- * object we descend through is checked here first.
- */
-static int check_objects(json_object *o, const char *where,
-			 const char *const *paths, char *why, size_t len)
-{
-	char f[192];
-
-	for (; *paths; paths++) {
-		json_object *v = sl_k8s_path(o, *paths);
-
-		if (!is_null(v) && !json_object_is_type(v, json_type_object))
-			return sl_k8s_fail(why, len, "%s is not an object",
-					   field(f, sizeof(f), where, *paths));
-	}
-	return 0;
-}
-
-/* A list element we read fields from must be an object. */
-static int check_element(json_object *e, const char *where, char *why,
-			 size_t len)
-{
-	if (!json_object_is_type(e, json_type_object))
-		return sl_k8s_fail(why, len, "%s is not an object", where);
-	return 0;
-}
+/* --- field readers with full field names (more in k8s_decode.h) ---------- */
 
 /* sl_k8s_get_str() inside a list element, the reason naming the element. */
 static int get_str(json_object *o, const char *where, const char *p,
 		   bool required, char **out, char *why, size_t len)
 {
-	char tmp[256];
-
 	if (!sl_k8s_get_str(o, p, required, out, why, len))
 		return 0;
-	/* The shared reader names p alone; "out of memory" stays as is. */
-	if (len && where[0] && !strncmp(why, p, strlen(p))) {
-		snprintf(tmp, sizeof(tmp), "%s", why);
-		snprintf(why, len, "%s.%s", where, tmp);
-	}
+	sl_k8s_requalify(why, len, where, p);
 	return -1;
 }
 
 /*
  * A string we only parse, never keep: borrowed from o, "" when absent or
- * null.
+ * null. An embedded NUL is not refused here (unlike in kept strings): the
+ * string reads as its part before it.
  */
 static int peek_str(json_object *o, const char *where, const char *p,
 		    const char **out, char *why, size_t len)
 {
-	json_object *v = sl_k8s_path(o, p);
-	char f[192];
-
-	*out = "";
-	if (is_null(v))
-		return 0;
-	if (!json_object_is_type(v, json_type_string))
-		return sl_k8s_fail(why, len, "%s is not a string",
-				   field(f, sizeof(f), where, p));
-	*out = json_object_get_string(v);
-	return 0;
+	return sl_k8s_peek_str(o, where, p, SL_K8S_NUL_OK, out, why, len);
 }
 
 /*
@@ -131,10 +72,11 @@ static int get_int(json_object *o, const char *where, const char *p,
 	json_object *v = sl_k8s_path(o, p);
 	char f[192];
 
-	if (is_null(v)) {
+	if (sl_k8s_is_null(v)) {
 		if (required)
 			return sl_k8s_fail(why, len, "%s is missing",
-					   field(f, sizeof(f), where, p));
+					   sl_k8s_field(f, sizeof(f), where,
+							p));
 		*out = def;
 		return 0;
 	}
@@ -142,8 +84,8 @@ static int get_int(json_object *o, const char *where, const char *p,
 	if (!json_object_is_type(v, json_type_int) ||
 	    (*out = json_object_get_int64(v)) < lo || *out > hi)
 		return sl_k8s_fail(why, len, "%s is not an integer %lld..%lld",
-				   field(f, sizeof(f), where, p), (long long)lo,
-				   (long long)hi);
+				   sl_k8s_field(f, sizeof(f), where, p),
+				   (long long)lo, (long long)hi);
 	return 0;
 }
 
@@ -154,13 +96,13 @@ static int get_bool(json_object *o, const char *where, const char *p,
 	json_object *v = sl_k8s_path(o, p);
 	char f[192];
 
-	if (is_null(v)) {
+	if (sl_k8s_is_null(v)) {
 		*out = def;
 		return 0;
 	}
 	if (!json_object_is_type(v, json_type_boolean))
 		return sl_k8s_fail(why, len, "%s is not a boolean",
-				   field(f, sizeof(f), where, p));
+				   sl_k8s_field(f, sizeof(f), where, p));
 	*out = json_object_get_boolean(v);
 	return 0;
 }
@@ -200,43 +142,7 @@ static int get_enum(json_object *o, const char *where, const char *p,
 		off += (size_t)n;
 	}
 	return sl_k8s_fail(why, len, "%s \"%.64s\" is not one of %s",
-			   field(f, sizeof(f), where, p), s, list);
-}
-
-/* A list of at most max entries; absent or null is an empty one. */
-static int get_list(json_object *o, const char *where, const char *p,
-		    size_t max, json_object **arr, size_t *n, char *why,
-		    size_t len)
-{
-	json_object *v = sl_k8s_path(o, p);
-	char f[192];
-
-	*arr = NULL;
-	*n = 0;
-	if (is_null(v))
-		return 0;
-	if (!json_object_is_type(v, json_type_array))
-		return sl_k8s_fail(why, len, "%s is not a list",
-				   field(f, sizeof(f), where, p));
-	if (json_object_array_length(v) > max)
-		return sl_k8s_fail(why, len, "%s has %zu entries, more than %zu",
-				   field(f, sizeof(f), where, p),
-				   json_object_array_length(v), max);
-	*arr = v;
-	*n = json_object_array_length(v);
-	return 0;
-}
-
-/* Element i of a list of strings, borrowed. */
-static int list_str(json_object *arr, size_t i, const char *p,
-		    const char **out, char *why, size_t len)
-{
-	json_object *v = json_object_array_get_idx(arr, i);
-
-	if (!json_object_is_type(v, json_type_string))
-		return sl_k8s_fail(why, len, "%s[%zu] is not a string", p, i);
-	*out = json_object_get_string(v);
-	return 0;
+			   sl_k8s_field(f, sizeof(f), where, p), s, list);
 }
 
 /*
@@ -274,12 +180,12 @@ static int peek_annotation(json_object *o, const char *key, const char **out,
 	json_object *m = sl_k8s_path(o, "metadata.annotations"), *v;
 
 	*out = "";
-	if (is_null(m))
+	if (sl_k8s_is_null(m))
 		return 0;
 	if (!json_object_is_type(m, json_type_object))
 		return sl_k8s_fail(why, len,
 				   "metadata.annotations is not an object");
-	if (!json_object_object_get_ex(m, key, &v) || is_null(v))
+	if (!json_object_object_get_ex(m, key, &v) || sl_k8s_is_null(v))
 		return 0;
 	if (!json_object_is_type(v, json_type_string))
 		return sl_k8s_fail(why, len,
@@ -311,103 +217,69 @@ static const struct enum_name protocols[] = {
 	{ NULL, 0 },
 };
 
-/* --- digest --------------------------------------------------------------- */
-
-/*
- * FNV-1a 64 over the decoded fields in a fixed order, never over the JSON:
- * key order, resourceVersion, managedFields and every field we do not keep
- * leave it alone, and any field we keep changes it. Integers go in as
- * fixed-width little-endian bytes (no struct padding, no host order),
- * strings with their NUL and lists with their length, so ("ab", "c") and
- * ("a", "bc") differ. The model skips an update whose digest is unchanged;
- * a 64-bit collision would hide one update, which we accept.
- */
-#define FNV_OFFSET 14695981039346656037ull
-#define FNV_PRIME  1099511628211ull
-
-static void fnv_bytes(uint64_t *h, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-
-	for (size_t i = 0; i < n; i++)
-		*h = (*h ^ b[i]) * FNV_PRIME;
-}
-
-static void fnv_u64(uint64_t *h, uint64_t v)
-{
-	unsigned char b[8];
-
-	for (int i = 0; i < 8; i++)
-		b[i] = (unsigned char)(v >> (8 * i));
-	fnv_bytes(h, b, sizeof(b));
-}
-
-static void fnv_str(uint64_t *h, const char *s)
-{
-	fnv_bytes(h, s, strlen(s) + 1);
-}
+/* --- digest (k8s_decode.h) ------------------------------------------------ */
 
 static uint64_t service_digest(const struct sl_service *s)
 {
-	uint64_t h = FNV_OFFSET;
+	uint64_t h = SL_FNV_OFFSET;
 
-	fnv_u64(&h, SL_KIND_SERVICE);
-	fnv_str(&h, s->ns);
-	fnv_str(&h, s->name);
-	fnv_u64(&h, s->type);
-	fnv_u64(&h, s->cluster_ip);
-	fnv_u64(&h, s->headless);
-	fnv_u64(&h, s->n_external_ips);
+	sl_fnv_u64(&h, SL_KIND_SERVICE);
+	sl_fnv_str(&h, s->ns);
+	sl_fnv_str(&h, s->name);
+	sl_fnv_u64(&h, s->type);
+	sl_fnv_u64(&h, s->cluster_ip);
+	sl_fnv_u64(&h, s->headless);
+	sl_fnv_u64(&h, s->n_external_ips);
 	for (size_t i = 0; i < s->n_external_ips; i++)
-		fnv_u64(&h, s->external_ips[i]);
-	fnv_u64(&h, s->n_lb_ips);
+		sl_fnv_u64(&h, s->external_ips[i]);
+	sl_fnv_u64(&h, s->n_lb_ips);
 	for (size_t i = 0; i < s->n_lb_ips; i++)
-		fnv_u64(&h, s->lb_ips[i]);
-	fnv_u64(&h, s->n_ports);
+		sl_fnv_u64(&h, s->lb_ips[i]);
+	sl_fnv_u64(&h, s->n_ports);
 	for (size_t i = 0; i < s->n_ports; i++) {
-		fnv_str(&h, s->ports[i].name);
-		fnv_u64(&h, s->ports[i].protocol);
-		fnv_u64(&h, s->ports[i].port);
-		fnv_u64(&h, s->ports[i].node_port);
+		sl_fnv_str(&h, s->ports[i].name);
+		sl_fnv_u64(&h, s->ports[i].protocol);
+		sl_fnv_u64(&h, s->ports[i].port);
+		sl_fnv_u64(&h, s->ports[i].node_port);
 	}
-	fnv_u64(&h, s->affinity);
-	fnv_u64(&h, s->affinity_timeout);
-	fnv_u64(&h, s->etp_local);
-	fnv_u64(&h, s->itp_local);
-	fnv_u64(&h, s->health_check_node_port);
-	fnv_str(&h, s->proxy_name);
-	fnv_str(&h, s->lb_algorithm);
+	sl_fnv_u64(&h, s->affinity);
+	sl_fnv_u64(&h, s->affinity_timeout);
+	sl_fnv_u64(&h, s->etp_local);
+	sl_fnv_u64(&h, s->itp_local);
+	sl_fnv_u64(&h, s->health_check_node_port);
+	sl_fnv_str(&h, s->proxy_name);
+	sl_fnv_str(&h, s->lb_algorithm);
 	return h;
 }
 
 static uint64_t slice_digest(const struct sl_endpoint_slice *es)
 {
-	uint64_t h = FNV_OFFSET;
+	uint64_t h = SL_FNV_OFFSET;
 
-	fnv_u64(&h, SL_KIND_ENDPOINTSLICE);
-	fnv_str(&h, es->ns);
-	fnv_str(&h, es->name);
-	fnv_str(&h, es->service);
-	fnv_u64(&h, es->ipv4);
-	fnv_u64(&h, es->n_ports);
+	sl_fnv_u64(&h, SL_KIND_ENDPOINTSLICE);
+	sl_fnv_str(&h, es->ns);
+	sl_fnv_str(&h, es->name);
+	sl_fnv_str(&h, es->service);
+	sl_fnv_u64(&h, es->ipv4);
+	sl_fnv_u64(&h, es->n_ports);
 	for (size_t i = 0; i < es->n_ports; i++) {
-		fnv_str(&h, es->ports[i].name);
-		fnv_u64(&h, es->ports[i].protocol);
-		fnv_u64(&h, es->ports[i].port);
+		sl_fnv_str(&h, es->ports[i].name);
+		sl_fnv_u64(&h, es->ports[i].protocol);
+		sl_fnv_u64(&h, es->ports[i].port);
 	}
-	fnv_u64(&h, es->n_endpoints);
+	sl_fnv_u64(&h, es->n_endpoints);
 	for (size_t i = 0; i < es->n_endpoints; i++) {
 		const struct sl_slice_endpoint *ep = &es->endpoints[i];
 
-		fnv_u64(&h, ep->ip);
-		fnv_u64(&h, ep->ready);
-		fnv_u64(&h, ep->serving);
-		fnv_u64(&h, ep->terminating);
-		fnv_str(&h, ep->node);
-		fnv_str(&h, ep->zone);
-		fnv_u64(&h, ep->n_for_zones);
+		sl_fnv_u64(&h, ep->ip);
+		sl_fnv_u64(&h, ep->ready);
+		sl_fnv_u64(&h, ep->serving);
+		sl_fnv_u64(&h, ep->terminating);
+		sl_fnv_str(&h, ep->node);
+		sl_fnv_str(&h, ep->zone);
+		sl_fnv_u64(&h, ep->n_for_zones);
 		for (size_t j = 0; j < ep->n_for_zones; j++)
-			fnv_str(&h, ep->for_zones[j]);
+			sl_fnv_str(&h, ep->for_zones[j]);
 	}
 	return h;
 }
@@ -454,13 +326,13 @@ static int decode_cluster_ip(json_object *o, struct sl_service *s, char *why,
 	const char *p = "spec.clusterIP", *str = "";
 	size_t n;
 
-	if (get_list(o, "", "spec.clusterIPs", SVC_MAX_CLUSTER_IPS, &ips, &n,
-		     why, len))
+	if (sl_k8s_get_list(o, "", "spec.clusterIPs", SVC_MAX_CLUSTER_IPS, &ips,
+			    &n, why, len))
 		return -1;
 	for (size_t i = 0; i < n; i++)
-		if (list_str(ips, i, "spec.clusterIPs", &str, why, len))
+		if (sl_k8s_list_str(ips, i, "spec.clusterIPs", &str, why, len))
 			return -1;
-	if (is_null(ip) && n) {
+	if (sl_k8s_is_null(ip) && n) {
 		p = "spec.clusterIPs[0]";
 		str = json_object_get_string(json_object_array_get_idx(ips, 0));
 	} else if (peek_str(o, "", "spec.clusterIP", &str, why, len)) {
@@ -490,7 +362,8 @@ static int decode_service_ports(json_object *o, struct sl_service *s,
 	char where[48];
 	size_t n;
 
-	if (get_list(o, "", "spec.ports", SVC_MAX_PORTS, &list, &n, why, len))
+	if (sl_k8s_get_list(o, "", "spec.ports", SVC_MAX_PORTS, &list, &n, why,
+			    len))
 		return -1;
 	if (!n)
 		return 0;
@@ -506,7 +379,7 @@ static int decode_service_ports(json_object *o, struct sl_service *s,
 		int proto;
 
 		snprintf(where, sizeof(where), "spec.ports[%zu]", i);
-		if (check_element(e, where, why, len) ||
+		if (sl_k8s_check_element(e, where, why, len) ||
 		    get_str(e, where, "name", false, &sp->name, why, len) ||
 		    get_enum(e, where, "protocol", protocols, IPPROTO_TCP,
 			     &proto, why, len) ||
@@ -518,7 +391,8 @@ static int decode_service_ports(json_object *o, struct sl_service *s,
 		/* Not kept (the slices carry the resolved port), but a number
 		 * or a port name are the only things it can be. */
 		tp = sl_k8s_path(e, "targetPort");
-		if (!is_null(tp) && !json_object_is_type(tp, json_type_int) &&
+		if (!sl_k8s_is_null(tp) &&
+		    !json_object_is_type(tp, json_type_int) &&
 		    !json_object_is_type(tp, json_type_string))
 			return sl_k8s_fail(why, len,
 					   "%s.targetPort is not a number or a name",
@@ -538,7 +412,7 @@ static int decode_external_ips(json_object *o, struct sl_service *s,
 	json_object *list;
 	size_t n;
 
-	if (get_list(o, "", p, SVC_MAX_IPS, &list, &n, why, len))
+	if (sl_k8s_get_list(o, "", p, SVC_MAX_IPS, &list, &n, why, len))
 		return -1;
 	if (!n)
 		return 0;
@@ -549,7 +423,7 @@ static int decode_external_ips(json_object *o, struct sl_service *s,
 		uint32_t ip;
 		int family;
 
-		if (list_str(list, i, p, &str, why, len))
+		if (sl_k8s_list_str(list, i, p, &str, why, len))
 			return -1;
 		family = parse_addr(str, &ip);
 		if (family < 0)
@@ -577,8 +451,8 @@ static int decode_lb_ingress(json_object *o, struct sl_service *s, char *why,
 	char where[64];
 	size_t n;
 
-	if (get_list(o, "", "status.loadBalancer.ingress", SVC_MAX_IPS, &list,
-		     &n, why, len))
+	if (sl_k8s_get_list(o, "", "status.loadBalancer.ingress", SVC_MAX_IPS,
+			    &list, &n, why, len))
 		return -1;
 	if (!n)
 		return 0;
@@ -593,7 +467,7 @@ static int decode_lb_ingress(json_object *o, struct sl_service *s, char *why,
 
 		snprintf(where, sizeof(where),
 			 "status.loadBalancer.ingress[%zu]", i);
-		if (check_element(e, where, why, len) ||
+		if (sl_k8s_check_element(e, where, why, len) ||
 		    peek_str(e, where, "ip", &ip, why, len) ||
 		    peek_str(e, where, "hostname", &hostname, why, len) ||
 		    peek_str(e, where, "ipMode", &mode, why, len))
@@ -641,7 +515,7 @@ int sl_decode_service(json_object *o, struct sl_service *s, char *why,
 	int64_t timeout, hc_port;
 
 	memset(s, 0, sizeof(*s));
-	if (check_objects(o, "", objects, why, len) ||
+	if (sl_k8s_check_objects(o, "", objects, why, len) ||
 	    sl_k8s_get_str(o, "metadata.namespace", true, &s->ns, why, len) ||
 	    sl_k8s_get_str(o, "metadata.name", true, &s->name, why, len) ||
 	    get_enum(o, "", "spec.type", service_types, SL_SVC_CLUSTER_IP,
@@ -698,7 +572,8 @@ static int decode_slice_ports(json_object *o, struct sl_endpoint_slice *es,
 	char where[32];
 	size_t n;
 
-	if (get_list(o, "", "ports", SLICE_MAX_PORTS, &list, &n, why, len))
+	if (sl_k8s_get_list(o, "", "ports", SLICE_MAX_PORTS, &list, &n, why,
+			    len))
 		return -1;
 	if (!n)
 		return 0;
@@ -715,7 +590,7 @@ static int decode_slice_ports(json_object *o, struct sl_endpoint_slice *es,
 		snprintf(where, sizeof(where), "ports[%zu]", i);
 		/* A nil port means "all ports" to the API and "ignore" to
 		 * kube-proxy; so does 0. Both become 0. */
-		if (check_element(e, where, why, len) ||
+		if (sl_k8s_check_element(e, where, why, len) ||
 		    get_str(e, where, "name", false, &sp->name, why, len) ||
 		    get_enum(e, where, "protocol", protocols, IPPROTO_TCP,
 			     &proto, why, len) ||
@@ -736,9 +611,9 @@ static int decode_zone_hints(json_object *e, const char *where,
 	json_object *list;
 	size_t n;
 
-	field(f, sizeof(f), where, "hints.forZones");
-	if (get_list(e, where, "hints.forZones", SLICE_MAX_ZONE_HINTS, &list,
-		     &n, why, len))
+	sl_k8s_field(f, sizeof(f), where, "hints.forZones");
+	if (sl_k8s_get_list(e, where, "hints.forZones", SLICE_MAX_ZONE_HINTS,
+			    &list, &n, why, len))
 		return -1;
 	if (!n)
 		return 0;
@@ -750,7 +625,7 @@ static int decode_zone_hints(json_object *e, const char *where,
 		json_object *z = json_object_array_get_idx(list, i);
 
 		snprintf(hint, sizeof(hint), "%s[%zu]", f, i);
-		if (check_element(z, hint, why, len) ||
+		if (sl_k8s_check_element(z, hint, why, len) ||
 		    get_str(z, hint, "name", true, &ep->for_zones[i], why, len))
 			return -1;
 	}
@@ -766,17 +641,17 @@ static int decode_endpoint(json_object *e, const char *where,
 	char f[64];
 	size_t n;
 
-	field(f, sizeof(f), where, "addresses");
-	if (check_element(e, where, why, len) ||
-	    check_objects(e, where, objects, why, len) ||
-	    get_list(e, where, "addresses", SLICE_MAX_ADDRESSES, &addrs, &n,
-		     why, len))
+	sl_k8s_field(f, sizeof(f), where, "addresses");
+	if (sl_k8s_check_element(e, where, why, len) ||
+	    sl_k8s_check_objects(e, where, objects, why, len) ||
+	    sl_k8s_get_list(e, where, "addresses", SLICE_MAX_ADDRESSES, &addrs,
+			    &n, why, len))
 		return -1;
 	if (!n)
 		return sl_k8s_fail(why, len, "%s is missing", f);
 	/* All must be strings; only the first is used, as kube-proxy does. */
 	for (size_t i = 0; i < n; i++)
-		if (list_str(addrs, i, f, &addr, why, len))
+		if (sl_k8s_list_str(addrs, i, f, &addr, why, len))
 			return -1;
 	addr = json_object_get_string(json_object_array_get_idx(addrs, 0));
 	if (sl_k8s_parse_ip4(addr, &ep->ip) < 0)
@@ -806,7 +681,7 @@ int sl_decode_endpoint_slice(json_object *o, struct sl_endpoint_slice *es,
 	size_t n;
 
 	memset(es, 0, sizeof(*es));
-	if (check_objects(o, "", objects, why, len) ||
+	if (sl_k8s_check_objects(o, "", objects, why, len) ||
 	    sl_k8s_get_str(o, "metadata.namespace", true, &es->ns, why, len) ||
 	    sl_k8s_get_str(o, "metadata.name", true, &es->name, why, len) ||
 	    /* Without it no Service claims the slice: consumers skip it. */
@@ -822,8 +697,8 @@ int sl_decode_endpoint_slice(json_object *o, struct sl_endpoint_slice *es,
 				   "addressType \"%.64s\" is not one of IPv4, IPv6, FQDN",
 				   family);
 	if (decode_slice_ports(o, es, why, len) ||
-	    get_list(o, "", "endpoints", SLICE_MAX_ENDPOINTS, &list, &n, why,
-		     len))
+	    sl_k8s_get_list(o, "", "endpoints", SLICE_MAX_ENDPOINTS, &list, &n,
+			    why, len))
 		return -1;
 	/* Other families carry nothing for us: their endpoints are not read. */
 	if (es->ipv4 && n) {

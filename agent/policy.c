@@ -102,11 +102,6 @@ int sl_policy_cidr_key_cmp(const struct sl_policy_cidr_key *a,
 	return 0;
 }
 
-static uint32_t mask32(unsigned int plen)
-{
-	return plen ? ~0u << (32 - plen) : 0;
-}
-
 static uint16_t mask16(unsigned int plen)
 {
 	return plen ? (uint16_t)(0xffffu << (16 - plen)) : 0;
@@ -132,7 +127,7 @@ static void make_cidr_key(struct sl_policy_cidr_key *k, uint32_t ep, int dir,
 	k->prefixlen = SL_POLICY_CIDR_FIXED_BITS + plen;
 	k->ep = htonl(ep);
 	k->dir = (__u8)dir;
-	k->addr = htonl(addr & mask32(plen));
+	k->addr = htonl(addr & sl_ipv4_mask(plen));
 }
 
 size_t sl_port_range_prefixes(uint16_t lo, uint16_t hi, uint16_t ports[30],
@@ -689,7 +684,8 @@ static bool net_has(const struct sl_ipv4_net *v, size_t n,
 static bool blk_allows(const struct blk *b, const struct sl_ipv4_net *q)
 {
 	for (unsigned int l = b->cidr.prefix + 1u; l <= q->prefix; l++) {
-		struct sl_ipv4_net x = { q->addr & mask32(l), (uint8_t)l };
+		struct sl_ipv4_net x = { q->addr & sl_ipv4_mask(l),
+					 (uint8_t)l };
 
 		if (net_has(b->except, b->n_except, &x))
 			return false;
@@ -753,7 +749,7 @@ static int compile_cidrs(struct ctx *c, uint32_t ep, int dir)
 		c->set.n = 0;
 		/* The blocks whose cidr holds q: one exact cidr per length. */
 		for (unsigned int l = 0; !err && l <= q->prefix; l++) {
-			struct blk key = { .cidr = { q->addr & mask32(l),
+			struct blk key = { .cidr = { q->addr & sl_ipv4_mask(l),
 						     (uint8_t)l } };
 			struct blk *b = search(&key, c->blks.v, c->blks.n,
 					       sizeof(*c->blks.v), cmp_blk);
@@ -1240,18 +1236,7 @@ sl_policy_endpoint_find(const struct sl_policy_out *out, const char *which)
 
 static const char *proto_name(uint8_t p)
 {
-	switch (p) {
-	case SL_PROTO_ANY:
-		return "ANY";
-	case IPPROTO_TCP:
-		return "TCP";
-	case IPPROTO_UDP:
-		return "UDP";
-	case IPPROTO_SCTP:
-		return "SCTP";
-	default:
-		return "?";
-	}
+	return p == SL_PROTO_ANY ? "ANY" : sl_proto_name(p);
 }
 
 /* "80", "1024-2047" or "any" for a key's port prefix. */

@@ -39,9 +39,10 @@ $(BUILD)/tests/fuzz_manifest: tests/fuzz/fuzz_manifest.c agent/manifest.c \
 		$(CPPFLAGS) -Iagent $(NL_CFLAGS) tests/fuzz/fuzz_manifest.c \
 		agent/manifest.c common/log.c -o $@ $(LDLIBS)
 
-FUZZ_WATCH_LIB := agent/k8s_watch.c agent/k8s.c agent/k8s_service.c \
-		  agent/k8s_policy.c agent/model.c agent/table.c agent/kubeconfig.c \
-		  agent/manifest.c common/fsutil.c common/ipv4.c common/log.c
+FUZZ_WATCH_LIB := agent/k8s_watch.c agent/k8s.c agent/k8s_decode.c \
+		  agent/k8s_service.c agent/k8s_policy.c agent/model.c \
+		  agent/table.c agent/kubeconfig.c agent/manifest.c \
+		  common/fsutil.c common/ipv4.c common/log.c
 $(BUILD)/tests/fuzz_watch: tests/fuzz/fuzz_watch.c $(FUZZ_WATCH_LIB) \
 			   agent/k8s_watch.h
 	$(call msg,LD-FUZZ,$@)
@@ -50,7 +51,8 @@ $(BUILD)/tests/fuzz_watch: tests/fuzz/fuzz_watch.c $(FUZZ_WATCH_LIB) \
 		$(CPPFLAGS) -Iagent $(NL_CFLAGS) tests/fuzz/fuzz_watch.c \
 		$(FUZZ_WATCH_LIB) -o $@ $(LDLIBS)
 
-FUZZ_OBJECT_LIB := agent/k8s.c agent/k8s_service.c agent/k8s_policy.c common/ipv4.c
+FUZZ_OBJECT_LIB := agent/k8s.c agent/k8s_decode.c agent/k8s_service.c \
+		   agent/k8s_policy.c common/ipv4.c
 $(BUILD)/tests/fuzz_object: tests/fuzz/fuzz_object.c $(FUZZ_OBJECT_LIB) \
 			    agent/k8s.h agent/k8s_decode.h
 	$(call msg,LD-FUZZ,$@)

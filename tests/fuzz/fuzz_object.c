@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * libFuzzer target for the object decoders (agent/k8s.c, k8s_service.c):
+ * libFuzzer target for the object decoders (agent/k8s.c, k8s_service.c,
+ * k8s_policy.c, with the readers of k8s_decode.c):
  * bytes → json-c → sl_object_decode() → sl_object_free(). ASan catches a
  * read past a value, LeakSanitizer an error path that forgets what it
  * filled. Beyond not crashing:
@@ -124,6 +125,10 @@ static int decode(json_object *o, struct sl_object *obj, uint64_t *digest)
 	} else if (obj->kind == SL_KIND_ENDPOINTSLICE) {
 		check_slice(&obj->slice);
 		*digest = obj->slice.digest;
+	} else if (obj->kind == SL_KIND_NETPOL) {
+		check(obj->netpol.ns && obj->netpol.ns[0] && obj->netpol.name &&
+		      obj->netpol.name[0]);
+		*digest = obj->netpol.digest;
 	}
 	return ret;
 }

@@ -11,43 +11,6 @@
 #include "k8s_decode.h"
 
 #include <netinet/in.h>
-#include <stdio.h>
-#include <stdlib.h>
-
-/* JSON written with ' for ": the cases stay readable. */
-static json_object *parse_q(const char *q)
-{
-	char *s = strdup(q);
-	json_object *o;
-
-	assert_non_null(s);
-	for (char *c = s; *c; c++)
-		if (*c == '\'')
-			*c = '"';
-	o = parse_json(s);
-	free(s);
-	return o;
-}
-
-static int decode_q(const char *q, struct sl_object *obj, char *why)
-{
-	json_object *o = parse_q(q);
-	int ret;
-
-	why[0] = '\0';
-	ret = sl_object_decode(o, obj, why, 256);
-	json_object_put(o);
-	return ret;
-}
-
-static void must_decode(const char *q, struct sl_object *obj)
-{
-	char why[256];
-	int ret = decode_q(q, obj, why);
-
-	if (ret != 1)
-		fail_msg("decode: %d (%s) for %s", ret, why, q);
-}
 
 #define NP_HEAD "'apiVersion':'networking.k8s.io/v1','kind':'NetworkPolicy'"
 #define NP_META "'metadata':{'namespace':'shop','name':'np'}"
@@ -56,18 +19,6 @@ static void must_decode(const char *q, struct sl_object *obj)
 #define POD_HEAD "'apiVersion':'v1','kind':'Pod'"
 #define POD_META "'metadata':{'namespace':'shop','name':'web','uid':'u1'}"
 #define POD(spec) "{" POD_HEAD "," POD_META ",'spec':{" spec "}}"
-
-static uint64_t digest_of(const char *q)
-{
-	struct sl_object obj;
-	uint64_t d;
-
-	must_decode(q, &obj);
-	assert_int_equal(obj.kind, SL_KIND_NETPOL);
-	d = obj.netpol.digest;
-	sl_object_free(&obj);
-	return d;
-}
 
 /* --- policyTypes, rules ---------------------------------------------------- */
 
@@ -357,7 +308,6 @@ static void test_digest(void **state)
 		NP("'egress':[{'to':[{'podSelector':{}}]}]"),
 	};
 	const char *base = NP("'ingress':[{'from':[{'podSelector':{}}]}]");
-	uint64_t d[sizeof(changed) / sizeof(changed[0])], b = digest_of(base);
 
 	(void)state;
 	/* Key order, resourceVersion and fields we do not keep: no change. */
@@ -365,25 +315,15 @@ static void test_digest(void **state)
 				   "'metadata':{'resourceVersion':'9','name':'np',"
 				   "'namespace':'shop','labels':{'x':'y'}},"
 				   "'kind':'NetworkPolicy','apiVersion':'networking.k8s.io/v1'}"),
-			 b);
-	for (size_t i = 0; i < sizeof(changed) / sizeof(changed[0]); i++) {
-		d[i] = digest_of(changed[i]);
-		if (d[i] == b)
-			fail_msg("same digest as the base: %s", changed[i]);
-		for (size_t j = 0; j < i; j++)
-			if (d[i] == d[j])
-				fail_msg("same digest: %s and %s", changed[i],
-					 changed[j]);
-	}
+			 digest_of(base));
+	assert_digests_differ(base, changed, ARRAY_LEN(changed));
 }
 
 /* --- rejections ----------------------------------------------------------- */
 
 static void test_rejects(void **state)
 {
-	static const struct {
-		const char *json, *field;
-	} bad[] = {
+	static const struct reject_case bad[] = {
 		{ "{" NP_HEAD ",'metadata':{'name':'np'}}", "metadata.namespace" },
 		{ "{" NP_HEAD ",'metadata':{'namespace':'a'}}", "metadata.name" },
 		{ "{" NP_HEAD "," NP_META ",'spec':[]}", "spec" },
@@ -487,17 +427,9 @@ static void test_rejects(void **state)
 		{ NP("'policyTypes':['Egress'],'ingress':[{'ports':[{'port':-1}]}]"),
 		  "spec.ingress[0].ports[0].port" },
 	};
-	struct sl_object obj;
-	char why[256];
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		int ret = decode_q(bad[i].json, &obj, why);
-
-		if (ret != -1 || !strstr(why, bad[i].field))
-			fail_msg("case %zu: %d, \"%s\" does not name %s", i, ret,
-				 why, bad[i].field);
-	}
+	assert_rejects(bad, ARRAY_LEN(bad));
 }
 
 static void test_limits(void **state)
@@ -515,34 +447,17 @@ static void test_limits(void **state)
 		  "{'key':'k%zu','operator':'Exists'}", "]}", 100 },
 	};
 	struct sl_object obj;
-	char why[256], item[96];
+	char head[256], tail[32];
 
 	(void)state;
-	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-		for (size_t n = cases[c].max; n <= cases[c].max + 1; n++) {
-			size_t cap = 512 + n * 64, off;
-			char *q = malloc(cap);
-
-			assert_non_null(q);
-			off = (size_t)snprintf(q, cap, "{" NP_HEAD "," NP_META
-					       ",'spec':{%s", cases[c].head);
-			for (size_t i = 0; i < n; i++) {
-				/* Octets stay valid, ports stay 1..65535. */
-				snprintf(item, sizeof(item), cases[c].item,
-					 i % 250 + 1);
-				off += (size_t)snprintf(q + off, cap - off, "%s%s",
-							i ? "," : "", item);
-			}
-			snprintf(q + off, cap - off, "%s}}", cases[c].tail);
-			if (n == cases[c].max) {
-				must_decode(q, &obj);
-				sl_object_free(&obj);
-			} else {
-				assert_int_equal(decode_q(q, &obj, why), -1);
-				assert_non_null(strstr(why, "more than"));
-			}
-			free(q);
-		}
+	/* Items get 1..250: octets stay valid, ports stay 1..65535. */
+	for (size_t c = 0; c < ARRAY_LEN(cases); c++) {
+		snprintf(head, sizeof(head), "{" NP_HEAD "," NP_META ",'spec':{%s",
+			 cases[c].head);
+		snprintf(tail, sizeof(tail), "%s}}", cases[c].tail);
+		assert_list_limit(head, cases[c].item, tail, cases[c].max,
+				  "more than", &obj);
+		sl_object_free(&obj);
 	}
 }
 
@@ -617,9 +532,7 @@ static void test_pod_ports(void **state)
 
 static void test_pod_port_rejects(void **state)
 {
-	static const struct {
-		const char *json, *field;
-	} bad[] = {
+	static const struct reject_case bad[] = {
 		{ "{" POD_HEAD "," POD_META ",'spec':7}", "spec" },
 		{ POD("'containers':{}"), "spec.containers" },
 		{ POD("'containers':[1]"), "spec.containers[0]" },
@@ -640,17 +553,9 @@ static void test_pod_port_rejects(void **state)
 		{ POD("'containers':[{'ports':[{'containerPort':80,'name':'1234'}]}]"),
 		  "spec.containers[0].ports[0].name" },
 	};
-	struct sl_object obj;
-	char why[256];
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		int ret = decode_q(bad[i].json, &obj, why);
-
-		if (ret != -1 || !strstr(why, bad[i].field))
-			fail_msg("case %zu: %d, \"%s\" does not name %s", i, ret,
-				 why, bad[i].field);
-	}
+	assert_rejects(bad, ARRAY_LEN(bad));
 }
 
 static void test_port_names(void **state)

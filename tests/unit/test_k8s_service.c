@@ -10,55 +10,6 @@
 #include "k8s_decode.h"
 
 #include <netinet/in.h>
-#include <stdio.h>
-#include <stdlib.h>
-
-/* JSON written with ' for ": the cases stay readable. */
-static json_object *parse_q(const char *q)
-{
-	char *s = strdup(q);
-	json_object *o;
-
-	assert_non_null(s);
-	for (char *c = s; *c; c++)
-		if (*c == '\'')
-			*c = '"';
-	o = parse_json(s);
-	free(s);
-	return o;
-}
-
-static int decode_q(const char *q, struct sl_object *obj, char *why)
-{
-	json_object *o = parse_q(q);
-	int ret;
-
-	why[0] = '\0';
-	ret = sl_object_decode(o, obj, why, 256);
-	json_object_put(o);
-	return ret;
-}
-
-/* Decode or fail the test with the reason. */
-static void must_decode(const char *q, struct sl_object *obj)
-{
-	char why[256];
-	int ret = decode_q(q, obj, why);
-
-	if (ret != 1)
-		fail_msg("decode: %d (%s) for %s", ret, why, q);
-}
-
-static uint64_t digest_of(const char *q)
-{
-	struct sl_object obj;
-	uint64_t d;
-
-	must_decode(q, &obj);
-	d = obj.kind == SL_KIND_SERVICE ? obj.svc.digest : obj.slice.digest;
-	sl_object_free(&obj);
-	return d;
-}
 
 #define SVC_HEAD "'apiVersion':'v1','kind':'Service'"
 #define SVC_META "'metadata':{'namespace':'shop','name':'web'}"
@@ -330,7 +281,7 @@ static void test_service_digest(void **state)
 		"{'clusterIP':'10.96.0.10','ports':[{'name':'http','port':80}]}}",
 	};
 	const char *base = SVC("'clusterIP':'10.96.0.10','ports':[{'name':'http','port':80}]");
-	uint64_t d[sizeof(changed) / sizeof(changed[0])], b = digest_of(base);
+	uint64_t b = digest_of(base);
 
 	(void)state;
 	/* Same content: other key order, other resourceVersion, fields we
@@ -352,23 +303,13 @@ static void test_service_digest(void **state)
 				   "'annotations':{'x':'y'}},'spec':{'clusterIP':"
 				   "'10.96.0.10','ports':[{'name':'http','port':80}]}}"), b);
 	/* Any decoded field changes it, and no two changes collide. */
-	for (size_t i = 0; i < sizeof(changed) / sizeof(changed[0]); i++) {
-		d[i] = digest_of(changed[i]);
-		if (d[i] == b)
-			fail_msg("same digest as the base: %s", changed[i]);
-		for (size_t j = 0; j < i; j++)
-			if (d[i] == d[j])
-				fail_msg("same digest: %s and %s", changed[i],
-					 changed[j]);
-	}
+	assert_digests_differ(base, changed, ARRAY_LEN(changed));
 }
 
 /* One per check: the object is refused and the reason names the field. */
 static void test_service_rejects(void **state)
 {
-	static const struct {
-		const char *json, *field;
-	} bad[] = {
+	static const struct reject_case bad[] = {
 		{ "{" SVC_HEAD ",'metadata':{'name':'web'}}", "metadata.namespace" },
 		{ "{" SVC_HEAD ",'metadata':{'namespace':'shop'}}", "metadata.name" },
 		{ "{" SVC_HEAD ",'metadata':{'namespace':'shop','name':7}}",
@@ -458,60 +399,25 @@ static void test_service_rejects(void **state)
 		{ "{" SVC_HEAD ",'metadata':{'namespace':'a','name':'b','annotations':[]}}",
 		  "metadata.annotations" },
 	};
-	struct sl_object obj;
-	char why[256];
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		int ret = decode_q(bad[i].json, &obj, why);
-
-		if (ret != -1 || !strstr(why, bad[i].field))
-			fail_msg("case %zu: %d, \"%s\" does not name %s", i, ret,
-				 why, bad[i].field);
-	}
+	assert_rejects(bad, ARRAY_LEN(bad));
 }
 
 /* Lists at their limit pass, one more is refused. */
 static void test_service_limits(void **state)
 {
-	static const struct {
-		const char *list, *item;
-		size_t max;
-	} cases[] = {
-		{ "ports", "{'port':%zu}", 100 },
-		{ "externalIPs", "'10.0.%zu.1'", 256 },
-	};
 	struct sl_object obj;
-	char why[256], item[32];
 
 	(void)state;
-	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-		for (size_t n = cases[c].max; n <= cases[c].max + 1; n++) {
-			size_t cap = 64 + n * 24, off;
-			char *q = malloc(cap);
-
-			assert_non_null(q);
-			off = (size_t)snprintf(q, cap, "{" SVC_HEAD "," SVC_META
-					       ",'spec':{'%s':[", cases[c].list);
-			for (size_t i = 0; i < n; i++) {
-				snprintf(item, sizeof(item), cases[c].item, i % 250 + 1);
-				off += (size_t)snprintf(q + off, cap - off, "%s%s",
-							i ? "," : "", item);
-			}
-			snprintf(q + off, cap - off, "]}}");
-			if (n == cases[c].max) {
-				must_decode(q, &obj);
-				assert_int_equal(!strcmp(cases[c].list, "ports") ?
-						 obj.svc.n_ports :
-						 obj.svc.n_external_ips, n);
-				sl_object_free(&obj);
-			} else {
-				assert_int_equal(decode_q(q, &obj, why), -1);
-				assert_non_null(strstr(why, cases[c].list));
-			}
-			free(q);
-		}
-	}
+	assert_list_limit("{" SVC_HEAD "," SVC_META ",'spec':{'ports':[",
+			  "{'port':%zu}", "]}}", 100, "ports", &obj);
+	assert_int_equal(obj.svc.n_ports, 100);
+	sl_object_free(&obj);
+	assert_list_limit("{" SVC_HEAD "," SVC_META ",'spec':{'externalIPs':[",
+			  "'10.0.%zu.1'", "]}}", 256, "externalIPs", &obj);
+	assert_int_equal(obj.svc.n_external_ips, 256);
+	sl_object_free(&obj);
 }
 
 /* What sl_object_decode relies on: free copes with zeroed and repeated. */
@@ -696,7 +602,7 @@ static void test_slice_digest(void **state)
 	};
 	const char *base = SLICE("'addressType':'IPv4','ports':[{'name':'http','port':80}],"
 				 "'endpoints':[" EP0 "]");
-	uint64_t d[sizeof(changed) / sizeof(changed[0])], b = digest_of(base);
+	uint64_t b = digest_of(base);
 
 	(void)state;
 	/* Key order, resourceVersion, explicit defaults and fields we do
@@ -712,23 +618,13 @@ static void test_slice_digest(void **state)
 				   "service-name':'web'},'name':'web-abc','namespace':'shop'},"
 				   "'kind':'EndpointSlice','apiVersion':'discovery.k8s.io/v1'}"),
 			 b);
-	for (size_t i = 0; i < sizeof(changed) / sizeof(changed[0]); i++) {
-		d[i] = digest_of(changed[i]);
-		if (d[i] == b)
-			fail_msg("same digest as the base: %s", changed[i]);
-		for (size_t j = 0; j < i; j++)
-			if (d[i] == d[j])
-				fail_msg("same digest: %s and %s", changed[i],
-					 changed[j]);
-	}
+	assert_digests_differ(base, changed, ARRAY_LEN(changed));
 #undef EP0
 }
 
 static void test_slice_rejects(void **state)
 {
-	static const struct {
-		const char *json, *field;
-	} bad[] = {
+	static const struct reject_case bad[] = {
 		{ "{" SLICE_HEAD ",'metadata':{'name':'s'},'addressType':'IPv4'}",
 		  "metadata.namespace" },
 		{ "{" SLICE_HEAD ",'metadata':{'namespace':'a'},'addressType':'IPv4'}",
@@ -803,62 +699,27 @@ static void test_slice_rejects(void **state)
 			"{'name':'9'}]}}]"),
 		  "endpoints[0].hints.forZones" },
 	};
-	struct sl_object obj;
-	char why[256];
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		int ret = decode_q(bad[i].json, &obj, why);
-
-		if (ret != -1 || !strstr(why, bad[i].field))
-			fail_msg("case %zu: %d, \"%s\" does not name %s", i, ret,
-				 why, bad[i].field);
-	}
+	assert_rejects(bad, ARRAY_LEN(bad));
 }
 
 static void test_slice_limits(void **state)
 {
-	static const struct {
-		const char *list, *item;
-		size_t max;
-	} cases[] = {
-		{ "ports", "{'name':'p%zu','port':80}", 100 },
-		{ "endpoints", "{'addresses':['10.0.%zu.1']}", 1000 },
-	};
 	struct sl_object obj;
-	char why[256], item[64];
 
 	(void)state;
-	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-		for (size_t n = cases[c].max; n <= cases[c].max + 1; n++) {
-			size_t cap = 256 + n * 40, off;
-			char *q = malloc(cap);
-
-			assert_non_null(q);
-			off = (size_t)snprintf(q, cap, SLICE("'addressType':'IPv4','%s':["),
-					       cases[c].list);
-			/* SLICE() closed the object: reopen it. */
-			off -= 1;
-			for (size_t i = 0; i < n; i++) {
-				/* Octets stay valid: 10.0.x.1 with x < 256. */
-				snprintf(item, sizeof(item), cases[c].item, i % 250);
-				off += (size_t)snprintf(q + off, cap - off, "%s%s",
-							i ? "," : "", item);
-			}
-			snprintf(q + off, cap - off, "]}");
-			if (n == cases[c].max) {
-				must_decode(q, &obj);
-				assert_int_equal(!strcmp(cases[c].list, "ports") ?
-						 obj.slice.n_ports :
-						 obj.slice.n_endpoints, n);
-				sl_object_free(&obj);
-			} else {
-				assert_int_equal(decode_q(q, &obj, why), -1);
-				assert_non_null(strstr(why, cases[c].list));
-			}
-			free(q);
-		}
-	}
+	assert_list_limit("{" SLICE_HEAD "," SLICE_META
+			  ",'addressType':'IPv4','ports':[",
+			  "{'name':'p%zu','port':80}", "]}", 100, "ports", &obj);
+	assert_int_equal(obj.slice.n_ports, 100);
+	sl_object_free(&obj);
+	assert_list_limit("{" SLICE_HEAD "," SLICE_META
+			  ",'addressType':'IPv4','endpoints':[",
+			  "{'addresses':['10.0.%zu.1']}", "]}", 1000, "endpoints",
+			  &obj);
+	assert_int_equal(obj.slice.n_endpoints, 1000);
+	sl_object_free(&obj);
 }
 
 int main(void)
