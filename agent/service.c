@@ -47,19 +47,6 @@ static const char *str(const char *s)
 	return s ? s : "";
 }
 
-static const char *proto_name(__u8 proto)
-{
-	switch (proto) {
-	case IPPROTO_TCP:
-		return "TCP";
-	case IPPROTO_UDP:
-		return "UDP";
-	case IPPROTO_SCTP:
-		return "SCTP";
-	}
-	return "?";
-}
-
 /* Address, port, protocol, scope, slot: the order the maps are shown in,
  * and the order diffs merge in. */
 static int key_cmp(const struct sl_service_key *a,
@@ -542,7 +529,7 @@ static int compile_port(struct compile *c, const struct sl_service *s,
 	/* "ns/name:port/TCP", or "ns/name/TCP" for an unnamed port. */
 	if (asprintf(&name, "%s/%s%s%s/%s", str(s->ns), str(s->name),
 		     sp->name && sp->name[0] ? ":" : "", str(sp->name),
-		     proto_name(sp->protocol)) < 0) {
+		     sl_proto_name(sp->protocol)) < 0) {
 		name = NULL;
 		err = -ENOMEM;
 		goto out;
@@ -621,6 +608,8 @@ static int compile_port(struct compile *c, const struct sl_service *s,
 		f->f.val.svc_id = svc_id;
 		f->f.val.count = (__u16)cnt;
 		f->f.val.flags = plans[i].flags;
+		if (plans[i].local_set && !n_local && n_cluster)
+			f->f.val.flags |= SL_SVC_F_REMOTE_ONLY;
 		if (s->affinity)
 			f->f.val.affinity_timeout = s->affinity_timeout;
 		f->seq = c->n_fe++;
@@ -684,7 +673,7 @@ static void drop_clashes(struct compile *c)
 				log_warn("services: %s:%u/%s is claimed by %s "
 					 "and %s; ignoring the second",
 					 ip, ntohs(f->f.key.port),
-					 proto_name(f->f.key.proto),
+					 sl_proto_name(f->f.key.proto),
 					 str(sl_svc_name(st, keep->val.svc_id)),
 					 str(sl_svc_name(st, f->f.val.svc_id)));
 				c->dropped++;
@@ -1596,6 +1585,7 @@ const struct sl_backend *sl_svc_backend_get(const struct sl_svc_state *st,
 
 static const char *const svc_flag_names[] = {
 	"affinity", "two-scopes", "local", "maglev", "external", "nodeport",
+	"remote-only",
 };
 static const char *const be_flag_names[] = { "terminating", "local" };
 
@@ -1653,11 +1643,11 @@ static json_object *frontend_json(const struct sl_svc_state *st,
 		return NULL;
 	sl_ip4_to_str(ntohl(f->key.addr), ip);
 	snprintf(buf, sizeof(buf), "%s:%u/%s", ip, port,
-		 proto_name(f->key.proto));
+		 sl_proto_name(f->key.proto));
 	add_str(o, "frontend", buf);
 	add_str(o, "address", ip);
 	add_int(o, "port", port);
-	add_str(o, "protocol", proto_name(f->key.proto));
+	add_str(o, "protocol", sl_proto_name(f->key.proto));
 	add_str(o, "scope",
 		f->key.scope == SL_SCOPE_INT ? "internal" : "external");
 	add_str(o, "service", sl_svc_name(st, f->val.svc_id));

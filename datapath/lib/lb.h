@@ -52,22 +52,6 @@ lb4_frontend(const struct l4_tuple *t, struct sl_service_key *k, bool outside)
 }
 
 /*
- * An external frontend with no node-local endpoint under
- * externalTrafficPolicy Local: kube-proxy drops such traffic when the
- * Service has endpoints elsewhere, and rejects it when it has none at all.
- */
-static __always_inline int lb4_no_local_backend(struct sl_service_key *k)
-{
-	struct sl_service_val *cluster;
-
-	k->scope = SL_SCOPE_INT;
-	k->slot = 0;
-	cluster = bpf_map_lookup_elem(&sl_services, k);
-	return cluster && cluster->count ? -SL_NO_LOCAL_BACKEND :
-					   -SL_NO_SERVICE_BACKEND;
-}
-
-/*
  * ClientIP affinity: the backend this client used within the timeout, if
  * it is still there and not terminating (a terminating endpoint takes no
  * new connections, as with kube-proxy's recent-match rules).
@@ -270,9 +254,12 @@ static __always_inline int lb4_to_service(struct __sk_buff *skb,
 			     e->nat_dport);
 		return ret < 0 ? ret : 1;
 	}
+	/* No endpoint to send to: refused when the Service has none at all,
+	 * dropped when only other nodes have some (traffic policy Local),
+	 * as kube-proxy does. */
 	if (!svc->count)
-		return outside && (svc->flags & SL_SVC_F_LOCAL) ?
-			       lb4_no_local_backend(&k) : -SL_NO_SERVICE_BACKEND;
+		return svc->flags & SL_SVC_F_REMOTE_ONLY ? -SL_NO_LOCAL_BACKEND :
+							    -SL_NO_SERVICE_BACKEND;
 	be = lb4_pick_flow(&k, svc, t->saddr, t, now, &backend_id);
 	if (!be)
 		return -SL_SERVICE_INCONSISTENT;
@@ -326,6 +313,18 @@ static __always_inline int lb4_from_backend(struct __sk_buff *skb,
 	if (!out || out->backend_id != rep->backend_id ||
 	    (__s32)(out->expires - now) < 0)
 		return 0;
+	/* A handshake answered on a closing connection's tuple belongs to a
+	 * new connection, made straight to the backend from the same port:
+	 * not a reply of ours. The old entries go now, or they would turn
+	 * every packet of the new one into the Service's. */
+	if (t->proto == IPPROTO_TCP && (out->flags & SL_CT_F_CLOSING) &&
+	    (t->tcp_flags & (TCP_FL_SYN | TCP_FL_ACK)) ==
+		    (TCP_FL_SYN | TCP_FL_ACK)) {
+		bpf_map_delete_elem(&sl_ct, &k);
+		ct_key_of(&k, t, SL_CT_REPLY);
+		bpf_map_delete_elem(&sl_ct, &k);
+		return 0;
+	}
 	ct_account(out, 1, t, skb->len, now);
 	sl_count(SL_SERVICE_REPLY, dir, skb->len);
 	ret = l4_nat(skb, t, rep->nat_saddr, rep->nat_sport, rep->nat_daddr, 0);

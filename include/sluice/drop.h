@@ -21,7 +21,7 @@
 	X(7, NO_SERVICE_BACKEND, "service has no endpoints to send to")        \
 	X(8, SERVICE_INCONSISTENT, "service slot without a backend")           \
 	X(9, CT_CREATE_FAILED, "conntrack entry could not be created")         \
-	X(10, NO_LOCAL_BACKEND, "externalTrafficPolicy Local, no endpoint on this node")
+	X(10, NO_LOCAL_BACKEND, "traffic policy Local, no endpoint on this node")
 
 /* Trace points (packets the datapath let through): 128..255. */
 #define SL_TRACE_POINTS(X)                                                     \

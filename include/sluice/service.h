@@ -66,6 +66,10 @@ _Static_assert(sizeof(struct sl_service_key) == 12, "sl_service_key ABI");
 #define SL_SVC_F_MAGLEV 0x08u     /* pick by Maglev table, not at random */
 #define SL_SVC_F_EXTERNAL 0x10u   /* external IP, LB IP or NodePort */
 #define SL_SVC_F_NODEPORT 0x20u   /* addr is a node address */
+/* LOCAL with no local endpoint while other nodes have some: kube-proxy
+ * drops such traffic ("has no local endpoints") where a Service with no
+ * endpoint at all is rejected. */
+#define SL_SVC_F_REMOTE_ONLY 0x40u
 
 struct sl_service_val {
 	__u32 backend_id; /* slots: the backend; frontend: its sl_maglev

@@ -554,6 +554,28 @@ static int run_no_backend_tcp(const struct dp_case *c)
 	return 0;
 }
 
+/* Traffic policy Local with endpoints only on other nodes: dropped, not
+ * refused (kube-proxy's "has no local endpoints"). */
+static int run_no_local_backend(const struct dp_case *c)
+{
+	struct frontend fe = fe_tcp;
+	struct pkt_spec q = tcp(IP_A, CPORT, FE_IP, FE_PORT, PKT_TCP_SYN);
+	struct step s = {
+		.prog = FROM_POD, .dev = EP_A, .in = q, .out = q,
+		.ret = TC_ACT_SHOT, .count = { SL_NO_LOCAL_BACKEND },
+		.event = true,
+	};
+	struct pkt in, out;
+
+	(void)c;
+	fe.flags = SL_SVC_F_LOCAL | SL_SVC_F_REMOTE_ONLY;
+	SETUP(slots_put(&fe, NULL, 0));
+	step(&s, &in, &out);
+	CHECK(ct_count() == 0, "%u sl_ct entries for a dropped connection",
+	      ct_count());
+	return 0;
+}
+
 static int run_no_backend_udp(const struct dp_case *c)
 {
 	struct pkt_spec q = udp(IP_A, CPORT, FE_IP, FE_UDP_PORT, false);
@@ -964,6 +986,43 @@ static int run_tcp_port_reuse(const struct dp_case *c)
 	check_state("the new SYN", CPORT, false, SL_CT_TIMEOUT_TCP_SYN);
 	SEG(CPORT, false, PKT_TCP_SYN | ack, false);
 	check_state("the new SYN-ACK", CPORT, false, SL_CT_TIMEOUT_TCP);
+	return 0;
+}
+
+/*
+ * A client that closed a Service connection and, from the same port,
+ * connects straight to the backend: the backend's SYN-ACK matches the old
+ * REPLY entry, but belongs to the new connection. It passes untranslated
+ * and the old entries go, so the rest of the new connection does too.
+ */
+static int run_tcp_direct_reuse(const struct dp_case *c)
+{
+	const __u8 ack = PKT_TCP_ACK, fin = PKT_TCP_FIN | PKT_TCP_ACK;
+	struct pkt_spec a = tcp(IP_B, BE_PORT, IP_A, CPORT, PKT_TCP_SYN | ack);
+	struct pkt_spec d = tcp(IP_B, BE_PORT, IP_A, CPORT, ack | PKT_TCP_PSH);
+	struct step synack = {
+		.prog = FROM_POD, .dev = EP_B, .in = a, .out = a,
+		.ret = TC_ACT_REDIRECT, .to = EP_A,
+		.count = { SL_REDIRECT_PEER },
+	};
+	struct step data = {
+		.prog = FROM_POD, .dev = EP_B, .in = d, .out = d,
+		.ret = TC_ACT_REDIRECT, .to = EP_A,
+		.count = { SL_REDIRECT_PEER },
+	};
+	struct pkt in, out;
+
+	(void)c;
+	SETUP(frontend_add(&fe_tcp, &be_b, 1));
+	SEG(CPORT, true, PKT_TCP_SYN, true);
+	SEG(CPORT, false, PKT_TCP_SYN | ack, false);
+	SEG(CPORT, true, fin, false);
+	SEG(CPORT, false, fin, false);
+	check_state("closed", CPORT, true, SL_CT_TIMEOUT_TCP_CLOSE);
+	if (step(&synack, &in, &out) < 0 || step(&data, &in, &out) < 0)
+		return 0;
+	CHECK(ct_count() == 0, "%u sl_ct entries left of the closed Service "
+	      "connection", ct_count());
 	return 0;
 }
 
@@ -1669,6 +1728,12 @@ const struct dp_case lb_cases[] = {
 		.run = run_no_backend_tcp,
 	},
 	{
+		.name = "lb_no_local_backend_drop",
+		.desc = "a Local frontend whose endpoints are all on other "
+			"nodes drops (NO_LOCAL_BACKEND, a drop event), no reset",
+		.run = run_no_local_backend,
+	},
+	{
 		.name = "lb_no_backend_udp_unreach",
 		.desc = "UDP to a frontend with no backends is answered with "
 			"an ICMP port unreachable quoting it",
@@ -1748,6 +1813,13 @@ const struct dp_case lb_cases[] = {
 		.desc = "pod to pod TCP, and UDP to a TCP frontend's address, "
 			"pass as before with no sl_ct entries",
 		.run = run_not_service,
+	},
+	{
+		.name = "lb_tcp_direct_reuse",
+		.desc = "a SYN-ACK on a closing Service connection's reply "
+			"tuple is a new direct connection's: untranslated, and "
+			"the stale entries removed",
+		.run = run_tcp_direct_reuse,
 	},
 	{
 		.name = "lb_fragment_untranslated",

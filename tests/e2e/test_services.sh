@@ -14,6 +14,7 @@ e2e_case svc_agent_kill t_svc_agent_kill
 e2e_case svc_no_endpoints t_svc_no_endpoints san
 e2e_case svc_external t_svc_external san
 e2e_case svc_external_local t_svc_external_local
+e2e_case svc_internal_local t_svc_internal_local
 
 VIP=10.96.0.10
 SVC_PORT=80
@@ -507,4 +508,26 @@ t_svc_maglev() {
 		"the same table id after the restart"
 	be=$(maglev_backend "$(pod_nspath n1 client)" 41006) || fail "connection after the restart: $be"
 	assert_eq "$first" "$be" "port 41006 after the restart: the same backend"
+}
+
+# internalTrafficPolicy Local: ClusterIP traffic only to this node's
+# endpoints; with endpoints only on other nodes it is dropped (kube-proxy's
+# "has no local endpoints"), not refused.
+t_svc_internal_local() {
+	svc_setup
+	{ svc_yaml web "$VIP" $'  internalTrafficPolicy: Local\n'
+	  slice_yaml web-1 web "$B1" | sed 's/nodeName: n1/nodeName: n2/'; } | put_manifest web.yaml
+	agent_start n1
+	wait_for 3 svc_backends_are "$VIP:$SVC_PORT/TCP" 0 || fail "local set not empty"
+	assert_contains "$(ctl n1 services)" "remote-only" "flagged: endpoints elsewhere only"
+	expect_no_echo "$(pod_nspath n1 client)" tcp "$VIP" "$SVC_PORT" "$(token)"
+	assert_ge 1 "$(metric n1 NO_LOCAL_BACKEND egress)" "dropped as NO_LOCAL_BACKEND"
+	assert_eq 0 "$(metric n1 NO_SERVICE_BACKEND egress)" "not refused"
+
+	# A local endpoint: served by it only.
+	{ svc_yaml web "$VIP" $'  internalTrafficPolicy: Local\n'
+	  slice_yaml web-1 web "$B2"
+	  slice_yaml web-2 web "$B1" | sed 's/nodeName: n1/nodeName: n2/'; } | put_manifest web.yaml
+	wait_for 3 svc_backends_are "$VIP:$SVC_PORT/TCP" 1 || fail "local endpoint not programmed"
+	assert_eq "b2:$CLIENT" "$(hits "$(pod_nspath n1 client)" tcp 8 | sort -u)" "only the local endpoint"
 }

@@ -412,20 +412,7 @@ static void mem_free(struct mem *m)
 
 static void load(struct sl_model *model, const char *text)
 {
-	struct sl_object obj;
-	json_object *o;
-	char why[256], *s = strdup(text);
-
-	assert_non_null(s);
-	for (char *p = s; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	o = parse_json(s);
-	if (sl_object_decode(o, &obj, why, sizeof(why)) != 1)
-		fail_msg("decode: %s: %s", why, s);
-	assert_true(sl_model_upsert(model, &obj, "test") >= 0);
-	json_object_put(o);
-	free(s);
+	model_load(model, text);
 }
 
 #define SVC_X(ns, name, meta, spec, status)                                    \
@@ -457,14 +444,6 @@ static void load(struct sl_model *model, const char *text)
 #define WEB_SLICE(name, eps) SLICE("default", name, "web", HTTP_PORT, eps)
 /* One port "http" 80 (TCP) at a ClusterIP. */
 #define HTTP_SPEC(ip) "'clusterIP':'" ip "','ports':[{'name':'http','port':80}]"
-
-static uint32_t ip4(const char *s)
-{
-	struct in_addr a;
-
-	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
-	return ntohl(a.s_addr);
-}
 
 static struct sl_service_key key(const char *ip, uint16_t port, uint8_t proto,
 				 uint8_t scope, uint16_t slot)
@@ -875,8 +854,14 @@ static void test_itp_local(void **state)
 	sync_ok(f);
 	expect_fe(f->mem, "10.96.0.10", 80, TCP, 0, SL_SVC_F_LOCAL,
 		  "10.244.1.5:8080");
-	/* None local at all: count 0 (drop), though n2 has one. */
+	/* None local at all: count 0, flagged so the datapath drops (n2
+	 * has one) rather than rejects. */
 	load(&f->model, WEB_SLICE("web-1", READY("10.244.2.7", "n2")));
+	sync_ok(f);
+	expect_fe(f->mem, "10.96.0.10", 80, TCP, 0,
+		  SL_SVC_F_LOCAL | SL_SVC_F_REMOTE_ONLY, "");
+	/* No endpoint anywhere: not flagged, refused. */
+	load(&f->model, WEB_SLICE("web-1", ""));
 	sync_ok(f);
 	expect_fe(f->mem, "10.96.0.10", 80, TCP, 0, SL_SVC_F_LOCAL, "");
 	fx_free(f);
@@ -936,7 +921,7 @@ static void test_etp_local(void **state)
 			      READY("10.244.2.7", "n2")));
 	sync_ok(f);
 	expect_fe(f->mem, "203.0.113.5", 80, TCP, SL_SCOPE_EXT,
-		  SL_SVC_F_EXTERNAL | two, "");
+		  SL_SVC_F_EXTERNAL | two | SL_SVC_F_REMOTE_ONLY, "");
 	expect_fe(f->mem, "203.0.113.5", 80, TCP, SL_SCOPE_INT,
 		  SL_SVC_F_EXTERNAL, "10.244.2.7:8080");
 
