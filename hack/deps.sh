@@ -15,7 +15,7 @@ build=(make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
 runtime=(golang-go golang-github-appc-cni-dev containernetworking-plugins
 	iproute2 util-linux iptables curl python3)
 test=(libcmocka-dev libclang-rt-14-dev)
-bench=(iperf3 jq bc)
+bench=(iperf3 jq bc nftables) # nftables: hack/bench/services.sh
 
 list=
 if [[ ${1:-} == --list ]]; then

@@ -163,7 +163,9 @@ ratio() {
 # between two samples each tick is counted once, even for processes that
 # exit in between.
 cpu_others() {
-	cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$$" '
+	# A process ending between the glob and the read makes cat fail,
+	# which under pipefail would end the caller; the sum is still right.
+	{ cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v root="$$" '
 	{
 		pid = $1
 		sub(/^.*\) /, "")

@@ -11,6 +11,12 @@
 # BENCH_RETRIES, BENCH_BUSY_PCT, BENCH_QUIET_WAIT (datapath.sh,
 # cni_latency.sh); BENCH_PODS, BENCH_CONC (cni_latency.sh). See
 # hack/bench/README.md.
+#
+# BENCH_SUITES picks the benchmarks, in order (default "datapath
+# cni_latency agent"); "services" (services.sh, Services against kube-proxy's
+# iptables and nftables rulesets, about 13 more minutes) runs only when
+# named, e.g. BENCH_SUITES="datapath cni_latency agent services" or
+# BENCH_SUITES=services.
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -20,6 +26,14 @@ if [[ $(id -u) != 0 ]]; then
 	echo "run.sh: needs root (network namespaces)" >&2
 	exit 1
 fi
+
+suites=${BENCH_SUITES:-datapath cni_latency agent}
+for s in $suites; do
+	case $s in
+	datapath | cni_latency | agent | services) ;;
+	*) echo "run.sh: unknown suite '$s' in BENCH_SUITES" >&2; exit 2 ;;
+	esac
+done
 
 pkgs=()
 command -v iperf3 >/dev/null || pkgs+=(iperf3)
@@ -35,6 +49,12 @@ if [[ ! -x build/bin/sl-cnirun ]]; then
 	[[ -d /usr/share/gocode/src/github.com/containernetworking/cni ]] ||
 		pkgs+=(golang-github-appc-cni-dev)
 fi
+if [[ " $suites " == *" services "* ]]; then
+	command -v iptables-restore >/dev/null || pkgs+=(iptables)
+	command -v nft >/dev/null || pkgs+=(nftables)
+	command -v python3 >/dev/null || pkgs+=(python3)
+	command -v bpftool >/dev/null || pkgs+=(bpftool)
+fi
 if ((${#pkgs[@]})); then
 	echo "run.sh: installing ${pkgs[*]}" >&2
 	apt-get update -qq
@@ -42,8 +62,9 @@ if ((${#pkgs[@]})); then
 		--no-install-recommends "${pkgs[@]}" >/dev/null
 fi
 
-hack/bench/datapath.sh
-echo
-hack/bench/cni_latency.sh
-echo
-hack/bench/agent.sh
+sep=
+for s in $suites; do
+	printf '%s' "$sep"
+	sep=$'\n'
+	"hack/bench/$s.sh"
+done
