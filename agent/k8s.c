@@ -231,12 +231,24 @@ static int decode_node(json_object *o, struct sl_node *n, char *why,
 		       size_t len)
 {
 	json_object *addrs = sl_k8s_path(o, "status.addresses");
+	struct sl_labels labels = {};
 	char *cidr = NULL, *slash;
 	unsigned long prefix;
+	const char *zone;
 
 	if (sl_k8s_get_str(o, "metadata.name", true, &n->name, why, len) ||
-	    sl_k8s_get_str(o, "spec.podCIDR", false, &cidr, why, len))
+	    sl_k8s_get_str(o, "spec.podCIDR", false, &cidr, why, len) ||
+	    sl_k8s_get_labels(o, "metadata.labels", &labels, why, len))
 		goto err;
+	/* The zone is all the agent needs of a Node's labels (topology
+	 * hints); the rest are not kept. */
+	zone = sl_labels_get(&labels, "topology.kubernetes.io/zone");
+	n->zone = strdup(zone ? zone : "");
+	sl_labels_free(&labels);
+	if (!n->zone) {
+		sl_k8s_fail(why, len, "out of memory");
+		goto err;
+	}
 	if (cidr[0]) {
 		slash = strchr(cidr, '/');
 		if (!slash)
@@ -354,6 +366,7 @@ void sl_object_free(struct sl_object *obj)
 		break;
 	case SL_KIND_NODE:
 		free(obj->node.name);
+		free(obj->node.zone);
 		break;
 	case SL_KIND_SERVICE:
 		sl_service_free(&obj->svc);

@@ -72,6 +72,7 @@ struct sl_node {
 	uint32_t pod_cidr;   /* host order */
 	uint8_t pod_prefix;
 	uint32_t internal_ip; /* host order; 0 when none */
+	char *zone;           /* label topology.kubernetes.io/zone, "" if none */
 };
 
 enum sl_service_type {

@@ -77,6 +77,8 @@ static int services_sync(struct sl_agent *a)
 	uint32_t node_ip;
 	int err;
 
+	if (self)
+		cfg.zone = self->node.zone;
 	/* NodePorts listen on this node's InternalIP, once the Node says. */
 	if (self && self->node.internal_ip) {
 		node_ip = self->node.internal_ip;

@@ -234,7 +234,8 @@ static bool same_object(const struct sl_object *a, const struct sl_object *b)
 		return a->node.have_pod_cidr == b->node.have_pod_cidr &&
 		       a->node.pod_cidr == b->node.pod_cidr &&
 		       a->node.pod_prefix == b->node.pod_prefix &&
-		       a->node.internal_ip == b->node.internal_ip;
+		       a->node.internal_ip == b->node.internal_ip &&
+		       !strcmp(a->node.zone, b->node.zone);
 	/* 64-bit digests of the decoded fields: a collision (odds 2^-64 per
 	 * update) would skip one update, which the next one repairs. */
 	case SL_KIND_SERVICE:

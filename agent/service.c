@@ -149,6 +149,8 @@ struct cand {
 	uint32_t ip;
 	uint16_t port;
 	bool ready, serving, terminating, local;
+	bool hinted;      /* has zone hints */
+	bool hinted_here; /* one of them is this node's zone */
 	unsigned int rank;
 	size_t seq;
 	struct be_rec *rec;
@@ -280,6 +282,11 @@ static int gather(const struct compile *c, const struct group *g,
 				cd->terminating = ep->terminating;
 				cd->local = self[0] && ep->node &&
 					    !strcmp(ep->node, self);
+				cd->hinted = ep->n_for_zones > 0;
+				for (size_t z = 0; z < ep->n_for_zones; z++)
+					if (c->cfg->zone && c->cfg->zone[0] &&
+					    !strcmp(ep->for_zones[z], c->cfg->zone))
+						cd->hinted_here = true;
 				cd->rank = cd->ready ? 4u : 0u;
 				if (cd->serving && cd->terminating)
 					cd->rank += 2;
@@ -489,9 +496,30 @@ static bool use_maglev(const struct compile *c, const struct sl_service *s)
 
 /* The ready endpoints (of this node, or all), else the serving and
  * terminating ones; ids in address order. */
+/*
+ * Topology hints, as kube-proxy's CanUseTopology: used only when every
+ * ready endpoint carries zone hints and at least one names this node's
+ * zone; then only those serve, with no fallback to the others.
+ */
+static bool use_hints(const struct cand *v, size_t n)
+{
+	bool any_here = false, any_ready = false;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i].ready)
+			continue;
+		any_ready = true;
+		if (!v[i].hinted)
+			return false;
+		any_here |= v[i].hinted_here;
+	}
+	return any_ready && any_here;
+}
+
 static size_t pick(const struct cand *v, size_t n, bool local_only,
 		   __u32 *out)
 {
+	bool hints = !local_only && use_hints(v, n);
 	size_t k = 0;
 
 	for (int fallback = 0; fallback < 2 && !k; fallback++)
@@ -499,7 +527,7 @@ static size_t pick(const struct cand *v, size_t n, bool local_only,
 			if (local_only && !v[i].local)
 				continue;
 			if (fallback ? v[i].serving && v[i].terminating :
-				       v[i].ready)
+				       v[i].ready && (!hints || v[i].hinted_here))
 				out[k++] = v[i].rec->id;
 		}
 	return k;
@@ -562,10 +590,9 @@ static int compile_port(struct compile *c, const struct sl_service *s,
 	}
 
 	/*
-	 * SPECS D.3: the cluster set is the ready endpoints, else the
-	 * serving and terminating ones; the local set the same among this
-	 * node's. Topology hints are not applied yet: every ready endpoint
-	 * is in the cluster set whatever its zone.
+	 * SPECS D.3: the cluster set is the ready endpoints (narrowed to
+	 * this zone's by topology hints, see use_hints()), else the serving
+	 * and terminating ones; the local set the same among this node's.
 	 */
 	cluster = calloc(n_cands ? n_cands : 1, sizeof(*cluster));
 	local = calloc(n_cands ? n_cands : 1, sizeof(*local));

@@ -45,6 +45,7 @@ struct sl_svc_config {
 	const uint32_t *node_ips;  /* its IPv4 addresses (NodePort), host order */
 	size_t n_node_ips;
 	bool maglev_default;       /* Services without sluice.io/lb-algorithm */
+	const char *zone;          /* its topology.kubernetes.io/zone, or NULL */
 };
 
 /* One sl_services entry; keys and values exactly as in the map. */

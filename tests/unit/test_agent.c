@@ -146,6 +146,14 @@ static void test_decode_node(void **state)
 	assert_int_equal(obj.node.pod_cidr, 0x0af40100);
 	assert_int_equal(obj.node.pod_prefix, 24);
 	assert_int_equal(obj.node.internal_ip, 0xc0a84d01);
+	assert_string_equal(obj.node.zone, "");
+	sl_object_free(&obj);
+
+	/* The zone label, for topology hints. */
+	assert_int_equal(decode("{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"n2\","
+				"\"labels\":{\"topology.kubernetes.io/zone\":\"eu-1a\",\"x\":\"y\"}}}",
+				&obj, why), 1);
+	assert_string_equal(obj.node.zone, "eu-1a");
 	sl_object_free(&obj);
 }
 

@@ -435,6 +435,10 @@ static void load(struct sl_model *model, const char *text)
 #define READY(ip, node) EP(ip, node, "true", "true", "false")
 #define TERMINATING(ip, node) EP(ip, node, "false", "true", "true")
 #define NOT_READY(ip, node) EP(ip, node, "false", "false", "false")
+/* Ready, with zone hints (zones: "'a','b'"). */
+#define HINTED(ip, node, zones)                                                \
+	"{'addresses':['" ip "'],'nodeName':'" node "','conditions':{"         \
+	"'ready':true},'hints':{'forZones':[" zones "]}}"
 
 /* A ClusterIP Service with one TCP port "http" 80, the usual fixture. */
 #define WEB_SVC(spec_extra)                                                    \
@@ -831,6 +835,65 @@ static void test_skipped(void **state)
 		assert_int_equal(f->mem->n_svc, 0);
 		assert_int_equal(f->mem->n_be, 0);
 		assert_int_equal(f->mem->n_ops, 0);
+		fx_free(f);
+	}
+}
+
+/*
+ * Topology hints (SPECS D.3): used when every ready endpoint has hints and
+ * one names this node's zone; then only those. Otherwise ignored.
+ */
+static void test_topology_hints(void **state)
+{
+	static const struct {
+		const char *zone, *eps, *want;
+	} cases[] = {
+		/* All hinted, this zone named: its endpoints only. */
+		{ "z1",
+		  HINTED("10.244.1.5", "n1", "{'name':'z1'}") ","
+		  HINTED("10.244.2.7", "n2", "{'name':'z2'}"),
+		  "10.244.1.5:8080" },
+		/* An endpoint hinted for two zones serves both. */
+		{ "z2",
+		  HINTED("10.244.1.5", "n1", "{'name':'z1'},{'name':'z2'}") ","
+		  HINTED("10.244.2.7", "n2", "{'name':'z2'}") ","
+		  HINTED("10.244.3.9", "n3", "{'name':'z3'}"),
+		  "10.244.1.5:8080,10.244.2.7:8080" },
+		/* One ready endpoint without hints: hints ignored. */
+		{ "z1",
+		  HINTED("10.244.1.5", "n1", "{'name':'z1'}") ","
+		  READY("10.244.2.7", "n2"),
+		  "10.244.1.5:8080,10.244.2.7:8080" },
+		/* No hint names this zone: ignored, no empty set. */
+		{ "z9",
+		  HINTED("10.244.1.5", "n1", "{'name':'z1'}") ","
+		  HINTED("10.244.2.7", "n2", "{'name':'z2'}"),
+		  "10.244.1.5:8080,10.244.2.7:8080" },
+		/* The node has no zone label: ignored. */
+		{ NULL,
+		  HINTED("10.244.1.5", "n1", "{'name':'z1'}") ","
+		  HINTED("10.244.2.7", "n2", "{'name':'z2'}"),
+		  "10.244.1.5:8080,10.244.2.7:8080" },
+		/* Hints on terminating endpoints don't count: no ready one,
+		 * the serving+terminating fallback takes them all. */
+		{ "z1", TERMINATING("10.244.1.5", "n1") ","
+			TERMINATING("10.244.2.7", "n2"),
+		  "10.244.1.5:8080,10.244.2.7:8080" },
+	};
+
+	char slice[2048];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fx *f = fx_new();
+
+		f->cfg.zone = cases[i].zone;
+		load(&f->model, WEB_SVC(""));
+		snprintf(slice, sizeof(slice), WEB_SLICE("web-1", "%s"),
+			 cases[i].eps);
+		load(&f->model, slice);
+		sync_ok(f);
+		expect_fe(f->mem, "10.96.0.10", 80, TCP, 0, 0, cases[i].want);
 		fx_free(f);
 	}
 }
@@ -1824,6 +1887,7 @@ int main(void)
 		cmocka_unit_test(test_terminating_fallback),
 		cmocka_unit_test(test_no_endpoints),
 		cmocka_unit_test(test_skipped),
+		cmocka_unit_test(test_topology_hints),
 		cmocka_unit_test(test_itp_local),
 		cmocka_unit_test(test_etp_local),
 		cmocka_unit_test(test_nodeport),
