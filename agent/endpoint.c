@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include "endpoint.h"
 #include "log.h"
+#include "policy_sync.h"
 #include "store.h"
 
 #include <arpa/inet.h>
@@ -59,6 +60,29 @@ static void assign_identity(struct sl_model *model, struct sl_ep_desired *d,
 		d->ep.identity = id->id;
 }
 
+void sl_endpoints_assign_isolation(struct sl_ep_desired *want, size_t n,
+				   const struct sl_pol_state *pol)
+{
+	const uint32_t bits = SL_EP_F_INGRESS_ISOLATED | SL_EP_F_EGRESS_ISOLATED;
+
+	for (size_t i = 0; i < n; i++)
+		want[i].ep.flags = (want[i].ep.flags & ~bits) |
+				   sl_policy_sync_isolation(pol, want[i].ip);
+}
+
+static const char *isolation_str(uint32_t flags)
+{
+	switch (flags & (SL_EP_F_INGRESS_ISOLATED | SL_EP_F_EGRESS_ISOLATED)) {
+	case SL_EP_F_INGRESS_ISOLATED:
+		return ", isolated for ingress";
+	case SL_EP_F_EGRESS_ISOLATED:
+		return ", isolated for egress";
+	case SL_EP_F_INGRESS_ISOLATED | SL_EP_F_EGRESS_ISOLATED:
+		return ", isolated for ingress and egress";
+	}
+	return "";
+}
+
 int sl_endpoints_sync(const struct sl_ep_backend *be, struct sl_model *model,
 		      struct sl_ep_desired *want, size_t n,
 		      struct sl_ep_stats *stats)
@@ -72,7 +96,8 @@ int sl_endpoints_sync(const struct sl_ep_backend *be, struct sl_model *model,
 	if (err < 0)
 		goto out;
 
-	qsort(want, n, sizeof(*want), cmp_desired);
+	if (n) /* want may be NULL: no records */
+		qsort(want, n, sizeof(*want), cmp_desired);
 	for (size_t i = 0; i < n; i++) {
 		struct sl_endpoint ep;
 		bool found;
@@ -90,9 +115,9 @@ int sl_endpoints_sync(const struct sl_ep_backend *be, struct sl_model *model,
 		if (err < 0)
 			goto out;
 		sl_ip4_to_str(want[i].ip, ipstr);
-		log_info("endpoint %s (%s/%s): %s, identity %u", ipstr,
+		log_info("endpoint %s (%s/%s): %s, identity %u%s", ipstr,
 			 want[i].ns, want[i].name, found ? "updated" : "restored",
-			 want[i].ep.identity);
+			 want[i].ep.identity, isolation_str(want[i].ep.flags));
 		stats->updated++;
 	}
 	for (size_t j = 0; j < cur.n; j++) {

@@ -80,7 +80,8 @@ static int desired(struct sl_model *m, const char *self, struct wants *w)
 	}
 	if (err)
 		return err;
-	qsort(w->items, w->n, sizeof(*w->items), cmp_want);
+	if (w->n)
+		qsort(w->items, w->n, sizeof(*w->items), cmp_want);
 	/* Two objects claiming one address: keep the first, say so. */
 	for (size_t i = 1; i < w->n; i++)
 		if (w->items[i].ip == w->items[i - 1].ip) {
@@ -122,7 +123,9 @@ int sl_ipcache_sync(const struct sl_ipc_backend *be, struct sl_model *model,
 		err = be->dump(be->ctx, collect, &dumped);
 		if (err)
 			goto out;
-		qsort(dumped.items, dumped.n, sizeof(*dumped.items), cmp_want);
+		if (dumped.n) /* qsort(NULL, 0) is undefined */
+			qsort(dumped.items, dumped.n, sizeof(*dumped.items),
+			      cmp_want);
 		cur = dumped.items;
 		ncur = dumped.n;
 	} else {

@@ -168,7 +168,8 @@ static int decode_pod_ports(json_object *o, struct sl_pod *p, char *why,
 	}
 	/* The API refuses a name twice in one container, not in two: a
 	 * policy then resolves the name to every number it has. */
-	qsort(p->ports, p->n_ports, sizeof(*p->ports), cmp_pod_port);
+	if (p->n_ports) /* none: ports may be NULL */
+		qsort(p->ports, p->n_ports, sizeof(*p->ports), cmp_pod_port);
 	for (size_t i = 1; i < p->n_ports; i++)
 		if (!cmp_pod_port(&p->ports[i], &p->ports[i - 1])) {
 			free(p->ports[i].name);

@@ -198,7 +198,8 @@ static int decode_expr(json_object *e, const char *where, struct sl_sel_expr *x,
 		x->n_values++;
 	}
 	/* A set: sorted and unique, so order and repeats change nothing. */
-	qsort(x->values, x->n_values, sizeof(*x->values), cmp_str);
+	if (x->n_values) /* Exists/DoesNotExist: values may be NULL */
+		qsort(x->values, x->n_values, sizeof(*x->values), cmp_str);
 	k = 1;
 	for (size_t i = 1; i < x->n_values; i++) {
 		if (!strcmp(x->values[i], x->values[k - 1]))
