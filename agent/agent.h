@@ -16,6 +16,7 @@
 #include "healthcheck.h"
 #include "k8s_watch.h"
 #include "model.h"
+#include "policy_sync.h"
 #include "source_dir.h"
 
 #define SL_AGENT_SOCKET "sluiced.sock"
@@ -47,6 +48,7 @@ struct sl_agent {
 	struct sl_ep_stats last_ep;
 	struct sl_ipc_state ipc;
 	struct sl_svc_state svc;
+	struct sl_pol_state pol; /* NetworkPolicy: compile, sl_policy* */
 	struct sl_health health; /* health check node ports */
 	const char *devices;   /* --devices: names, "auto" or "none" */
 	char netdevs[256];     /* where sl_from_netdev is attached */
@@ -72,6 +74,8 @@ int sl_agent_upgrade_datapath(struct sl_agent *a);
 /* The unix socket API (agent/api.c). */
 int sl_api_listen(struct sl_agent *a);
 void sl_api_accept(struct sl_agent *a);
-json_object *sl_api_handle(struct sl_agent *a, const char *cmd);
+/* One request ({"cmd": ..., and the command's arguments}); NULL: unknown. */
+json_object *sl_api_handle(struct sl_agent *a, const char *cmd,
+			   json_object *req);
 
 #endif /* SL_AGENT_AGENT_H */

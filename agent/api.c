@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * The agent's API: a unix stream socket under runDir. A client writes one
- * line ({"cmd":"status"}), the agent answers one JSON document and closes.
+ * line ({"cmd":"status"}, with the command's arguments as more members:
+ * {"cmd":"policy","endpoint":"ns/pod"}), the agent answers one JSON
+ * document and closes. A request it cannot answer gets {"error": why}.
  */
 #include "agent.h"
 #include "log.h"
@@ -10,7 +12,10 @@
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
+#include <netinet/in.h>
+#include <stdarg.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -25,6 +30,7 @@
 
 #include <sluice/conntrack.h>
 #include <sluice/ipcache.h>
+#include <sluice/policy.h>
 
 int sl_api_listen(struct sl_agent *a)
 {
@@ -219,7 +225,16 @@ objects:
 					      SL_IPCACHE_MAX));
 	json_object_array_add(maps, map_known("sl_ct", a->ct_gc.seen,
 					      map_max(a->dp.ct_fd)));
+	if (a->dp.policy_fd >= 0 && a->dp.policy_cidr_fd >= 0) {
+		json_object_array_add(maps, map_known(SL_POLICY_MAP,
+						      a->pol.mirror[SL_POL_MAP_POLICY].n,
+						      map_max(a->dp.policy_fd)));
+		json_object_array_add(maps, map_known(SL_POLICY_CIDR_MAP,
+						      a->pol.mirror[SL_POL_MAP_CIDR].n,
+						      map_max(a->dp.policy_cidr_fd)));
+	}
 	json_object_object_add(o, "maps", maps);
+	json_object_object_add(o, "policy", sl_policy_sync_status_json(&a->pol));
 	json_object_object_add(o, "conntrackGC", ct_gc_status(a));
 	json_object_object_add(o, "lastError", jstr(a->last_error));
 	return o;
@@ -334,7 +349,84 @@ static json_object *ipcache(struct sl_agent *a)
 	return arr;
 }
 
-json_object *sl_api_handle(struct sl_agent *a, const char *cmd)
+static json_object *api_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+static json_object *api_error(const char *fmt, ...)
+{
+	json_object *o = json_object_new_object();
+	char buf[640];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	json_object_object_add(o, "error", jstr(buf));
+	return o;
+}
+
+/* A string argument of the request, or NULL. */
+static const char *arg_str(json_object *req, const char *key)
+{
+	json_object *v;
+
+	if (!req || !json_object_object_get_ex(req, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* {"cmd":"policy"}: every local endpoint; with "endpoint": that one. */
+static json_object *policy(struct sl_agent *a, json_object *req)
+{
+	const char *which = arg_str(req, "endpoint");
+	json_object *o;
+
+	if (!which)
+		return sl_policy_sync_list_json(&a->pol);
+	o = sl_policy_sync_endpoint_json(&a->pol, &a->model, which);
+	if (!o)
+		return api_error("%s is not an endpoint of this node (%s): a pod's policy is compiled by its own node's agent",
+				 which, a->node_name);
+	return o;
+}
+
+/* {"cmd":"policy-trace","from":"ns/pod","to":"ns/pod","port":80,
+ *  "protocol":"TCP"} */
+static json_object *policy_trace(struct sl_agent *a, json_object *req)
+{
+	const char *from = arg_str(req, "from"), *to = arg_str(req, "to"),
+		   *proto_s = arg_str(req, "protocol");
+	const struct sl_object *f;
+	json_object *v, *o;
+	uint8_t proto = IPPROTO_TCP;
+	int64_t port = 0;
+	int err;
+
+	if (!from || !to)
+		return api_error("policy-trace needs \"from\" and \"to\" (namespace/pod)");
+	if (req && json_object_object_get_ex(req, "port", &v) &&
+	    json_object_is_type(v, json_type_int))
+		port = json_object_get_int64(v);
+	if (port < 1 || port > 65535)
+		return api_error("policy-trace needs a \"port\" from 1 to 65535");
+	if (proto_s && !strcasecmp(proto_s, "UDP"))
+		proto = IPPROTO_UDP;
+	else if (proto_s && !strcasecmp(proto_s, "SCTP"))
+		proto = IPPROTO_SCTP;
+	else if (proto_s && strcasecmp(proto_s, "TCP"))
+		return api_error("protocol %s: TCP, UDP or SCTP", proto_s);
+	o = sl_policy_sync_trace_json(&a->pol, &a->model, a->node_name, from,
+				      to, proto, (uint16_t)port, &err);
+	if (o)
+		return o;
+	f = sl_model_get(&a->model, SL_KIND_POD, from);
+	return api_error("no pod %s with an address is known",
+			 !f || !f->pod.ip ? from : to);
+}
+
+json_object *sl_api_handle(struct sl_agent *a, const char *cmd,
+			   json_object *req)
 {
 	if (!strcmp(cmd, "status"))
 		return status(a);
@@ -348,13 +440,17 @@ json_object *sl_api_handle(struct sl_agent *a, const char *cmd)
 		return ipcache(a);
 	if (!strcmp(cmd, "endpoints"))
 		return endpoints(a);
+	if (!strcmp(cmd, "policy"))
+		return policy(a, req);
+	if (!strcmp(cmd, "policy-trace"))
+		return policy_trace(a, req);
 	return NULL;
 }
 
 void sl_api_accept(struct sl_agent *a)
 {
 	struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
-	char req[512];
+	char req[4096]; /* two pod names and some */
 	json_object *in = NULL, *cmd, *out = NULL;
 	const char *text;
 	ssize_t len;
@@ -374,7 +470,7 @@ void sl_api_accept(struct sl_agent *a)
 	in = json_tokener_parse(req);
 	if (in && json_object_object_get_ex(in, "cmd", &cmd) &&
 	    json_object_is_type(cmd, json_type_string))
-		out = sl_api_handle(a, json_object_get_string(cmd));
+		out = sl_api_handle(a, json_object_get_string(cmd), in);
 	if (!out) {
 		out = json_object_new_object();
 		json_object_object_add(out, "error", jstr("unknown or malformed request"));

@@ -15,20 +15,40 @@
 /* Ask the agent; NULL with errno set when it does not answer. */
 json_object *sl_ctl_ask_agent(const struct sl_ctl *o, const char *cmd)
 {
+	json_object *req = json_object_new_object(), *out;
+	int err;
+
+	json_object_object_add(req, "cmd", json_object_new_string(cmd));
+	out = sl_ctl_ask(o, req);
+	err = errno;
+	json_object_put(req);
+	errno = err;
+	return out;
+}
+
+json_object *sl_ctl_ask(const struct sl_ctl *o, json_object *request)
+{
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	struct timeval tv = { .tv_sec = 5 };
-	char req[64], *buf;
+	char req[4096], *buf;
 	json_object *out;
 	size_t len;
 	int fd, err;
 
 	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/sluiced.sock",
 		 o->run_dir);
+	/* The agent reads one line of at most this much. */
+	if (snprintf(req, sizeof(req), "%s\n",
+		     json_object_to_json_string_ext(request,
+						    JSON_C_TO_STRING_PLAIN)) >=
+	    (int)sizeof(req)) {
+		errno = E2BIG;
+		return NULL;
+	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return NULL;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	snprintf(req, sizeof(req), "{\"cmd\":\"%s\"}\n", cmd);
 	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
 	    send(fd, req, strlen(req), MSG_NOSIGNAL) < 0) {
 		err = errno;

@@ -5,6 +5,7 @@
 
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 struct sl_ct_filter;
 
@@ -17,6 +18,8 @@ struct sl_ctl {
 /* Ask the agent on <runDir>/sluiced.sock; NULL with errno set when it does
  * not answer. The caller puts the result. */
 json_object *sl_ctl_ask_agent(const struct sl_ctl *ctl, const char *cmd);
+/* The same with a whole request: {"cmd": ..., arguments...}. */
+json_object *sl_ctl_ask(const struct sl_ctl *ctl, json_object *req);
 
 /* A member as a string, "" when absent. */
 const char *sl_ctl_field(json_object *o, const char *key);
@@ -26,6 +29,16 @@ int sl_ctl_agent_down(const struct sl_ctl *ctl);
 
 /* sluicectl services (ctl_services.c). */
 int sl_ctl_services(const struct sl_ctl *ctl);
+
+/* sluicectl policy [ENDPOINT | trace] (ctl_policy.c). */
+struct sl_ctl_trace {
+	const char *from, *to; /* "namespace/pod" */
+	uint16_t port;
+	uint8_t proto; /* IPPROTO_TCP unless "--port N/udp" etc. */
+};
+
+int sl_ctl_policy(const struct sl_ctl *ctl, const char *arg,
+		  const struct sl_ctl_trace *trace);
 
 /* sluicectl ct [list|flush] (ctl_ct.c). */
 int sl_ctl_ct(const struct sl_ctl *ctl, const char *sub,

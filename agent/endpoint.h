@@ -2,16 +2,20 @@
 /*
  * Endpoint sync: keep sl_endpoints equal to the pods attached on this node
  * (the plugin's records under <runDir>/endpoints) with the identity the
- * model gives each pod. Writes only the difference.
+ * model gives each pod and the isolation flags the policy compile gives
+ * its address. Writes only the difference.
  */
 #ifndef SL_AGENT_ENDPOINT_H
 #define SL_AGENT_ENDPOINT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <sluice/endpoint.h>
 
 #include "model.h"
+
+struct sl_pol_state;
 
 /* Where endpoint entries live: the pinned map, or memory in tests. */
 struct sl_ep_backend {
@@ -56,6 +60,17 @@ struct sl_ep_stats {
 int sl_endpoints_sync(const struct sl_ep_backend *be, struct sl_model *model,
 		      struct sl_ep_desired *want, size_t n,
 		      struct sl_ep_stats *stats);
+
+/*
+ * sl_endpoints_assign_isolation - set SL_EP_F_INGRESS_ISOLATED and
+ * SL_EP_F_EGRESS_ISOLATED of each desired endpoint as the policy sync's
+ * last compile gives them for its address (sl_policy is keyed by address
+ * too, so flags and entries always speak of the same endpoint). Call it
+ * between sl_policy_sync_write() and sl_endpoints_sync(): flags after the
+ * entries they make matter (agent/policy_sync.h).
+ */
+void sl_endpoints_assign_isolation(struct sl_ep_desired *want, size_t n,
+				   const struct sl_pol_state *pol);
 
 /* Read the plugin's records under run_dir into a malloc'd array. */
 int sl_endpoints_read_records(const char *run_dir, struct sl_ep_desired **out,

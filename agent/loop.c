@@ -97,27 +97,57 @@ static int services_sync(struct sl_agent *a)
 	return err;
 }
 
+static const char no_policy_maps[] =
+	"the pinned datapath (an older build) has no " SL_POLICY_MAP " maps: "
+	"policies compiled, not written";
+
+/*
+ * One sync, in the order the datapath can read at any moment: the
+ * policy's new allow entries, then the endpoints with the isolation flags
+ * that make them matter, the ipcache (remote identities), Services, and
+ * last the policy entries nothing allows any more (agent/policy_sync.h).
+ * A policy write that fails does not hold the rest back: the flags still
+ * follow the compile (fail closed), and nothing stale is removed.
+ */
 int sl_agent_sync(struct sl_agent *a)
 {
 	struct sl_ep_backend be;
+	struct sl_pol_backend pol;
+	int pol_fds[SL_POL_MAPS] = { a->dp.policy_fd, a->dp.policy_cidr_fd };
+	bool have_pol = pol_fds[0] >= 0 && pol_fds[1] >= 0, refreshed;
 	struct sl_ep_desired *want = NULL;
-	double ms_ids = 0, ms_eps = 0, ms_ipc = 0, ms_svc = 0;
+	double ms_ids = 0, ms_pol = 0, ms_eps = 0, ms_ipc = 0, ms_svc = 0;
 	struct timespec t;
 	size_t n = 0;
-	int err;
+	int err, pol_err = 0;
 
 	/* Until every pod and namespace is known, identities would be
 	 * computed from half a cluster: write nothing rather than that. */
 	if (a->kube.enabled && !a->kube_ready)
 		return 0;
 	clock_gettime(CLOCK_MONOTONIC, &t);
+	refreshed = a->model.identities_stale;
 	err = sl_model_refresh_identities(&a->model);
+	if (refreshed) /* identities moved without a new generation */
+		sl_pol_state_invalidate(&a->pol);
 	ms_ids = ms_since(&t);
 	if (!err)
 		err = write_node_record(a);
 	if (!err)
 		err = sl_endpoints_read_records(a->run_dir, &want, &n);
+	if (!err)
+		err = sl_policy_sync_compile(&a->pol, &a->model, a->node_name);
+	if (!err && have_pol) {
+		sl_pol_backend_bpf(&pol, pol_fds);
+		pol_err = sl_policy_sync_write(&pol, &a->pol);
+	} else if (!err && strcmp(a->pol.error, no_policy_maps)) {
+		snprintf(a->pol.error, sizeof(a->pol.error), "%s",
+			 no_policy_maps);
+		log_warn("policy: %s", no_policy_maps);
+	}
+	ms_pol = ms_since(&t);
 	if (!err) {
+		sl_endpoints_assign_isolation(want, n, &a->pol);
 		sl_ep_backend_bpf(&be, &a->dp.endpoints_fd);
 		err = sl_endpoints_sync(&be, &a->model, want, n, &a->last_ep);
 		ms_eps = ms_since(&t);
@@ -134,6 +164,10 @@ int sl_agent_sync(struct sl_agent *a)
 	if (!err)
 		sl_health_sync(&a->health, &a->model, a->node_name);
 	ms_svc = ms_since(&t);
+	if (!err && !pol_err && have_pol)
+		pol_err = sl_policy_sync_prune(&pol, &a->pol);
+	if (!err && pol_err)
+		err = pol_err;
 	free(want);
 	if (err < 0) {
 		snprintf(a->last_error, sizeof(a->last_error), "sync: %s",
@@ -141,8 +175,8 @@ int sl_agent_sync(struct sl_agent *a)
 		log_error("%s", a->last_error);
 		return err;
 	}
-	log_debug("sync: identities %.2f ms, endpoints %.2f ms, ipcache %.2f ms, services %.2f ms",
-		  ms_ids, ms_eps, ms_ipc, ms_svc);
+	log_debug("sync: identities %.2f ms, policy %.2f ms, endpoints %.2f ms, ipcache %.2f ms, services %.2f ms",
+		  ms_ids, ms_pol, ms_eps, ms_ipc, ms_svc);
 	a->endpoints = n;
 	a->synced_generation = a->model.generation;
 	a->records_changed = false;
@@ -211,6 +245,7 @@ int sl_agent_start(struct sl_agent *a)
 	a->dp = (struct sl_datapath)SL_DATAPATH_INIT;
 	sl_health_init(&a->health, -1);
 	sl_model_init(&a->model);
+	sl_pol_state_init(&a->pol);
 	clock_gettime(CLOCK_REALTIME, &a->started);
 
 	err = sl_mkdir_p(a->run_dir, 0700);
@@ -331,6 +366,7 @@ int sl_agent_run(struct sl_agent *a)
 				a->records_changed = true;
 				sl_ipc_state_invalidate(&a->ipc);
 				sl_svc_state_invalidate(&a->svc);
+				sl_pol_state_invalidate(&a->pol);
 				ct_gc(a);
 				sl_netdev_attach(a);
 			} else if (fd == a->source.inotify_fd) {
@@ -378,6 +414,7 @@ void sl_agent_stop(struct sl_agent *a)
 	sl_model_free(&a->model);
 	sl_ipc_state_free(&a->ipc);
 	sl_svc_state_free(&a->svc);
+	sl_pol_state_free(&a->pol);
 	sl_health_close(&a->health);
 	sl_datapath_close(&a->dp);
 }

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * sluicectl: the operator's view of a node. status, identities and nodes
- * ask the agent on <runDir>/sluiced.sock; metrics reads the pinned maps
- * directly, and endpoints does too when the agent is not running.
+ * sluicectl: the operator's view of a node. status, identities, nodes and
+ * policy ask the agent on <runDir>/sluiced.sock; metrics reads the pinned
+ * maps directly, and endpoints does too when the agent is not running.
  *
  *   sluicectl [--bpf-root P] [--run-dir R] [-o json] COMMAND
  */
@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/time.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -46,7 +47,12 @@ static void usage(FILE *out)
 		"  services    Service frontends and their backends\n"
 		"  metrics     packets and bytes per drop reason / trace point\n"
 		"  ct [list|flush] [--addr IP] [--port N] [--proto tcp|udp] [--svc ID]\n"
-		"              conntrack entries (read from the pinned map)\n");
+		"              conntrack entries (read from the pinned map)\n"
+		"  policy      NetworkPolicy isolation of each endpoint on this node\n"
+		"  policy NS/POD|IP\n"
+		"              an endpoint's allow rules, with remotes and policies\n"
+		"  policy trace --from NS/POD --to NS/POD --port N[/tcp|udp|sctp]\n"
+		"              would a new connection be allowed, and why\n");
 }
 
 static int cmd_metrics(const struct sl_ctl *o, const struct sl_datapath *dp)
@@ -253,6 +259,14 @@ static int cmd_status(const struct sl_ctl *o)
 				printf("map:         %s %s/%s\n", sl_ctl_field(m, "name"),
 				       sl_ctl_field(m, "entries"), sl_ctl_field(m, "max"));
 			}
+		if (json_object_object_get_ex(st, "policy", &v))
+			printf("policy:      %s policies, %s of %s endpoints isolated, %s entries, %s cidrs (the datapath does not enforce them yet)%s%s%s\n",
+			       sl_ctl_field(v, "policies"), sl_ctl_field(v, "isolated"),
+			       sl_ctl_field(v, "endpoints"), sl_ctl_field(v, "entries"),
+			       sl_ctl_field(v, "cidrs"),
+			       strcmp(sl_ctl_field(v, "overflow"), "true") ? "" : "  OVERFLOW",
+			       sl_ctl_field(v, "lastError")[0] ? "  error: " : "",
+			       sl_ctl_field(v, "lastError"));
 		printf("last error:  %s\n", sl_ctl_field(st, "lastError")[0] ?
 		       sl_ctl_field(st, "lastError") : "-");
 	}
@@ -313,10 +327,14 @@ int main(int argc, char **argv)
 		{ "port", required_argument, NULL, 'P' },
 		{ "proto", required_argument, NULL, 'p' },
 		{ "svc", required_argument, NULL, 'S' },
+		{ "from", required_argument, NULL, 'F' },
+		{ "to", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct sl_ct_filter filter = {};
+	struct sl_ctl_trace trace = { .proto = IPPROTO_TCP };
+	const char *port_arg = NULL;
 	struct in_addr in;
 	unsigned long num;
 	char *end;
@@ -324,7 +342,7 @@ int main(int argc, char **argv)
 			  .run_dir = SL_DEFAULT_RUN_DIR };
 	struct sl_datapath dp = SL_DATAPATH_INIT;
 	const char *cmd;
-	int c, ret;
+	int c, ret, extra;
 
 	while ((c = getopt_long(argc, argv, "b:r:o:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -349,10 +367,33 @@ int main(int argc, char **argv)
 			}
 			filter.addr = ntohl(in.s_addr);
 			break;
+		case 'F':
+			trace.from = optarg;
+			break;
+		case 'T':
+			trace.to = optarg;
+			break;
 		case 'P':
 		case 'S':
 			errno = 0;
 			num = strtoul(optarg, &end, 10);
+			/* policy trace's --port may name the protocol too:
+			 * "80/TCP", "53/udp"; ct's stays a number. */
+			if (c == 'P' && *end == '/' && !errno) {
+				port_arg = optarg;
+				if (!strcasecmp(end + 1, "tcp"))
+					trace.proto = IPPROTO_TCP;
+				else if (!strcasecmp(end + 1, "udp"))
+					trace.proto = IPPROTO_UDP;
+				else if (!strcasecmp(end + 1, "sctp"))
+					trace.proto = IPPROTO_SCTP;
+				else {
+					fprintf(stderr, "sluicectl: --port %s: the protocol is tcp, udp or sctp\n",
+						optarg);
+					return 2;
+				}
+				end += strlen(end);
+			}
 			if (errno || *end || !num || (c == 'P' && num > 65535) ||
 			    num > UINT32_MAX) {
 				fprintf(stderr, "sluicectl: --%s %s is out of range\n",
@@ -360,7 +401,7 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			if (c == 'P')
-				filter.port = (uint16_t)num;
+				filter.port = trace.port = (uint16_t)num;
 			else
 				filter.svc_id = (uint32_t)num;
 			break;
@@ -382,17 +423,34 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind >= argc ||
-	    optind != argc - (strcmp(argv[optind], "ct") || optind == argc - 1 ? 1 : 2)) {
+	if (optind >= argc) {
 		usage(stderr);
 		return 2;
 	}
 	cmd = argv[optind];
+	/* ct and policy take one more word: list|flush, ENDPOINT|trace. */
+	extra = argc - optind - 1;
+	if (extra > (!strcmp(cmd, "ct") || !strcmp(cmd, "policy") ? 1 : 0)) {
+		usage(stderr);
+		return 2;
+	}
+	if ((trace.from || trace.to) &&
+	    (strcmp(cmd, "policy") || !extra || strcmp(argv[optind + 1], "trace"))) {
+		fprintf(stderr, "sluicectl: --from and --to are for policy trace\n");
+		return 2;
+	}
+	if (port_arg && strcmp(cmd, "policy")) {
+		fprintf(stderr, "sluicectl: --port %s: a protocol is for policy trace; %s takes a number%s\n",
+			port_arg, cmd, strcmp(cmd, "ct") ? "" : " (and --proto)");
+		return 2;
+	}
 	libbpf_set_print(NULL);
 	if (!strcmp(cmd, "status"))
 		return cmd_status(&o);
 	if (!strcmp(cmd, "services"))
 		return sl_ctl_services(&o);
+	if (!strcmp(cmd, "policy"))
+		return sl_ctl_policy(&o, extra ? argv[optind + 1] : NULL, &trace);
 	if (!strcmp(cmd, "identities") || !strcmp(cmd, "nodes") ||
 	    !strcmp(cmd, "ipcache"))
 		return cmd_list(&o, cmd);

@@ -21,6 +21,7 @@
 #include <sluice/config.h>
 #include <sluice/conntrack.h>
 #include <sluice/pins.h>
+#include <sluice/policy.h>
 #include <sluice/service.h>
 
 #include "sluice.skel.h"
@@ -66,7 +67,8 @@ void sl_datapath_close(struct sl_datapath *dp)
 		       &dp->backends_fd, &dp->affinity_fd, &dp->ct_fd,
 		       &dp->sock_connect4_fd, &dp->sock_sendmsg4_fd,
 		       &dp->sock_recvmsg4_fd, &dp->sock_getpeername4_fd,
-		       &dp->config_fd, &dp->maglev_fd };
+		       &dp->config_fd, &dp->maglev_fd, &dp->policy_fd,
+		       &dp->policy_cidr_fd };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
@@ -99,6 +101,8 @@ int sl_datapath_open_pinned(struct sl_datapath *dp, const char *bpf_root)
 		{ &dp->sock_getpeername4_fd, SL_PROG_SOCK_GETPEERNAME4 },
 		{ &dp->config_fd, SL_CONFIG_MAP },
 		{ &dp->maglev_fd, SL_MAGLEV_MAP },
+		{ &dp->policy_fd, SL_POLICY_MAP },
+		{ &dp->policy_cidr_fd, SL_POLICY_CIDR_MAP },
 	};
 
 	for (size_t i = 0; i < sizeof(objs) / sizeof(objs[0]); i++) {

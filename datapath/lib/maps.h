@@ -13,6 +13,7 @@
 #include <sluice/conntrack.h>
 #include <sluice/ipcache.h>
 #include <sluice/pins.h>
+#include <sluice/policy.h>
 #include <sluice/service.h>
 
 struct {
@@ -101,6 +102,25 @@ struct {
 	__type(value, struct sl_sock_nat_val);
 	__uint(max_entries, SL_SOCK_NAT_MAX);
 } sl_sock_nat SEC(".maps");
+
+/* NetworkPolicy (see policy.h): per-endpoint allow entries with the port
+ * matched by prefix, and ipBlock CIDRs to CIDR identities. Written by the
+ * agent only; no program reads them yet. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct sl_policy_key);
+	__type(value, struct sl_policy_val);
+	__uint(max_entries, SL_POLICY_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* required for LPM tries */
+} sl_policy SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct sl_policy_cidr_key);
+	__type(value, struct sl_policy_cidr_val);
+	__uint(max_entries, SL_POLICY_CIDR_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} sl_policy_cidr SEC(".maps");
 
 /* Written by the agent at start (see config.h). */
 struct {
