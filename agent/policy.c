@@ -1239,13 +1239,37 @@ static const char *proto_name(uint8_t p)
 	return p == SL_PROTO_ANY ? "ANY" : sl_proto_name(p);
 }
 
+void sl_policy_key_ports(const struct sl_policy_key *k, unsigned int *lo,
+			 unsigned int *hi)
+{
+	unsigned int plen = k->prefixlen - SL_POLICY_FIXED_BITS;
+
+	*lo = ntohs(k->dport);
+	*hi = plen ? *lo | (0xffffu >> plen) : 0xffffu;
+}
+
+const char *sl_policy_reserved_name(uint32_t id)
+{
+	switch (id) {
+	case SL_ID_ANY:
+		return "any";
+	case SL_ID_HOST:
+		return "host";
+	case SL_ID_WORLD:
+		return "world";
+	case SL_ID_REMOTE_NODE:
+		return "remote-node";
+	}
+	return NULL;
+}
+
 /* "80", "1024-2047" or "any" for a key's port prefix. */
 static void ports_str(const struct sl_policy_key *k, char *buf, size_t len)
 {
-	unsigned int plen = k->prefixlen - SL_POLICY_FIXED_BITS;
-	unsigned int lo = ntohs(k->dport), hi = lo | (0xffffu >> plen);
+	unsigned int lo, hi;
 
-	if (!plen)
+	sl_policy_key_ports(k, &lo, &hi);
+	if (k->prefixlen == SL_POLICY_FIXED_BITS)
 		snprintf(buf, len, "any");
 	else if (lo == hi)
 		snprintf(buf, len, "%u", lo);
@@ -1256,21 +1280,12 @@ static void ports_str(const struct sl_policy_key *k, char *buf, size_t len)
 static void identity_str(const struct sl_model *m, uint32_t id, char *buf,
 			 size_t len)
 {
+	const char *reserved = sl_policy_reserved_name(id);
 	const struct sl_identity *ident;
 	char num[16];
 
-	switch (id) {
-	case SL_ID_ANY:
-		snprintf(buf, len, "any");
-		return;
-	case SL_ID_HOST:
-		snprintf(buf, len, "host");
-		return;
-	case SL_ID_WORLD:
-		snprintf(buf, len, "world");
-		return;
-	case SL_ID_REMOTE_NODE:
-		snprintf(buf, len, "remote-node");
+	if (reserved) {
+		snprintf(buf, len, "%s", reserved);
 		return;
 	}
 	if (id >= SL_ID_CIDR_FIRST) {

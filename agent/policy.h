@@ -166,6 +166,13 @@ const struct sl_policy_endpoint *
 sl_policy_endpoint_find(const struct sl_policy_out *out, const char *which);
 const char *sl_policy_name(const struct sl_policy_out *out, uint32_t id);
 
+/* The port range [lo, hi] a key's port prefix covers. */
+void sl_policy_key_ports(const struct sl_policy_key *k, unsigned int *lo,
+			 unsigned int *hi);
+
+/* "any", "host", "world", "remote-node" for a reserved identity, or NULL. */
+const char *sl_policy_reserved_name(uint32_t id);
+
 /*
  * sl_policy_endpoint_json - `sluicectl policy ENDPOINT`: an endpoint
  * ("ns/name" or its address) with its isolation, the policies selecting it

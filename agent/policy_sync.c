@@ -710,21 +710,13 @@ static void describe_remote(const struct sl_policy_out *out,
 			    const struct sl_model *m, uint32_t ep, int d,
 			    uint32_t id, json_object *o, char *buf, size_t len)
 {
+	const char *reserved = sl_policy_reserved_name(id);
 	const struct sl_identity *ident;
 	char num[16];
 
-	switch (id) {
-	case SL_ID_ANY:
-		snprintf(buf, len, "any");
-		return;
-	case SL_ID_HOST:
-		snprintf(buf, len, "host (this node)");
-		return;
-	case SL_ID_WORLD:
-		snprintf(buf, len, "world");
-		return;
-	case SL_ID_REMOTE_NODE:
-		snprintf(buf, len, "remote-node");
+	if (reserved) {
+		snprintf(buf, len, "%s%s", reserved,
+			 id == SL_ID_HOST ? " (this node)" : "");
 		return;
 	}
 	if (id >= SL_ID_CIDR_FIRST) {
@@ -750,16 +742,6 @@ static void describe_remote(const struct sl_policy_out *out,
 				       json_object_new_string(ident->labels));
 	}
 	snprintf(buf, len, "%u %s [%s]", id, ident->ns, ident->labels);
-}
-
-/* The port range a key's prefix covers. */
-static void key_ports(const struct sl_policy_key *k, unsigned int *lo,
-		      unsigned int *hi)
-{
-	unsigned int plen = k->prefixlen - SL_POLICY_FIXED_BITS;
-
-	*lo = ntohs(k->dport);
-	*hi = plen ? *lo | (0xffffu >> plen) : 0xffffu;
 }
 
 static json_object *rule_json(const struct sl_policy_out *out,
@@ -809,11 +791,11 @@ static json_object *rules_json(const struct sl_policy_out *out,
 		unsigned int plo, phi, nlo, nhi;
 		size_t j = i + 1;
 
-		key_ports(&e->key, &plo, &phi);
+		sl_policy_key_ports(&e->key, &plo, &phi);
 		while (e->key.prefixlen != SL_POLICY_FIXED_BITS && j < hi) {
 			const struct sl_policy_entry *f = &out->entries[j];
 
-			key_ports(&f->key, &nlo, &nhi);
+			sl_policy_key_ports(&f->key, &nlo, &nhi);
 			if (f->key.identity != e->key.identity ||
 			    f->key.proto != e->key.proto ||
 			    f->val.policy_id != e->val.policy_id ||
@@ -918,7 +900,7 @@ static json_object *side_json(const struct sl_pol_state *st,
 		char ports[24];
 
 		*verdict = "allowed";
-		key_ports(&e->key, &lo, &hi);
+		sl_policy_key_ports(&e->key, &lo, &hi);
 		if (e->key.prefixlen == SL_POLICY_FIXED_BITS)
 			snprintf(ports, sizeof(ports), "any port");
 		else if (lo == hi)
