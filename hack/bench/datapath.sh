@@ -191,32 +191,16 @@ run_iperf() {
 # report uses the clean runs when there are any. (Work the kernel does for
 # others outside their process context, and the hypervisor's, is not seen.)
 measure() {
-	local cfg=$1 t=$2 try c0 t0 busy clean=1
+	local cfg=$1 t=$2
 	R_P50=- R_P99=- R_ERR=0
-	for ((try = 0; try <= RETRIES; try++)); do
-		wait_quiet
-		c0=$(cpu_others) t0=$EPOCHREALTIME
-		if [[ $t == tput ]]; then
-			run_iperf "$cfg" || return 0
-		else
-			run_rr "$cfg" "$t" || return 0
-		fi
-		busy=$(others_pct "$c0" "$t0")
-		((busy <= BUSY_PCT)) && break
-		printf ' (busy %s%%)' "$busy" >&2
-		if ((try == RETRIES)); then
-			clean=0
-		else
-			echo "$cfg $t $busy" >>"$BENCH_WORK/res/redone"
-		fi
-	done
-	echo "$REP $R_RATE $R_P50 $R_P99 $R_ERR $clean" >>"$BENCH_WORK/res/$cfg.$t"
 	if [[ $t == tput ]]; then
+		measure_clean "$cfg" "$t" run_iperf "$cfg" || return 0
 		printf ' %.1f Gbit/s' "$R_RATE" >&2
 	else
+		measure_clean "$cfg" "$t" run_rr "$cfg" "$t" || return 0
 		printf ' %s/s' "$R_RATE" >&2
 	fi
-	((clean)) || printf '(kept, busy)' >&2
+	((R_CLEAN)) || printf '(kept, busy)' >&2
 	return 0
 }
 

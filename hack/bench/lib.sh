@@ -206,6 +206,31 @@ wait_quiet() {
 	return 0
 }
 
+# measure_clean NAME TEST CMD...: run CMD, which sets R_RATE, R_P50, R_P99
+# and R_ERR, and redo it while other processes used more than BUSY_PCT %
+# of a CPU during it, RETRIES times at most; the last run is then kept
+# with R_CLEAN=0 (busy runs redone are listed in res/redone). Appends
+# "REP RATE P50 P99 ERRORS CLEAN" to res/NAME.TEST; 1 when CMD failed.
+measure_clean() {
+	local name=$1 t=$2 try c0 t0 busy
+	shift 2
+	R_CLEAN=1
+	for ((try = 0; try <= RETRIES; try++)); do
+		wait_quiet
+		c0=$(cpu_others) t0=$EPOCHREALTIME
+		"$@" || return 1
+		busy=$(others_pct "$c0" "$t0")
+		((busy <= BUSY_PCT)) && break
+		printf ' (busy %s%%)' "$busy" >&2
+		if ((try == RETRIES)); then
+			R_CLEAN=0
+		else
+			echo "$name $t $busy" >>"$BENCH_WORK/res/redone"
+		fi
+	done
+	echo "$REP $R_RATE $R_P50 $R_P99 $R_ERR $R_CLEAN" >>"$BENCH_WORK/res/$name.$t"
+}
+
 bench_env_line() {
 	printf 'kernel %s, %s CPUs, loadavg %s' "$(uname -r)" "$(nproc)" \
 		"$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -683,23 +683,10 @@ run_rr() {
 # res/COMBO.TEST; a run during which other processes used more than
 # BUSY_PCT % of a CPU is redone up to RETRIES times (see datapath.sh).
 measure() {
-	local combo=$1 t=$2 try c0 t0 busy clean=1
-	for ((try = 0; try <= RETRIES; try++)); do
-		wait_quiet
-		c0=$(cpu_others) t0=$EPOCHREALTIME
-		run_rr "$combo" "$t" || return 0
-		busy=$(others_pct "$c0" "$t0")
-		((busy <= BUSY_PCT)) && break
-		printf ' (busy %s%%)' "$busy" >&2
-		if ((try == RETRIES)); then
-			clean=0
-		else
-			echo "$combo $t $busy" >>"$BENCH_WORK/res/redone"
-		fi
-	done
-	echo "$REP $R_RATE $R_P50 $R_P99 $R_ERR $clean" >>"$BENCH_WORK/res/$combo.$t"
+	local combo=$1 t=$2
+	measure_clean "$combo" "$t" run_rr "$combo" "$t" || return 0
 	printf ' %s/s' "$R_RATE" >&2
-	((clean)) || printf '(kept, busy)' >&2
+	((R_CLEAN)) || printf '(kept, busy)' >&2
 	return 0
 }
 
