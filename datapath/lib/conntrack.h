@@ -49,6 +49,29 @@ static __always_inline struct sl_ct_entry *ct_lookup(const struct l4_tuple *t,
 }
 
 /*
+ * The connection this packet answers: the OUT entry of its reversed
+ * tuple, unless that is a Service connection's (their replies come from
+ * the backend, under REPLY entries, lb.h). NULL when none is live.
+ */
+static __always_inline struct sl_ct_entry *
+ct_lookup_reply(const struct l4_tuple *t, __u32 now)
+{
+	struct sl_ct_key k = {
+		.saddr = t->daddr,
+		.daddr = t->saddr,
+		.sport = t->dport,
+		.dport = t->sport,
+		.proto = t->proto,
+		.dir = SL_CT_OUT,
+	};
+	struct sl_ct_entry *e = bpf_map_lookup_elem(&sl_ct, &k);
+
+	if (!e || (e->flags & SL_CT_F_SERVICE) || (__s32)(e->expires - now) < 0)
+		return NULL;
+	return e;
+}
+
+/*
  * A SYN on the tuple of a TCP connection that closed: the client reused
  * its port within the close timeout for a new connection, which must not
  * inherit the old one's state, counters and close timeout.
@@ -110,6 +133,37 @@ static __always_inline void ct_account(struct sl_ct_entry *e, __u32 way,
 	expires = now + ct_lifetime(e, t->proto);
 	if (expires != e->expires)
 		e->expires = expires;
+}
+
+/* What a new entry records about who admitted the connection. */
+struct ct_meta {
+	__u32 identity;     /* the remote end's */
+	__u32 policy_id[2]; /* by enum sl_policy_dir; 0: not isolated */
+};
+
+/* Track a new connection that is not a Service's: one OUT entry under
+ * the tuple of its first packet. Returns 0 or -SL_CT_CREATE_FAILED. */
+static __always_inline int ct_create(const struct l4_tuple *t,
+				     const struct ct_meta *m, __u32 ifindex,
+				     __u32 len, __u32 now)
+{
+	struct sl_ct_entry e = {
+		.created_ns = bpf_ktime_get_boot_ns(),
+		.identity = m->identity,
+		.ifindex = ifindex,
+	};
+	struct sl_ct_key k;
+
+	e.policy_id[0] = m->policy_id[0];
+	e.policy_id[1] = m->policy_id[1];
+	e.packets[0] = 1;
+	e.bytes[0] = len;
+	e.tcp_flags[0] = t->tcp_flags;
+	e.expires = now + ct_lifetime(&e, t->proto);
+	ct_key_of(&k, t, SL_CT_OUT);
+	if (bpf_map_update_elem(&sl_ct, &k, &e, BPF_ANY) < 0)
+		return -SL_CT_CREATE_FAILED;
+	return 0;
 }
 
 #endif /* SL_LIB_CONNTRACK_H */

@@ -54,10 +54,7 @@
 #include "conntrack.h"
 #include "drop.h"
 #include "l4.h"
-#include "reject.h" /* struct icmp_err_hdr, ICMP_DEST_UNREACH, csum_fold32 */
-
-#define ICMP_TIME_EXCEEDED 11
-#define ICMP_PARAMETERPROB 12
+#include "reject.h" /* struct icmp_err_hdr, csum_fold32 */
 
 /* Which ways lb4_icmp_error() looks: those of the hook's lb4_* calls. */
 #define ICMP_XLATE_TO_BACKEND 0x1u

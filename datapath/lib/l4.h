@@ -23,6 +23,8 @@ struct l4_tuple {
 	__u8 proto;
 	__u8 tcp_flags; /* TCP only: FIN SYN RST PSH ACK URG … of this packet */
 	__u8 ports;     /* TCP or UDP with its header present */
+	__u8 icmp_err;  /* ICMP, an error about another packet */
+	__u8 frag;      /* a fragment after the first: no L4 header */
 	__u32 l4_off;   /* from the start of the frame */
 };
 
@@ -36,15 +38,53 @@ struct l4_head {
 	__u8 flags;
 };
 
+/* ICMP types: not <linux/icmp.h>, it pulls libc headers into the BPF
+ * build. */
+#define ICMP_ECHOREPLY 0
+#define ICMP_DEST_UNREACH 3
+#define ICMP_ECHO 8
+#define ICMP_TIME_EXCEEDED 11
+#define ICMP_PARAMETERPROB 12
+
+/* SCTP's ports and ICMP's type and echo identifier (see l4_parse). A
+ * header cut short leaves them zero: these protocols are never rewritten,
+ * so nothing depends on more. */
+static __always_inline int l4_parse_ids(struct __sk_buff *skb,
+					const struct iphdr *ip,
+					struct l4_tuple *t)
+{
+	__u8 h[6]; /* SCTP: ports; ICMP: type, code, checksum, identifier */
+
+	if ((ip->protocol != IPPROTO_SCTP && ip->protocol != IPPROTO_ICMP) ||
+	    t->l4_off + sizeof(h) > ETH_HLEN + (__u32)bpf_ntohs(ip->tot_len) ||
+	    bpf_skb_load_bytes(skb, t->l4_off, h, sizeof(h)) < 0)
+		return 0;
+	if (ip->protocol == IPPROTO_SCTP) {
+		__builtin_memcpy(&t->sport, &h[0], 2);
+		__builtin_memcpy(&t->dport, &h[2], 2);
+	} else if (h[0] == ICMP_ECHO || h[0] == ICMP_ECHOREPLY) {
+		__builtin_memcpy(&t->sport, &h[4], 2);
+		t->dport = t->sport;
+	} else {
+		t->icmp_err = h[0] == ICMP_DEST_UNREACH ||
+			      h[0] == ICMP_TIME_EXCEEDED ||
+			      h[0] == ICMP_PARAMETERPROB;
+	}
+	return 0;
+}
+
 /**
  * l4_parse - the tuple of a validated IPv4 packet
  * @skb: the packet
  * @ip: its validated header (ipv4_validate)
  * @t: filled; t->ports says whether there are ports to translate
  *
- * Non-first fragments and protocols other than TCP and UDP have no ports:
- * they are forwarded by address only. Returns 0 or -SL_INVALID_L4 for a
- * TCP or UDP header cut short.
+ * Only TCP and UDP have ports to translate (t->ports). SCTP's ports are
+ * read for conntrack and policy but never rewritten (its CRC32c checksum
+ * cannot be patched incrementally); an ICMP echo's identifier stands in
+ * both ports, so conntrack tells pings apart and pairs replies with
+ * requests. Non-first fragments and other protocols have none. Returns 0
+ * or -SL_INVALID_L4 for a TCP or UDP header cut short.
  */
 static __always_inline int l4_parse(struct __sk_buff *skb, struct iphdr *ip,
 				    struct l4_tuple *t)
@@ -58,15 +98,19 @@ static __always_inline int l4_parse(struct __sk_buff *skb, struct iphdr *ip,
 	t->sport = t->dport = 0;
 	t->tcp_flags = 0;
 	t->ports = 0;
+	t->icmp_err = 0;
+	t->frag = 0;
 	t->l4_off = ETH_HLEN + (__u32)ip->ihl * 4;
-	if (ip->frag_off & bpf_htons(IP_OFFSET))
+	if (ip->frag_off & bpf_htons(IP_OFFSET)) {
+		t->frag = 1;
 		return 0;
+	}
 	if (ip->protocol == IPPROTO_TCP)
 		need = sizeof(h);
 	else if (ip->protocol == IPPROTO_UDP)
 		need = sizeof(struct udphdr);
 	else
-		return 0;
+		return l4_parse_ids(skb, ip, t);
 	/* The header must be in the datagram, not in Ethernet padding after
 	 * it (ipv4_validate() bounded tot_len by the frame). */
 	if (t->l4_off + need > ETH_HLEN + (__u32)bpf_ntohs(ip->tot_len))

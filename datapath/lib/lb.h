@@ -174,7 +174,8 @@ lb4_pick(struct sl_service_key *k, const struct sl_service_val *svc,
 static __always_inline int lb4_ct_create(const struct l4_tuple *t,
 					 const struct sl_service_val *svc,
 					 const struct sl_backend *be,
-					 __u32 backend_id, __u32 ifindex,
+					 __u32 backend_id,
+					 const struct ct_meta *m, __u32 ifindex,
 					 __u32 len, __u32 now, bool outside)
 {
 	int hairpin = be->addr == t->saddr;
@@ -185,6 +186,7 @@ static __always_inline int lb4_ct_create(const struct l4_tuple *t,
 		.svc_id = svc->svc_id,
 		.flags = SL_CT_F_SERVICE | (hairpin ? SL_CT_F_HAIRPIN : 0) |
 			 (outside ? SL_CT_F_OUTSIDE : 0),
+		.identity = m->identity,
 		.ifindex = ifindex,
 		.expires = ~0u, /* a REPLY entry lives as long as its OUT */
 		.nat_saddr = t->daddr,
@@ -200,6 +202,8 @@ static __always_inline int lb4_ct_create(const struct l4_tuple *t,
 		.dir = SL_CT_REPLY,
 	};
 
+	e.policy_id[0] = m->policy_id[0];
+	e.policy_id[1] = m->policy_id[1];
 	if (bpf_map_update_elem(&sl_ct, &k, &e, BPF_ANY) < 0)
 		return -SL_CT_CREATE_FAILED;
 	e.nat_saddr = hairpin ? hairpin_ip : 0;
@@ -217,25 +221,99 @@ static __always_inline int lb4_ct_create(const struct l4_tuple *t,
 }
 
 /**
+ * lb4_established - a client's packet on its Service connection
+ * @skb: the packet; packet pointers are stale when this returns 1
+ * @t: its tuple, rewritten to the backend's on return 1
+ * @e: the OUT entry of its tuple
+ * @now: ct_now()
+ *
+ * An established connection keeps its backend while the backend exists.
+ * When the backend is gone the connection needs a new one, which answers
+ * a TCP segment of a connection it never saw with a reset: the client
+ * learns at once instead of timing out. A SYN on a closed connection's
+ * tuple is a new connection, with a new pick.
+ *
+ * Returns 1 when translated, 0 when the packet needs a new backend (or is
+ * not a Service connection's), or a negated drop reason.
+ */
+static __always_inline int lb4_established(struct __sk_buff *skb,
+					   struct l4_tuple *t,
+					   struct sl_ct_entry *e, __u32 now)
+{
+	int ret;
+
+	if (!(e->flags & SL_CT_F_SERVICE) || ct_tcp_reopens(e, t) ||
+	    !bpf_map_lookup_elem(&sl_backends, &e->backend_id))
+		return 0;
+	ct_account(e, 0, t, skb->len, now);
+	ret = l4_nat(skb, t, e->nat_saddr, 0, e->nat_daddr, e->nat_dport);
+	return ret < 0 ? ret : 1;
+}
+
+/**
+ * lb4_select - the backend of a new connection to a frontend
+ * @t: the connection's first packet
+ * @k: the frontend's key (lb4_frontend); its slot is changed
+ * @svc: the frontend
+ * @now: ct_now()
+ * @be: set to the backend
+ * @backend_id: set to its id
+ *
+ * No endpoint to send to is refused when the Service has none at all, and
+ * dropped when only other nodes have some (traffic policy Local), as
+ * kube-proxy does. Returns 0 or a negated drop reason.
+ */
+static __always_inline int lb4_select(const struct l4_tuple *t,
+				      struct sl_service_key *k,
+				      const struct sl_service_val *svc,
+				      __u32 now, struct sl_backend **be,
+				      __u32 *backend_id)
+{
+	if (!svc->count)
+		return svc->flags & SL_SVC_F_REMOTE_ONLY ? -SL_NO_LOCAL_BACKEND :
+							    -SL_NO_SERVICE_BACKEND;
+	*be = lb4_pick_flow(k, svc, t->saddr, t, now, backend_id);
+	return *be ? 0 : -SL_SERVICE_INCONSISTENT;
+}
+
+/* Track a new connection to the backend lb4_select() chose and translate
+ * its first packet. Returns 1, or a negated drop reason. */
+static __always_inline int lb4_commit(struct __sk_buff *skb, struct l4_tuple *t,
+				      const struct sl_service_val *svc,
+				      const struct sl_backend *be,
+				      __u32 backend_id, const struct ct_meta *m,
+				      __u32 now, bool outside)
+{
+	int ret;
+
+	ret = lb4_ct_create(t, svc, be, backend_id, m, skb->ifindex, skb->len,
+			    now, outside);
+	if (ret < 0)
+		return ret;
+	sl_count(SL_SERVICE_NEW, outside ? SL_DIR_INGRESS : SL_DIR_EGRESS,
+		 skb->len);
+	ret = l4_nat(skb, t, be->addr == t->saddr ? bpf_htonl(SL_HAIRPIN_IP4) : 0,
+		     0, be->addr, be->port);
+	return ret < 0 ? ret : 1;
+}
+
+/**
  * lb4_to_service - translate a packet addressed to a Service frontend
  * @skb: the packet; packet pointers are stale when this returns 1
  * @t: its tuple, rewritten to the backend's on return 1
  * @now: ct_now()
  * @outside: the packet came in from outside the node (a netdev)
  *
- * An established connection keeps its backend while the backend exists;
- * when the backend is gone, the connection is given a new one, which
- * answers a TCP segment of a connection it never saw with a reset: the
- * client learns at once instead of timing out. A SYN on a closed
- * connection's tuple is a new connection, with a new pick.
- *
- * Returns 0 when the packet is not for a frontend, 1 when translated, or a
- * negated drop reason.
+ * For hooks that judge no policy (the node's interfaces): the backend's
+ * veth does, when the translated packet reaches it. Returns 0 when the
+ * packet is not for a frontend, 1 when translated, or a negated drop
+ * reason.
  */
 static __always_inline int lb4_to_service(struct __sk_buff *skb,
 					  struct l4_tuple *t, __u32 now,
 					  bool outside)
 {
+	const struct ct_meta m = {};
 	struct sl_service_key k;
 	struct sl_service_val *svc;
 	struct sl_ct_entry *e;
@@ -247,31 +325,15 @@ static __always_inline int lb4_to_service(struct __sk_buff *skb,
 	if (!svc)
 		return 0;
 	e = ct_lookup(t, SL_CT_OUT, now);
-	if (e && (e->flags & SL_CT_F_SERVICE) && !ct_tcp_reopens(e, t) &&
-	    bpf_map_lookup_elem(&sl_backends, &e->backend_id)) {
-		ct_account(e, 0, t, skb->len, now);
-		ret = l4_nat(skb, t, e->nat_saddr, 0, e->nat_daddr,
-			     e->nat_dport);
-		return ret < 0 ? ret : 1;
+	if (e) {
+		ret = lb4_established(skb, t, e, now);
+		if (ret)
+			return ret;
 	}
-	/* No endpoint to send to: refused when the Service has none at all,
-	 * dropped when only other nodes have some (traffic policy Local),
-	 * as kube-proxy does. */
-	if (!svc->count)
-		return svc->flags & SL_SVC_F_REMOTE_ONLY ? -SL_NO_LOCAL_BACKEND :
-							    -SL_NO_SERVICE_BACKEND;
-	be = lb4_pick_flow(&k, svc, t->saddr, t, now, &backend_id);
-	if (!be)
-		return -SL_SERVICE_INCONSISTENT;
-	ret = lb4_ct_create(t, svc, be, backend_id, skb->ifindex, skb->len,
-			    now, outside);
+	ret = lb4_select(t, &k, svc, now, &be, &backend_id);
 	if (ret < 0)
 		return ret;
-	sl_count(SL_SERVICE_NEW, outside ? SL_DIR_INGRESS : SL_DIR_EGRESS,
-		 skb->len);
-	ret = l4_nat(skb, t, be->addr == t->saddr ? bpf_htonl(SL_HAIRPIN_IP4) : 0,
-		     0, be->addr, be->port);
-	return ret < 0 ? ret : 1;
+	return lb4_commit(skb, t, svc, be, backend_id, &m, now, outside);
 }
 
 /**

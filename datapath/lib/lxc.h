@@ -15,6 +15,7 @@
 #include "lb.h"
 #include "icmp.h"
 #include "reject.h"
+#include "policy.h"
 
 static __always_inline struct sl_endpoint *lookup_endpoint4(__be32 ip4)
 {
@@ -24,19 +25,129 @@ static __always_inline struct sl_endpoint *lookup_endpoint4(__be32 ip4)
 }
 
 /*
- * A pod may only send from its own address: the endpoint that owns the
- * source IP must sit behind the veth the packet arrived on.
+ * The policy of a new connection, at both ends this node holds: the
+ * sender's egress when it is a pod of this node (src), the receiver's
+ * ingress when it is (dst). @t is the connection as it reaches its peer,
+ * after Service translation. A pod reaching itself through a Service is
+ * not judged: a pod cannot block itself (SPECS E.2). Fills m, returns 0 or
+ * a negated drop reason.
  */
+static __always_inline int lxc_policy(struct __sk_buff *skb,
+				      const struct l4_tuple *t,
+				      const struct sl_endpoint *src,
+				      const struct sl_endpoint *dst,
+				      struct ct_meta *m)
+{
+	__u32 src_id;
+	int ret;
+
+	m->identity = dst ? dst->identity : policy_identity_of(t->daddr);
+	m->policy_id[SL_POLICY_INGRESS] = 0;
+	m->policy_id[SL_POLICY_EGRESS] = 0;
+	if (t->saddr == t->daddr)
+		return 0;
+	if (src) {
+		ret = policy_check(skb, t, src, SL_POLICY_EGRESS, m->identity,
+				   &m->policy_id[SL_POLICY_EGRESS]);
+		if (ret < 0)
+			return ret;
+	}
+	if (!dst)
+		return 0;
+	src_id = src ? src->identity : policy_identity_of(t->saddr);
+	if (!src)
+		m->identity = src_id; /* the remote end, seen from dst */
+	return policy_check(skb, t, dst, SL_POLICY_INGRESS, src_id,
+			    &m->policy_id[SL_POLICY_INGRESS]);
+}
+
 /*
- * Services: a packet to a frontend goes to its backend, a backend's reply
- * comes back from the frontend, and an ICMP error about either is
- * translated the same way (icmp.h). Returns 1 when the packet was
- * rewritten (its header pointers are then stale), 0 when untouched, or a
+ * The first packet of a connection from a pod of this node (src): to a
+ * Service frontend, a backend is chosen and both ends' policies judge the
+ * connection to it; to anything else, the policies judge it as it is.
+ * Admitted, it is tracked. Returns 0 (untouched), 1 (translated) or a
  * negated drop reason.
  */
-static __always_inline int lxc_ipv4_services(struct __sk_buff *skb,
-					     struct iphdr *ip, __u8 dir)
+static __always_inline int lxc_new_from_pod(struct __sk_buff *skb,
+					    struct l4_tuple *t,
+					    const struct sl_endpoint *src,
+					    __u32 now)
 {
+	struct sl_service_key k;
+	struct sl_service_val *svc = NULL;
+	struct sl_backend *be;
+	struct l4_tuple to;
+	struct ct_meta m;
+	__u32 backend_id = 0;
+	int ret;
+
+	/* Only TCP and UDP are translated. */
+	if (t->ports)
+		svc = lb4_frontend(t, &k, false);
+	if (!svc) {
+		ret = lxc_policy(skb, t, src, lookup_endpoint4(t->daddr), &m);
+		if (ret < 0)
+			return ret;
+		return ct_create(t, &m, skb->ifindex, skb->len, now);
+	}
+	ret = lb4_select(t, &k, svc, now, &be, &backend_id);
+	if (ret < 0)
+		return ret;
+	to = *t;
+	to.daddr = be->addr;
+	to.dport = be->port;
+	ret = lxc_policy(skb, &to, src, lookup_endpoint4(be->addr), &m);
+	if (ret < 0)
+		return ret;
+	return lb4_commit(skb, t, svc, be, backend_id, &m, now, false);
+}
+
+/*
+ * The first packet of a connection to the pod behind this veth, from
+ * outside this node's pods (the host, other nodes, outside clients the
+ * node's interfaces let in): its ingress policy judges it.
+ */
+static __always_inline int lxc_new_to_pod(struct __sk_buff *skb,
+					  const struct l4_tuple *t, __u32 now)
+{
+	struct sl_endpoint *dst = lookup_endpoint4(t->daddr);
+	struct ct_meta m;
+	int ret;
+
+	if (!dst)
+		return 0; /* not a pod's address: nothing to judge */
+	ret = lxc_policy(skb, t, NULL, dst, &m);
+	if (ret < 0)
+		return ret;
+	return ct_create(t, &m, skb->ifindex, skb->len, now);
+}
+
+/**
+ * lxc_ipv4_conn - conntrack, Services and policy for a packet at a veth
+ * @skb: the packet; packet pointers are stale when this returns 1
+ * @ip: its validated header
+ * @src: the sending pod, at its veth (sl_from_pod); NULL in sl_to_pod
+ * @dir: SL_DIR_EGRESS in sl_from_pod, SL_DIR_INGRESS in sl_to_pod
+ *
+ * Lookups in the order packets need them: the connection the packet
+ * continues (one lookup for a client's packets, translated if it is a
+ * Service connection's), then the connection it answers, a Service's
+ * (from its backend, translated back) before a plain one (replies are
+ * always admitted; this order costs a plain reply one miss and keeps a
+ * Service reply as cheap as before conntrack tracked every flow); and
+ * only for the first packet, the frontend and the policies. ICMP errors
+ * are translated as the connection they speak of and otherwise pass.
+ * Fragments after the first pass as they are: without their first, which
+ * carries the ports and was judged, they reassemble into nothing.
+ *
+ * Returns 1 when the packet was rewritten, 0 when untouched, or a negated
+ * drop reason.
+ */
+static __always_inline int lxc_ipv4_conn(struct __sk_buff *skb,
+					 struct iphdr *ip,
+					 const struct sl_endpoint *src, __u8 dir)
+{
+	struct sl_ct_entry *e;
 	struct l4_tuple t;
 	__u32 now;
 	int ret;
@@ -44,23 +155,44 @@ static __always_inline int lxc_ipv4_services(struct __sk_buff *skb,
 	ret = l4_parse(skb, ip, &t);
 	if (ret < 0)
 		return ret;
-	if (!t.ports) {
-		/* An ICMP error, looked up the ways the connections are
-		 * below: toward a backend (as lb4_to_service) leaving a
-		 * pod only, toward a client (as lb4_from_backend) both. */
+	if (t.icmp_err) {
+		/* Looked up the ways the connections are below: toward a
+		 * backend (as lb4_established) leaving a pod only, toward a
+		 * client (as lb4_from_backend) both. */
 		__u32 ways = ICMP_XLATE_TO_CLIENT;
 
 		if (dir == SL_DIR_EGRESS)
 			ways |= ICMP_XLATE_TO_BACKEND;
 		return lb4_icmp_error(skb, ip, &t, dir, ways, false);
 	}
+	if (t.frag)
+		return 0;
 	now = ct_now();
-	if (dir == SL_DIR_EGRESS) {
-		ret = lb4_to_service(skb, &t, now, false);
+	e = ct_lookup(&t, SL_CT_OUT, now);
+	if (e && (e->flags & SL_CT_F_SERVICE)) {
+		if (dir == SL_DIR_EGRESS) {
+			ret = lb4_established(skb, &t, e, now);
+			if (ret)
+				return ret;
+			/* Its backend is gone: a new pick, below. */
+		}
+	} else if (e && !ct_tcp_reopens(e, &t)) {
+		ct_account(e, 0, &t, skb->len, now);
+		return 0;
+	}
+	if (t.ports) {
+		ret = lb4_from_backend(skb, &t, dir, now, false);
 		if (ret)
 			return ret;
 	}
-	return lb4_from_backend(skb, &t, dir, now, false);
+	e = ct_lookup_reply(&t, now);
+	if (e) {
+		ct_account(e, 1, &t, skb->len, now);
+		return 0;
+	}
+	if (dir == SL_DIR_EGRESS)
+		return lxc_new_from_pod(skb, &t, src, now);
+	return lxc_new_to_pod(skb, &t, now);
 }
 
 /*
@@ -88,11 +220,13 @@ static __always_inline struct sl_verdict lxc_ipv4_from_pod(struct __sk_buff *skb
 	if (ret < 0)
 		return sl_drop(-ret);
 
+	/* A pod may only send from its own address: the endpoint that owns
+	 * the source IP must sit behind the veth the packet arrived on. */
 	src = lookup_endpoint4(ip->saddr);
 	if (!src || src->ifindex != skb->ifindex)
 		return sl_drop(SL_SPOOFED_SOURCE);
 
-	ret = lxc_ipv4_services(skb, ip, SL_DIR_EGRESS);
+	ret = lxc_ipv4_conn(skb, ip, src, SL_DIR_EGRESS);
 	if (ret == -SL_NO_SERVICE_BACKEND)
 		return lxc_reject(skb, ip);
 	if (ret < 0)
@@ -155,9 +289,7 @@ static __always_inline struct sl_verdict lxc_to_pod(struct __sk_buff *skb)
 		ret = ipv4_validate(skb, &ip);
 		if (ret < 0)
 			return sl_drop(-ret);
-		/* Replies from backends the stack reached (host network,
-		 * other nodes) to a client in this pod. */
-		ret = lxc_ipv4_services(skb, ip, SL_DIR_INGRESS);
+		ret = lxc_ipv4_conn(skb, ip, NULL, SL_DIR_INGRESS);
 		if (ret < 0)
 			return sl_drop(-ret);
 		return sl_pass(TC_ACT_OK, SL_TO_POD);

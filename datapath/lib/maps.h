@@ -105,7 +105,7 @@ struct {
 
 /* NetworkPolicy (see policy.h): per-endpoint allow entries with the port
  * matched by prefix, and ipBlock CIDRs to CIDR identities. Written by the
- * agent only; no program reads them yet. */
+ * agent; read for the first packet of each connection (lib/policy.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__type(key, struct sl_policy_key);

@@ -18,7 +18,6 @@
 #include "l4.h"
 
 /* Not <linux/icmp.h>: it pulls libc headers into the BPF build. */
-#define ICMP_DEST_UNREACH 3
 #define ICMP_PORT_UNREACH 3
 
 struct icmp_err_hdr {

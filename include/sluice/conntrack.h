@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * sl_ct: the datapath's connection tracking table, an LRU hash keyed by the
- * 5-tuple as the packet shows it at the pod veth. A translated connection
+ * 5-tuple as the packet shows it at the pod veth. Every connection a pod
+ * of this node takes part in has an SL_CT_OUT entry under the tuple its
+ * first packet carried; its replies find it by the reversed tuple, which is
+ * how NetworkPolicy lets them through. A translated connection
  * has two entries: SL_CT_OUT under the tuple the client sent (to the
  * frontend), and SL_CT_REPLY under the tuple its replies carry (from the
  * backend), each saying how to rewrite the packets that match it. Entries
@@ -73,8 +76,11 @@ struct sl_ct_entry {
 	__u8 pad;
 	__u32 identity;    /* the remote side's identity, for policy and flows */
 	__u32 ifindex;     /* the pod veth it was created on */
+	/* The policies that admitted it, by enum sl_policy_dir; 0 where the
+	 * endpoint was not isolated (or is not on this node). */
+	__u32 policy_id[2];
 	__u32 pad2;
 };
-_Static_assert(sizeof(struct sl_ct_entry) == 80, "sl_ct_entry ABI");
+_Static_assert(sizeof(struct sl_ct_entry) == 88, "sl_ct_entry ABI");
 
 #endif /* SLUICE_CONNTRACK_H */

@@ -21,7 +21,10 @@
 	X(7, NO_SERVICE_BACKEND, "service has no endpoints to send to")        \
 	X(8, SERVICE_INCONSISTENT, "service slot without a backend")           \
 	X(9, CT_CREATE_FAILED, "conntrack entry could not be created")         \
-	X(10, NO_LOCAL_BACKEND, "traffic policy Local, no endpoint on this node")
+	X(10, NO_LOCAL_BACKEND, "traffic policy Local, no endpoint on this node") \
+	X(11, POLICY_DENIED_EGRESS, "denied by the sending pod's egress policy") \
+	X(12, POLICY_DENIED_INGRESS, "denied by the receiving pod's ingress policy") \
+	X(13, ENDPOINT_NOT_READY, "pod's policy not programmed by the agent yet")
 
 /* Trace points (packets the datapath let through): 128..255. */
 #define SL_TRACE_POINTS(X)                                                     \
@@ -32,7 +35,8 @@
 	X(132, SERVICE_REPLY, "service reply translated back to the frontend") \
 	X(133, FROM_NETDEV, "entered the node through its interface")          \
 	X(134, TO_NETDEV, "left the node through its interface")               \
-	X(135, SERVICE_ICMP, "ICMP error about a service connection translated")
+	X(135, SERVICE_ICMP, "ICMP error about a service connection translated") \
+	X(136, POLICY_ALLOWED, "new connection allowed by a NetworkPolicy")
 
 enum sl_reason {
 #define SL_ENUM_ENTRY(code, name, desc) SL_##name = code,

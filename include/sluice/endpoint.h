@@ -24,6 +24,12 @@ _Static_assert(sizeof(struct sl_endpoint_key) == 4, "sl_endpoint_key ABI");
  * allows passes (include/sluice/policy.h). */
 #define SL_EP_F_INGRESS_ISOLATED 0x1u
 #define SL_EP_F_EGRESS_ISOLATED 0x2u
+/* Written by the plugin at ADD when an agent runs on the node: the agent
+ * has not programmed this pod's identity and policy yet, so the datapath
+ * lets nothing in or out (SL_ENDPOINT_NOT_READY) until the agent rewrites
+ * the entry without it. A pod an isolating policy selects is thus never
+ * open, not even before the agent first sees it. */
+#define SL_EP_F_PENDING 0x4u
 
 struct sl_endpoint {
 	__u32 ifindex;   /* host-side veth */

@@ -4,8 +4,9 @@
 # BPF_PROG_TEST_RUN, and the few test_run cannot reach through a veth, in
 # network namespaces of its own. runner.c holds the node, the checks and
 # main(); the suites are datapath_test.c (forwarding, drops, events),
-# lb_test.c (Services and conntrack, with svc.c) and icmp_test.c (ICMP
-# errors about Service connections, with svc.c), run in that order;
+# lb_test.c (Services and conntrack, with svc.c), icmp_test.c (ICMP
+# errors about Service connections, with svc.c) and policy_test.c
+# (NetworkPolicy verdicts, with svc.c), run in that order;
 # pktgen.c builds the frames, topo.c the namespaces and veths. Included
 # from tests/tests.mk; needs root. V=1 also shows libbpf's debug output.
 #

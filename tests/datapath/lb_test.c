@@ -992,14 +992,21 @@ static int run_tcp_port_reuse(const struct dp_case *c)
 /*
  * A client that closed a Service connection and, from the same port,
  * connects straight to the backend: the backend's SYN-ACK matches the old
- * REPLY entry, but belongs to the new connection. It passes untranslated
- * and the old entries go, so the rest of the new connection does too.
+ * REPLY entry, but belongs to the new connection, which the client's SYN
+ * started under its own entry. It passes untranslated as that
+ * connection's reply, and so does the rest of it.
  */
 static int run_tcp_direct_reuse(const struct dp_case *c)
 {
 	const __u8 ack = PKT_TCP_ACK, fin = PKT_TCP_FIN | PKT_TCP_ACK;
+	struct pkt_spec q = tcp(IP_A, CPORT, IP_B, BE_PORT, PKT_TCP_SYN);
 	struct pkt_spec a = tcp(IP_B, BE_PORT, IP_A, CPORT, PKT_TCP_SYN | ack);
 	struct pkt_spec d = tcp(IP_B, BE_PORT, IP_A, CPORT, ack | PKT_TCP_PSH);
+	struct step syn = {
+		.prog = FROM_POD, .dev = EP_A, .in = q, .out = q,
+		.ret = TC_ACT_REDIRECT, .to = EP_B,
+		.count = { SL_REDIRECT_PEER },
+	};
 	struct step synack = {
 		.prog = FROM_POD, .dev = EP_B, .in = a, .out = a,
 		.ret = TC_ACT_REDIRECT, .to = EP_A,
@@ -1010,6 +1017,9 @@ static int run_tcp_direct_reuse(const struct dp_case *c)
 		.ret = TC_ACT_REDIRECT, .to = EP_A,
 		.count = { SL_REDIRECT_PEER },
 	};
+	struct sl_ct_key kd = ct_key(IP_A, CPORT, IP_B, BE_PORT, IPPROTO_TCP,
+				     SL_CT_OUT);
+	struct sl_ct_entry e;
 	struct pkt in, out;
 
 	(void)c;
@@ -1019,10 +1029,15 @@ static int run_tcp_direct_reuse(const struct dp_case *c)
 	SEG(CPORT, true, fin, false);
 	SEG(CPORT, false, fin, false);
 	check_state("closed", CPORT, true, SL_CT_TIMEOUT_TCP_CLOSE);
-	if (step(&synack, &in, &out) < 0 || step(&data, &in, &out) < 0)
+	if (step(&syn, &in, &out) < 0 || step(&synack, &in, &out) < 0 ||
+	    step(&data, &in, &out) < 0)
 		return 0;
-	CHECK(ct_count() == 0, "%u sl_ct entries left of the closed Service "
-	      "connection", ct_count());
+	if (CHECK(ct_get(&kd, &e) == 0, "no entry of the direct connection"))
+		CHECK(e.packets[0] == 1 && e.packets[1] == 2 &&
+		      !(e.flags & SL_CT_F_SERVICE),
+		      "direct connection counted %llu/%llu, flags 0x%x",
+		      (unsigned long long)e.packets[0],
+		      (unsigned long long)e.packets[1], e.flags);
 	return 0;
 }
 
@@ -1113,7 +1128,8 @@ static int run_not_service(const struct dp_case *c)
 	u.out = u.in;
 	if (step(&u, &in, &out) < 0)
 		return 0;
-	CHECK(ct_count() == 0, "%u sl_ct entries for traffic to no service",
+	/* Tracked as what they are, connections without a Service. */
+	CHECK(ct_count() == 2, "%u sl_ct entries, want one per connection",
 	      ct_count());
 	return 0;
 }
@@ -1428,8 +1444,11 @@ static int run_bench(const struct dp_case *c)
 				   PKT_TCP_ACK | PKT_TCP_PSH);
 	struct pkt_spec reply = tcp(IP_B, BE_PORT, IP_A, CPORT,
 				    PKT_TCP_ACK | PKT_TCP_PSH);
-	struct pkt_spec direct = tcp(IP_A, CPORT, IP_B, BE_PORT,
+	/* Another port: not the Service connection's translated tuple. */
+	struct pkt_spec direct = tcp(IP_A, CPORT + 1, IP_B, BE_PORT,
 				     PKT_TCP_ACK | PKT_TCP_PSH);
+	struct pkt_spec direct_reply = tcp(IP_B, BE_PORT, IP_A, CPORT + 1,
+					   PKT_TCP_ACK | PKT_TCP_PSH);
 	struct sl_ct_key ko = out_key(IP_A, CPORT, IPPROTO_TCP, FE_PORT);
 	struct sl_ct_entry e;
 	struct pkt in, out;
@@ -1442,6 +1461,8 @@ static int run_bench(const struct dp_case *c)
 		       NULL));
 	if (bench_fresh("pod to pod, no service (baseline)", FROM_POD, EP_A,
 			&direct, TC_ACT_REDIRECT) < 0 ||
+	    bench_fresh("pod to pod reply, no service", FROM_POD, EP_B,
+			&direct_reply, TC_ACT_REDIRECT) < 0 ||
 	    bench_fresh("established service flow, A to ClusterIP", FROM_POD,
 			EP_A, &data, TC_ACT_REDIRECT) < 0 ||
 	    bench_fresh("service reply, backend B to A", FROM_POD, EP_B,
@@ -1455,7 +1476,8 @@ static int run_bench(const struct dp_case *c)
 		      (unsigned long long)e.packets[0],
 		      (unsigned long long)e.packets[1], 1 + BENCH_REPEAT,
 		      BENCH_REPEAT);
-	CHECK(ct_count() == 2, "%u sl_ct entries, want 2", ct_count());
+	CHECK(ct_count() == 3, "%u sl_ct entries, want the Service's 2 and "
+	      "the direct connection's", ct_count());
 	return 0;
 }
 
@@ -1811,20 +1833,20 @@ const struct dp_case lb_cases[] = {
 	{
 		.name = "lb_not_service",
 		.desc = "pod to pod TCP, and UDP to a TCP frontend's address, "
-			"pass as before with no sl_ct entries",
+			"pass untranslated, each tracked as a plain connection",
 		.run = run_not_service,
 	},
 	{
 		.name = "lb_tcp_direct_reuse",
 		.desc = "a SYN-ACK on a closing Service connection's reply "
-			"tuple is a new direct connection's: untranslated, and "
-			"the stale entries removed",
+			"tuple is a new direct connection's: untranslated, "
+			"counted as that connection's reply",
 		.run = run_tcp_direct_reuse,
 	},
 	{
 		.name = "lb_fragment_untranslated",
 		.desc = "a non-first fragment to a frontend has no ports: it "
-			"passes to the stack untranslated",
+			"passes to the stack untranslated and untracked",
 		.run = run_fragment,
 	},
 	{

@@ -2,7 +2,7 @@
 /*
  * The datapath test runner: the node every suite runs on, the checks the
  * suites share, and main(). See runner.h for how a case is written,
- * datapath_test.c, lb_test.c and icmp_test.c for the cases.
+ * datapath_test.c, lb_test.c, icmp_test.c and policy_test.c for the cases.
  *
  * The runner moves into a network namespace of its own, the node, with two
  * pretend pods behind veth pairs (topo.c): test_run resolves the ifindex in
@@ -268,8 +268,15 @@ struct event_log events;
 static int on_event(void *ctx, void *data, size_t size)
 {
 	const struct sl_drop_event *ev = data;
+	const struct sl_policy_event *pev = data;
 
 	(void)ctx;
+	if (size == sizeof(*pev) && pev->hdr.type == SL_EVENT_POLICY) {
+		if (events.verdicts < ARRAY_SIZE(events.verdict))
+			events.verdict[events.verdicts] = *pev;
+		events.verdicts++;
+		return 0;
+	}
 	if (size != sizeof(*ev)) {
 		events.wrong_size++;
 		return 0;
@@ -390,6 +397,9 @@ int reset_state(void)
 		skel->maps.sl_affinity,
 		skel->maps.sl_ct,
 		skel->maps.sl_maglev, /* deleting an entry drops its table */
+		skel->maps.sl_policy,
+		skel->maps.sl_policy_cidr,
+		skel->maps.sl_ipcache,
 	};
 	int err;
 
@@ -831,6 +841,7 @@ static const struct {
 	{ datapath_cases, &datapath_cases_n },
 	{ lb_cases, &lb_cases_n },
 	{ icmp_cases, &icmp_cases_n },
+	{ policy_cases, &policy_cases_n },
 };
 
 #define for_each_case(c)                                                       \

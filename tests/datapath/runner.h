@@ -4,8 +4,8 @@
  * namespace and pretend pods), the loaded object, the checks and main();
  * each suite file is a table of cases (datapath_test.c: forwarding, drops
  * and events; lb_test.c: Services and conntrack; icmp_test.c: ICMP errors
- * about Service connections) that main runs in turn, with the maps reset
- * between cases.
+ * about Service connections; policy_test.c: NetworkPolicy verdicts) that
+ * main runs in turn, with the maps reset between cases.
  *
  * A case is either one frame through one program (struct dp_case with
  * .pkt, run by run_case() or, .live, run_live()) or a function of its own
@@ -155,6 +155,8 @@ extern const struct dp_case lb_cases[];
 extern const size_t lb_cases_n;
 extern const struct dp_case icmp_cases[];
 extern const size_t icmp_cases_n;
+extern const struct dp_case policy_cases[];
+extern const size_t policy_cases_n;
 
 /* --- suite state and checks ------------------------------------------- */
 
@@ -223,11 +225,14 @@ void check_metrics(__u32 reason, __u8 dir, __u64 packets, __u64 bytes);
 
 /* What the ring held at the last events_read(); the first record whole. */
 struct event_log {
-	unsigned int count;
+	unsigned int count; /* drop events */
 	unsigned int wrong_size;
-	unsigned int not_drop; /* records of another type or subtype */
+	unsigned int not_drop; /* drop records of another subtype */
 	__u8 want_subtype;
 	struct sl_drop_event first;
+	/* Policy verdicts, kept apart: a denied frame has both kinds. */
+	unsigned int verdicts;
+	struct sl_policy_event verdict[2]; /* the first ones */
 };
 
 extern struct event_log events;
@@ -275,8 +280,8 @@ int prog_run(enum prog prog, __u32 ifindex, const struct pkt *in,
 
 /*
  * Back to the state every case starts from: sl_endpoints holding the
- * pods, the Service and conntrack maps empty, counters zero, the event
- * ring drained.
+ * pods (no identity, not isolated), the Service, conntrack, policy and
+ * ipcache maps empty, counters zero, the event ring drained.
  */
 int reset_state(void);
 

@@ -325,7 +325,7 @@ void frame_dst(const struct pkt *p, __u32 *addr, __u16 *port)
 int step(const struct step *s, struct pkt *in, struct pkt *out)
 {
 	__u8 dir = prog_dir(s->prog);
-	struct metric_want want[ARRAY_SIZE(s->count)];
+	struct metric_want want[ARRAY_SIZE(s->count) + SL_DIR_MAX];
 	struct pkt expect;
 	__u32 retval;
 	__u64 t0, t1;
@@ -393,6 +393,10 @@ int step(const struct step *s, struct pkt *in, struct pkt *out)
 		want[n] = (struct metric_want){ s->count[n], dir, 1,
 						s->count_out ? out->len :
 							       in->len };
+	for (__u8 d = 0; d < SL_DIR_MAX; d++)
+		if (s->allowed & (1u << d))
+			want[n++] = (struct metric_want){ SL_POLICY_ALLOWED, d,
+							  1, in->len };
 	check_metrics_set(want, n);
 	err = events_read(s->count[0]);
 	if (!CHECK(err == 0, "reading sl_events: %s", strerror(-err)))

@@ -140,6 +140,9 @@ void frame_dst(const struct pkt *p, __u32 *addr, __u16 *port);
  * @count_out: the counters count the frame as it leaves (a request the
  *             datapath turned into its answer), not as it came
  * @event: a drop event for count[0] although the frame is let through
+ * @allowed: POLICY_ALLOWED counted once in each direction whose bit
+ *           (1 << SL_DIR_*) is set: the policies that admitted a new
+ *           connection, counted in their own direction
  */
 struct step {
 	enum prog prog;
@@ -152,6 +155,7 @@ struct step {
 	__u32 count[3];
 	bool count_out;
 	bool event;
+	__u8 allowed;
 };
 
 /*
