@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sluice/policy.h>
+
 struct list_ctx {
 	const struct sl_ct_filter *f;
 	uint32_t now;
@@ -91,14 +93,24 @@ static int list_visit(const struct sl_ct_key *k, const struct sl_ct_entry *e,
 	json_object_object_add(o, "bytesOut", json_object_new_int64((int64_t)e->bytes[0]));
 	json_object_object_add(o, "bytesIn", json_object_new_int64((int64_t)e->bytes[1]));
 	json_object_object_add(o, "ifindex", json_object_new_int64(e->ifindex));
+	json_object_object_add(o, "identity", json_object_new_int64(e->identity));
+	/* The NetworkPolicies that admitted it; 0 where the end was not
+	 * isolated or is not on this node. */
+	json_object_object_add(o, "policyEgress", json_object_new_int64(
+		e->policy_id[SL_POLICY_EGRESS]));
+	json_object_object_add(o, "policyIngress", json_object_new_int64(
+		e->policy_id[SL_POLICY_INGRESS]));
 	json_object_array_add(c->arr, o);
 	return 0;
 }
 
 /* The Service port behind a service id, when the agent answers; the id
- * itself otherwise (the table is read without the agent). */
+ * itself otherwise (the table is read without the agent); "-" for a
+ * connection that is not a Service's. */
 static const char *svc_label(json_object *services, const char *id)
 {
+	if (!strcmp(id, "0"))
+		return "-";
 	for (size_t i = 0; services && i < json_object_array_length(services); i++) {
 		json_object *f = json_object_array_get_idx(services, i);
 

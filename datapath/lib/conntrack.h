@@ -10,6 +10,7 @@
 #include "common.h"
 #include "maps.h"
 #include "l4.h"
+#include "events.h"
 
 #define TCP_FL_FIN 0x01
 #define TCP_FL_SYN 0x02
@@ -35,36 +36,47 @@ static __always_inline void ct_key_of(struct sl_ct_key *k,
 	k->pad = 0;
 }
 
-static __always_inline struct sl_ct_entry *ct_lookup(const struct l4_tuple *t,
-						     __u8 dir, __u32 now)
+/* The live entry of the packet's tuple, dir way; k is its key. */
+static __always_inline struct sl_ct_entry *
+ct_lookup_key(const struct l4_tuple *t, __u8 dir, __u32 now,
+	      struct sl_ct_key *k)
 {
-	struct sl_ct_key k;
 	struct sl_ct_entry *e;
 
-	ct_key_of(&k, t, dir);
-	e = bpf_map_lookup_elem(&sl_ct, &k);
+	ct_key_of(k, t, dir);
+	e = bpf_map_lookup_elem(&sl_ct, k);
 	if (e && (__s32)(e->expires - now) < 0)
 		return NULL; /* expired: a new connection reuses the tuple */
 	return e;
 }
 
+static __always_inline struct sl_ct_entry *ct_lookup(const struct l4_tuple *t,
+						     __u8 dir, __u32 now)
+{
+	struct sl_ct_key k;
+
+	return ct_lookup_key(t, dir, now, &k);
+}
+
 /*
  * The connection this packet answers: the OUT entry of its reversed
- * tuple, unless that is a Service connection's (their replies come from
- * the backend, under REPLY entries, lb.h). NULL when none is live.
+ * tuple (k, filled), unless that is a Service connection's (their replies
+ * come from the backend, under REPLY entries, lb.h). NULL when none is
+ * live.
  */
 static __always_inline struct sl_ct_entry *
-ct_lookup_reply(const struct l4_tuple *t, __u32 now)
+ct_lookup_reply(const struct l4_tuple *t, __u32 now, struct sl_ct_key *k)
 {
-	struct sl_ct_key k = {
-		.saddr = t->daddr,
-		.daddr = t->saddr,
-		.sport = t->dport,
-		.dport = t->sport,
-		.proto = t->proto,
-		.dir = SL_CT_OUT,
-	};
-	struct sl_ct_entry *e = bpf_map_lookup_elem(&sl_ct, &k);
+	struct sl_ct_entry *e;
+
+	k->saddr = t->daddr;
+	k->daddr = t->saddr;
+	k->sport = t->dport;
+	k->dport = t->sport;
+	k->proto = t->proto;
+	k->dir = SL_CT_OUT;
+	k->pad = 0;
+	e = bpf_map_lookup_elem(&sl_ct, k);
 
 	if (!e || (e->flags & SL_CT_F_SERVICE) || (__s32)(e->expires - now) < 0)
 		return NULL;
@@ -111,12 +123,16 @@ static __always_inline __u32 ct_lifetime(const struct sl_ct_entry *e,
  * are written only when they change, and the expiry at most once a second,
  * so a busy flow does not bounce the entry's cache line between CPUs more
  * than its counters must.
+ *
+ * Returns true when this packet closed the connection (a RST, or the
+ * second FIN): the caller reports the close (ct_send_flow()).
  */
-static __always_inline void ct_account(struct sl_ct_entry *e, __u32 way,
+static __always_inline bool ct_account(struct sl_ct_entry *e, __u32 way,
 				       const struct l4_tuple *t, __u32 len,
 				       __u32 now)
 {
 	__u8 fl = t->tcp_flags;
+	bool closed = false;
 	__u32 expires;
 
 	way &= 1;
@@ -128,11 +144,78 @@ static __always_inline void ct_account(struct sl_ct_entry *e, __u32 way,
 		e->flags |= SL_CT_F_SEEN_REPLY;
 	if (!(e->flags & SL_CT_F_CLOSING) &&
 	    ((fl & TCP_FL_RST) || ((e->tcp_flags[0] & TCP_FL_FIN) &&
-				   (e->tcp_flags[1] & TCP_FL_FIN))))
+				   (e->tcp_flags[1] & TCP_FL_FIN)))) {
 		e->flags |= SL_CT_F_CLOSING;
+		closed = true;
+	}
 	expires = now + ct_lifetime(e, t->proto);
 	if (expires != e->expires)
 		e->expires = expires;
+	return closed;
+}
+
+/**
+ * ct_send_flow - a connection's start or close on the event ring
+ * @k: the key of its OUT entry
+ * @e: the entry
+ * @kind: SL_FLOW_START or SL_FLOW_CLOSE
+ * @dir: enum sl_dir, where the packet was seen
+ * @ifindex: the device it was seen on
+ * @len: the packet's length
+ *
+ * Not when the agent turned flow events off (sl_config); shed like any
+ * event past the budget.
+ */
+static __always_inline void ct_send_flow(const struct sl_ct_key *k,
+					 const struct sl_ct_entry *e,
+					 __u8 kind, __u8 dir, __u32 ifindex,
+					 __u32 len)
+{
+	struct sl_flow_event *ev;
+	struct sl_config *cfg;
+	__u32 zero = 0;
+
+	cfg = bpf_map_lookup_elem(&sl_config, &zero);
+	if (cfg && (cfg->flags & SL_CFG_F_NO_FLOW_EVENTS))
+		return;
+	ev = event_reserve(sizeof(*ev), SL_EVENT_FLOW, kind, dir, ifindex,
+			   len);
+	if (!ev)
+		return;
+	ev->saddr = k->saddr;
+	ev->daddr = k->daddr;
+	ev->sport = k->sport;
+	ev->dport = k->dport;
+	ev->proto = k->proto;
+	ev->flags = e->flags;
+	ev->tcp_flags[0] = e->tcp_flags[0];
+	ev->tcp_flags[1] = e->tcp_flags[1];
+	ev->nat_daddr = e->nat_daddr;
+	ev->nat_dport = e->nat_dport;
+	ev->pad = 0;
+	ev->svc_id = e->svc_id;
+	ev->backend_id = e->backend_id;
+	ev->identity = e->identity;
+	ev->policy_id[0] = e->policy_id[0];
+	ev->policy_id[1] = e->policy_id[1];
+	ev->pad2 = 0;
+	ev->created_ns = e->created_ns;
+	ev->packets[0] = e->packets[0];
+	ev->packets[1] = e->packets[1];
+	ev->bytes[0] = e->bytes[0];
+	ev->bytes[1] = e->bytes[1];
+	bpf_ringbuf_submit(ev, 0);
+}
+
+/* ct_account() and, when the packet closed the connection, its close. */
+static __always_inline void ct_account_flow(struct sl_ct_entry *e,
+					    const struct sl_ct_key *k,
+					    __u32 way, const struct l4_tuple *t,
+					    struct __sk_buff *skb, __u8 dir,
+					    __u32 now)
+{
+	if (ct_account(e, way, t, skb->len, now))
+		ct_send_flow(k, e, SL_FLOW_CLOSE, dir, skb->ifindex, skb->len);
 }
 
 /* What a new entry records about who admitted the connection. */
@@ -142,11 +225,14 @@ struct ct_meta {
 };
 
 /* Track a new connection that is not a Service's: one OUT entry under
- * the tuple of its first packet. Returns 0 or -SL_CT_CREATE_FAILED. */
+ * the tuple of its first packet, and its start reported. Returns 0 or
+ * -SL_CT_CREATE_FAILED. */
 static __always_inline int ct_create(const struct l4_tuple *t,
-				     const struct ct_meta *m, __u32 ifindex,
-				     __u32 len, __u32 now)
+				     const struct ct_meta *m,
+				     struct __sk_buff *skb, __u8 dir,
+				     __u32 now)
 {
+	__u32 ifindex = skb->ifindex, len = skb->len;
 	struct sl_ct_entry e = {
 		.created_ns = bpf_ktime_get_boot_ns(),
 		.identity = m->identity,
@@ -163,6 +249,7 @@ static __always_inline int ct_create(const struct l4_tuple *t,
 	ct_key_of(&k, t, SL_CT_OUT);
 	if (bpf_map_update_elem(&sl_ct, &k, &e, BPF_ANY) < 0)
 		return -SL_CT_CREATE_FAILED;
+	ct_send_flow(&k, &e, SL_FLOW_START, dir, ifindex, len);
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 
 #include "common.h"
 #include "maps.h"
+#include "events.h"
 
 static __always_inline void sl_count(__u32 reason, __u8 dir, __u32 bytes)
 {
@@ -27,7 +28,8 @@ static __always_inline void sl_send_drop_event(struct __sk_buff *skb,
 	struct sl_drop_event *ev;
 	__u32 cap = skb->len;
 
-	ev = bpf_ringbuf_reserve(&sl_events, sizeof(*ev), 0);
+	ev = event_reserve(sizeof(*ev), SL_EVENT_DROP, reason, dir,
+			   skb->ifindex, skb->len);
 	if (!ev)
 		return; /* the counter above already recorded the drop */
 
@@ -37,14 +39,7 @@ static __always_inline void sl_send_drop_event(struct __sk_buff *skb,
 	 * track through clang's register copies (a "cap == 0" test on a
 	 * copy is lost). SL_DROP_CAPTURE is a power of two. */
 	cap = ((cap - 1) & (SL_DROP_CAPTURE - 1)) + 1;
-	ev->hdr.type = SL_EVENT_DROP;
-	ev->hdr.subtype = reason;
-	ev->hdr.version = SL_EVENT_VERSION;
-	ev->hdr.dir = dir;
-	ev->hdr.ifindex = skb->ifindex;
-	ev->hdr.hdr_len = sizeof(ev->hdr);
-	ev->hdr.pkt_len = skb->len;
-	ev->hdr.ts_ns = bpf_ktime_get_ns();
+	ev->hdr.hdr_len = sizeof(ev->hdr); /* the packet's bytes follow */
 	if (bpf_skb_load_bytes(skb, 0, ev->data, cap) < 0)
 		cap = 0;
 	ev->hdr.cap_len = cap;

@@ -175,9 +175,11 @@ static __always_inline int lb4_ct_create(const struct l4_tuple *t,
 					 const struct sl_service_val *svc,
 					 const struct sl_backend *be,
 					 __u32 backend_id,
-					 const struct ct_meta *m, __u32 ifindex,
-					 __u32 len, __u32 now, bool outside)
+					 const struct ct_meta *m,
+					 struct __sk_buff *skb, __u32 now,
+					 bool outside)
 {
+	__u32 ifindex = skb->ifindex, len = skb->len;
 	int hairpin = be->addr == t->saddr;
 	__be32 hairpin_ip = bpf_htonl(SL_HAIRPIN_IP4);
 	struct sl_ct_entry e = {
@@ -217,6 +219,8 @@ static __always_inline int lb4_ct_create(const struct l4_tuple *t,
 	ct_key_of(&k, t, SL_CT_OUT);
 	if (bpf_map_update_elem(&sl_ct, &k, &e, BPF_ANY) < 0)
 		return -SL_CT_CREATE_FAILED;
+	ct_send_flow(&k, &e, SL_FLOW_START,
+		     outside ? SL_DIR_INGRESS : SL_DIR_EGRESS, ifindex, len);
 	return 0;
 }
 
@@ -225,7 +229,9 @@ static __always_inline int lb4_ct_create(const struct l4_tuple *t,
  * @skb: the packet; packet pointers are stale when this returns 1
  * @t: its tuple, rewritten to the backend's on return 1
  * @e: the OUT entry of its tuple
+ * @k: its key
  * @now: ct_now()
+ * @dir: where the packet is seen, for a close event
  *
  * An established connection keeps its backend while the backend exists.
  * When the backend is gone the connection needs a new one, which answers
@@ -238,14 +244,16 @@ static __always_inline int lb4_ct_create(const struct l4_tuple *t,
  */
 static __always_inline int lb4_established(struct __sk_buff *skb,
 					   struct l4_tuple *t,
-					   struct sl_ct_entry *e, __u32 now)
+					   struct sl_ct_entry *e,
+					   const struct sl_ct_key *k, __u32 now,
+					   __u8 dir)
 {
 	int ret;
 
 	if (!(e->flags & SL_CT_F_SERVICE) || ct_tcp_reopens(e, t) ||
 	    !bpf_map_lookup_elem(&sl_backends, &e->backend_id))
 		return 0;
-	ct_account(e, 0, t, skb->len, now);
+	ct_account_flow(e, k, 0, t, skb, dir, now);
 	ret = l4_nat(skb, t, e->nat_saddr, 0, e->nat_daddr, e->nat_dport);
 	return ret < 0 ? ret : 1;
 }
@@ -286,8 +294,7 @@ static __always_inline int lb4_commit(struct __sk_buff *skb, struct l4_tuple *t,
 {
 	int ret;
 
-	ret = lb4_ct_create(t, svc, be, backend_id, m, skb->ifindex, skb->len,
-			    now, outside);
+	ret = lb4_ct_create(t, svc, be, backend_id, m, skb, now, outside);
 	if (ret < 0)
 		return ret;
 	sl_count(SL_SERVICE_NEW, outside ? SL_DIR_INGRESS : SL_DIR_EGRESS,
@@ -317,6 +324,7 @@ static __always_inline int lb4_to_service(struct __sk_buff *skb,
 	struct sl_service_key k;
 	struct sl_service_val *svc;
 	struct sl_ct_entry *e;
+	struct sl_ct_key ck;
 	struct sl_backend *be;
 	__u32 backend_id = 0;
 	int ret;
@@ -324,9 +332,10 @@ static __always_inline int lb4_to_service(struct __sk_buff *skb,
 	svc = lb4_frontend(t, &k, outside);
 	if (!svc)
 		return 0;
-	e = ct_lookup(t, SL_CT_OUT, now);
+	e = ct_lookup_key(t, SL_CT_OUT, now, &ck);
 	if (e) {
-		ret = lb4_established(skb, t, e, now);
+		ret = lb4_established(skb, t, e, &ck, now,
+				      outside ? SL_DIR_INGRESS : SL_DIR_EGRESS);
 		if (ret)
 			return ret;
 	}
@@ -387,7 +396,7 @@ static __always_inline int lb4_from_backend(struct __sk_buff *skb,
 		bpf_map_delete_elem(&sl_ct, &k);
 		return 0;
 	}
-	ct_account(out, 1, t, skb->len, now);
+	ct_account_flow(out, &k, 1, t, skb, dir, now);
 	sl_count(SL_SERVICE_REPLY, dir, skb->len);
 	ret = l4_nat(skb, t, rep->nat_saddr, rep->nat_sport, rep->nat_daddr, 0);
 	return ret < 0 ? ret : 1;

@@ -88,7 +88,7 @@ static __always_inline int lxc_new_from_pod(struct __sk_buff *skb,
 		ret = lxc_policy(skb, t, src, lookup_endpoint4(t->daddr), &m);
 		if (ret < 0)
 			return ret;
-		return ct_create(t, &m, skb->ifindex, skb->len, now);
+		return ct_create(t, &m, skb, SL_DIR_EGRESS, now);
 	}
 	ret = lb4_select(t, &k, svc, now, &be, &backend_id);
 	if (ret < 0)
@@ -119,7 +119,7 @@ static __always_inline int lxc_new_to_pod(struct __sk_buff *skb,
 	ret = lxc_policy(skb, t, NULL, dst, &m);
 	if (ret < 0)
 		return ret;
-	return ct_create(t, &m, skb->ifindex, skb->len, now);
+	return ct_create(t, &m, skb, SL_DIR_INGRESS, now);
 }
 
 /**
@@ -148,6 +148,7 @@ static __always_inline int lxc_ipv4_conn(struct __sk_buff *skb,
 					 const struct sl_endpoint *src, __u8 dir)
 {
 	struct sl_ct_entry *e;
+	struct sl_ct_key k;
 	struct l4_tuple t;
 	__u32 now;
 	int ret;
@@ -168,16 +169,16 @@ static __always_inline int lxc_ipv4_conn(struct __sk_buff *skb,
 	if (t.frag)
 		return 0;
 	now = ct_now();
-	e = ct_lookup(&t, SL_CT_OUT, now);
+	e = ct_lookup_key(&t, SL_CT_OUT, now, &k);
 	if (e && (e->flags & SL_CT_F_SERVICE)) {
 		if (dir == SL_DIR_EGRESS) {
-			ret = lb4_established(skb, &t, e, now);
+			ret = lb4_established(skb, &t, e, &k, now, dir);
 			if (ret)
 				return ret;
 			/* Its backend is gone: a new pick, below. */
 		}
 	} else if (e && !ct_tcp_reopens(e, &t)) {
-		ct_account(e, 0, &t, skb->len, now);
+		ct_account_flow(e, &k, 0, &t, skb, dir, now);
 		return 0;
 	}
 	if (t.ports) {
@@ -185,9 +186,9 @@ static __always_inline int lxc_ipv4_conn(struct __sk_buff *skb,
 		if (ret)
 			return ret;
 	}
-	e = ct_lookup_reply(&t, now);
+	e = ct_lookup_reply(&t, now, &k);
 	if (e) {
-		ct_account(e, 1, &t, skb->len, now);
+		ct_account_flow(e, &k, 1, &t, skb, dir, now);
 		return 0;
 	}
 	if (dir == SL_DIR_EGRESS)

@@ -122,6 +122,27 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } sl_policy_cidr SEC(".maps");
 
+/* Events sent and shed per (type, subtype), per CPU (see event.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct sl_event_stats_val);
+	__uint(max_entries, SL_EVENT_STATS_MAX);
+} sl_event_stats SEC(".maps");
+
+/* Each CPU's token bucket for events (lib/events.h). */
+struct sl_event_bucket {
+	__u64 credit_ns;
+	__u64 last_ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct sl_event_bucket);
+	__uint(max_entries, 1);
+} sl_event_bucket SEC(".maps");
+
 /* Written by the agent at start (see config.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

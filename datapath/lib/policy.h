@@ -18,6 +18,7 @@
 #include "common.h"
 #include "maps.h"
 #include "drop.h"
+#include "events.h"
 #include "l4.h"
 
 #include <sluice/endpoint.h>
@@ -127,8 +128,9 @@ static __always_inline bool policy_lookup(__be32 ep, __u8 pdir, __be32 remote,
 	return policy_hit(&k, v, SL_MATCH_CIDR);
 }
 
-/* One verdict for the flow pipeline. Shed silently when the ring is full:
- * the caller's counters and drop reasons still count it. */
+/* One verdict for the flow pipeline. Shed when over budget or the ring is
+ * full (counted in sl_event_stats); the caller's counters and drop
+ * reasons count the packet regardless. */
 static __always_inline void policy_send_event(struct __sk_buff *skb,
 					      const struct l4_tuple *t,
 					      __be32 ep, __u8 dir,
@@ -137,18 +139,10 @@ static __always_inline void policy_send_event(struct __sk_buff *skb,
 {
 	struct sl_policy_event *ev;
 
-	ev = bpf_ringbuf_reserve(&sl_events, sizeof(*ev), 0);
+	ev = event_reserve(sizeof(*ev), SL_EVENT_POLICY, verdict, dir,
+			   skb->ifindex, skb->len);
 	if (!ev)
 		return;
-	ev->hdr.type = SL_EVENT_POLICY;
-	ev->hdr.subtype = verdict;
-	ev->hdr.version = SL_EVENT_VERSION;
-	ev->hdr.dir = dir;
-	ev->hdr.ifindex = skb->ifindex;
-	ev->hdr.hdr_len = sizeof(*ev);
-	ev->hdr.cap_len = 0;
-	ev->hdr.pkt_len = skb->len;
-	ev->hdr.ts_ns = bpf_ktime_get_ns();
 	ev->saddr = t->saddr;
 	ev->daddr = t->daddr;
 	ev->sport = t->sport;

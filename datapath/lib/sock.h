@@ -191,16 +191,11 @@ static __always_inline void sock_send_drop_event(__u32 reason)
 {
 	struct sl_drop_event *ev;
 
-	ev = bpf_ringbuf_reserve(&sl_events, sizeof(*ev), 0);
+	ev = event_reserve(sizeof(*ev), SL_EVENT_DROP, reason, SL_DIR_EGRESS,
+			   0, 0);
 	if (!ev)
 		return; /* the counter already recorded it */
-	__builtin_memset(&ev->hdr, 0, sizeof(ev->hdr));
-	ev->hdr.type = SL_EVENT_DROP;
-	ev->hdr.subtype = reason;
-	ev->hdr.version = SL_EVENT_VERSION;
-	ev->hdr.dir = SL_DIR_EGRESS;
 	ev->hdr.hdr_len = sizeof(ev->hdr);
-	ev->hdr.ts_ns = bpf_ktime_get_ns();
 	bpf_ringbuf_submit(ev, 0);
 }
 

@@ -22,8 +22,19 @@ struct sl_config {
 	 * production case of one node per machine.
 	 */
 	__u64 netns_cookie;
-	__u64 pad;
+	/*
+	 * The event ring's budget (include/sluice/event.h): events per
+	 * second and burst, per CPU, beyond which events are shed and
+	 * counted. 0: SL_EVENT_RATE_DEFAULT and SL_EVENT_BURST_DEFAULT.
+	 */
+	__u32 event_rate;
+	__u32 event_burst;
+	__u32 flags; /* SL_CFG_F_* */
+	__u32 pad;
 };
-_Static_assert(sizeof(struct sl_config) == 16, "sl_config ABI");
+_Static_assert(sizeof(struct sl_config) == 24, "sl_config ABI");
+
+/* No flow start and close events (drops and verdicts still go). */
+#define SL_CFG_F_NO_FLOW_EVENTS 0x1u
 
 #endif /* SLUICE_CONFIG_H */

@@ -2,6 +2,12 @@
 /*
  * sl_events: the datapath's one ring buffer. Every record starts with
  * struct sl_event_hdr; readers skip records whose version they do not know.
+ *
+ * The ring never blocks the datapath: each CPU spends from a token bucket
+ * (sl_config's event_rate and event_burst), and an event beyond it, or
+ * finding the ring full, is shed. sl_event_stats counts every event per
+ * (type, subtype), sent or shed, so metrics built on it stay exact; the
+ * packet counters of sl_metrics never depend on events at all.
  */
 #ifndef SLUICE_EVENT_H
 #define SLUICE_EVENT_H
@@ -16,7 +22,30 @@
 enum sl_event_type {
 	SL_EVENT_DROP = 1,   /* subtype: enum sl_reason */
 	SL_EVENT_POLICY = 2, /* subtype: enum sl_policy_verdict */
+	SL_EVENT_FLOW = 3,   /* subtype: enum sl_flow_kind */
+	SL_EVENT_TYPE_MAX = 4,
 };
+
+/* Per CPU: enough for a busy node's connection churn, small enough that
+ * a flood of drops cannot fill the ring faster than the agent reads. */
+#define SL_EVENT_RATE_DEFAULT 20000
+#define SL_EVENT_BURST_DEFAULT 5000
+
+#define SL_EVENT_STATS_MAP "sl_event_stats"
+#define SL_EVENT_STATS_MAX (SL_EVENT_TYPE_MAX << 8)
+
+/* sl_event_stats: per-CPU array, indexed by sl_event_stats_index(). */
+struct sl_event_stats_val {
+	__u64 sent;
+	__u64 shed_rate; /* over the CPU's budget */
+	__u64 shed_full; /* the ring had no room */
+};
+_Static_assert(sizeof(struct sl_event_stats_val) == 24, "sl_event_stats ABI");
+
+static inline __u32 sl_event_stats_index(__u32 type, __u32 subtype)
+{
+	return ((type & (SL_EVENT_TYPE_MAX - 1)) << 8) | (subtype & 0xff);
+}
 
 struct sl_event_hdr {
 	__u8 type;       /* enum sl_event_type */
@@ -79,5 +108,47 @@ struct sl_policy_event {
 	__u32 pad2;
 };
 _Static_assert(sizeof(struct sl_policy_event) == 56, "sl_policy_event ABI");
+
+/*
+ * A connection's start and its TCP close, from conntrack (the flow table):
+ * the start when its entry is created, the close when a RST or the second
+ * FIN marks the entry closing, with the counters at that moment. A
+ * connection that ends without one (UDP, an idle TCP) ends when its entry
+ * expires, which the agent sees in its conntrack walk.
+ *
+ * hdr.dir and hdr.ifindex say where the packet was seen: SL_DIR_EGRESS for
+ * a pod's veth as the pod sends, SL_DIR_INGRESS as it receives (or a
+ * node's interface as traffic enters it).
+ */
+enum sl_flow_kind {
+	SL_FLOW_START = 1,
+	SL_FLOW_CLOSE = 2,
+};
+
+struct sl_flow_event {
+	struct sl_event_hdr hdr;
+	/* The connection as its first packet carried it: the key of its
+	 * SL_CT_OUT entry (include/sluice/conntrack.h), network order. */
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 flags;        /* SL_CT_F_* */
+	__u8 tcp_flags[2]; /* seen each way, [0] from the initiator */
+	/* A Service connection's backend (0 otherwise). */
+	__be32 nat_daddr;
+	__be16 nat_dport;
+	__u16 pad;
+	__u32 svc_id;
+	__u32 backend_id;
+	__u32 identity;     /* the remote end's, as conntrack holds it */
+	__u32 policy_id[2]; /* by enum sl_policy_dir */
+	__u32 pad2;
+	__u64 created_ns;   /* the entry's: ties a close to its start */
+	__u64 packets[2];   /* at close: [0] from the initiator */
+	__u64 bytes[2];
+};
+_Static_assert(sizeof(struct sl_flow_event) == 112, "sl_flow_event ABI");
 
 #endif /* SLUICE_EVENT_H */

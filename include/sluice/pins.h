@@ -30,7 +30,7 @@
  * agent can tell it is running an older object. Written by the loader.
  */
 #define SL_INFO_MAP "sl_info"
-#define SL_MAP_LAYOUT_VERSION 1 /* bump when a map's key/value changes */
+#define SL_MAP_LAYOUT_VERSION 2 /* bump when a map's key/value changes */
 
 struct sl_info {
 	__u64 object_hash;   /* FNV-1a of the object file's bytes */

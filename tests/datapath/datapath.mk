@@ -5,8 +5,9 @@
 # network namespaces of its own. runner.c holds the node, the checks and
 # main(); the suites are datapath_test.c (forwarding, drops, events),
 # lb_test.c (Services and conntrack, with svc.c), icmp_test.c (ICMP
-# errors about Service connections, with svc.c) and policy_test.c
-# (NetworkPolicy verdicts, with svc.c), run in that order;
+# errors about Service connections, with svc.c), policy_test.c
+# (NetworkPolicy verdicts) and flow_test.c (flow events), run in that
+# order;
 # pktgen.c builds the frames, topo.c the namespaces and veths. Included
 # from tests/tests.mk; needs root. V=1 also shows libbpf's debug output.
 #

@@ -76,6 +76,7 @@ static void mangle_cut_in_header(struct pkt *p)
 }
 
 static int run_ring_full(const struct dp_case *c);
+static int run_rate_limited(const struct dp_case *c);
 static int run_not_pinned(const struct dp_case *c);
 static int run_batch_writes(const struct dp_case *c);
 
@@ -408,6 +409,16 @@ const struct dp_case datapath_cases[] = {
 		.run = run_ring_full,
 	},
 	{
+		.name = "events_rate_limited",
+		.desc = "past its CPU's event budget a drop's event is shed "
+			"and counted as shed; the packet counters miss nothing",
+		.prog = FROM_POD, .dev = EP_A,
+		.pkt = { .l3 = L3_IPV4, .saddr = IP_REMOTE, .daddr = IP_B,
+			 .ttl = DEF_TTL, .l4 = IPPROTO_TCP },
+		.ret = TC_ACT_SHOT, .reason = SL_SPOOFED_SOURCE,
+		.run = run_rate_limited,
+	},
+	{
 		.name = "maps_not_pinned",
 		.desc = "loading the object for tests pins nothing: no pin "
 			"paths, nothing new under /sys/fs/bpf",
@@ -423,6 +434,46 @@ const struct dp_case datapath_cases[] = {
 };
 
 const size_t datapath_cases_n = ARRAY_SIZE(datapath_cases);
+
+#define RATE_BURST 3
+#define RATE_DROPS 10
+
+/*
+ * A budget of 3 events and one a second: of 10 drops in a run, 3 are
+ * reported and 7 shed, and sl_event_stats says so; sl_metrics counts 10.
+ */
+static int run_rate_limited(const struct dp_case *c)
+{
+	struct sl_event_stats_val st;
+	struct pkt in;
+	__u32 retval;
+	int err;
+
+	SETUP(config_set(1, RATE_BURST, 0));
+	build_input(c, &in);
+	err = prog_run(c->prog, eps[c->dev].ifindex, &in, NULL, RATE_DROPS,
+		       &retval, NULL);
+	if (!CHECK(err == 0, "BPF_PROG_TEST_RUN: %s", strerror(-err)))
+		return err;
+	check_metrics(c->reason, prog_dir(c->prog), RATE_DROPS,
+		      (__u64)RATE_DROPS * in.len);
+	err = events_read(c->reason);
+	if (!CHECK(err == 0, "reading sl_events: %s", strerror(-err)))
+		return err;
+	CHECK(events.count == RATE_BURST, "%u events, want %d", events.count,
+	      RATE_BURST);
+	if (CHECK(event_stats_get(SL_EVENT_DROP, c->reason, &st) == 0,
+		  "reading sl_event_stats"))
+		CHECK(st.sent == RATE_BURST &&
+		      st.shed_rate == RATE_DROPS - RATE_BURST &&
+		      st.shed_full == 0,
+		      "event stats sent %llu shed rate %llu full %llu, want "
+		      "%d, %d, 0", (unsigned long long)st.sent,
+		      (unsigned long long)st.shed_rate,
+		      (unsigned long long)st.shed_full, RATE_BURST,
+		      RATE_DROPS - RATE_BURST);
+	return 0;
+}
 
 /*
  * Fill sl_events by not reading it, keep dropping, and the counter must
@@ -440,6 +491,10 @@ static int run_ring_full(const struct dp_case *c)
 	__u64 t0, t1;
 	int err;
 
+	struct sl_event_stats_val st;
+
+	/* A budget the run cannot exhaust: the ring is what fills. */
+	SETUP(config_set(1000000000, 1u << 30, 0));
 	build_input(c, &in);
 	err = prog_run(c->prog, ifindex, &in, NULL, RING_FILL_REPEAT, &retval,
 		       NULL);
@@ -460,6 +515,16 @@ static int run_ring_full(const struct dp_case *c)
 	CHECK(events.wrong_size == 0 && events.not_drop == 0,
 	      "%u events of the wrong size, %u not %s drops",
 	      events.wrong_size, events.not_drop, reason_name(c->reason));
+	/* Every event counted, sent or shed. */
+	if (CHECK(event_stats_get(SL_EVENT_DROP, c->reason, &st) == 0,
+		  "reading sl_event_stats"))
+		CHECK(st.sent == fits && st.shed_full == RING_FILL_REPEAT - fits &&
+		      st.shed_rate == 0,
+		      "event stats sent %llu shed full %llu rate %llu, want "
+		      "%u, %u, 0", (unsigned long long)st.sent,
+		      (unsigned long long)st.shed_full,
+		      (unsigned long long)st.shed_rate, fits,
+		      RING_FILL_REPEAT - fits);
 
 	/* Once read, the ring has room again: the next drop is reported. */
 	t0 = now_ns();

@@ -2,7 +2,8 @@
 /*
  * The datapath test runner: the node every suite runs on, the checks the
  * suites share, and main(). See runner.h for how a case is written,
- * datapath_test.c, lb_test.c, icmp_test.c and policy_test.c for the cases.
+ * datapath_test.c, lb_test.c, icmp_test.c, policy_test.c and flow_test.c
+ * for the cases.
  *
  * The runner moves into a network namespace of its own, the node, with two
  * pretend pods behind veth pairs (topo.c): test_run resolves the ifindex in
@@ -34,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sluice/config.h>
 #include <sluice/endpoint.h>
 
 #include "reasons.h"
@@ -221,6 +223,60 @@ int metrics_get(__u32 idx, struct sl_metrics_val *sum)
 	return 0;
 }
 
+/* A per-CPU array's entries at key idx, summed into n u64 fields. */
+static int percpu_sum(int fd, __u32 idx, __u64 *sum, size_t n)
+{
+	size_t stride = (n * sizeof(__u64) + 7) & ~(size_t)7;
+	__u8 *vals = calloc(ncpus, stride);
+	int err = 0;
+
+	if (!vals)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &idx, vals) < 0) {
+		err = -errno;
+	} else {
+		memset(sum, 0, n * sizeof(*sum));
+		for (int cpu = 0; cpu < ncpus; cpu++)
+			for (size_t i = 0; i < n; i++)
+				sum[i] += ((__u64 *)(vals + cpu * stride))[i];
+	}
+	free(vals);
+	return err;
+}
+
+int event_stats_get(__u8 type, __u8 subtype, struct sl_event_stats_val *sum)
+{
+	return percpu_sum(bpf_map__fd(skel->maps.sl_event_stats),
+			  sl_event_stats_index(type, subtype), (__u64 *)sum,
+			  sizeof(*sum) / sizeof(__u64));
+}
+
+int config_set(__u32 event_rate, __u32 event_burst, __u32 flags)
+{
+	struct sl_config cfg = { .event_rate = event_rate,
+				 .event_burst = event_burst, .flags = flags };
+	__u32 key = 0;
+
+	return bpf_map_update_elem(bpf_map__fd(skel->maps.sl_config), &key,
+				   &cfg, BPF_ANY) < 0 ? -errno : 0;
+}
+
+/* Zero every CPU's entries of a per-CPU array. */
+static int percpu_zero(struct bpf_map *map)
+{
+	size_t stride = (bpf_map__value_size(map) + 7) & ~(size_t)7;
+	void *zero = calloc(ncpus, stride);
+	int fd = bpf_map__fd(map), err = 0;
+
+	if (!zero)
+		return -ENOMEM;
+	for (__u32 i = 0; !err && i < bpf_map__max_entries(map); i++)
+		if (bpf_map_update_elem(fd, &i, zero, BPF_ANY) < 0)
+			err = -errno;
+	free(zero);
+	return err;
+}
+
 void check_metrics_set(const struct metric_want *want, size_t n)
 {
 	struct sl_metrics_val sum;
@@ -269,12 +325,19 @@ static int on_event(void *ctx, void *data, size_t size)
 {
 	const struct sl_drop_event *ev = data;
 	const struct sl_policy_event *pev = data;
+	const struct sl_flow_event *fev = data;
 
 	(void)ctx;
 	if (size == sizeof(*pev) && pev->hdr.type == SL_EVENT_POLICY) {
 		if (events.verdicts < ARRAY_SIZE(events.verdict))
 			events.verdict[events.verdicts] = *pev;
 		events.verdicts++;
+		return 0;
+	}
+	if (size == sizeof(*fev) && fev->hdr.type == SL_EVENT_FLOW) {
+		if (events.flows < ARRAY_SIZE(events.flow))
+			events.flow[events.flows] = *fev;
+		events.flows++;
 		return 0;
 	}
 	if (size != sizeof(*ev)) {
@@ -409,6 +472,13 @@ int reset_state(void)
 				bpf_map__key_size(clear[i]));
 	if (!err)
 		err = metrics_reset();
+	/* The default event budget, a full bucket, no events counted. */
+	if (!err)
+		err = config_set(0, 0, 0);
+	if (!err)
+		err = percpu_zero(skel->maps.sl_event_bucket);
+	if (!err)
+		err = percpu_zero(skel->maps.sl_event_stats);
 	/* Drain what an earlier case left in the ring. */
 	if (!err)
 		err = events_read(0);
@@ -842,6 +912,7 @@ static const struct {
 	{ lb_cases, &lb_cases_n },
 	{ icmp_cases, &icmp_cases_n },
 	{ policy_cases, &policy_cases_n },
+	{ flow_cases, &flow_cases_n },
 };
 
 #define for_each_case(c)                                                       \

@@ -4,8 +4,9 @@
  * namespace and pretend pods), the loaded object, the checks and main();
  * each suite file is a table of cases (datapath_test.c: forwarding, drops
  * and events; lb_test.c: Services and conntrack; icmp_test.c: ICMP errors
- * about Service connections; policy_test.c: NetworkPolicy verdicts) that
- * main runs in turn, with the maps reset between cases.
+ * about Service connections; policy_test.c: NetworkPolicy verdicts;
+ * flow_test.c: flow events) that main runs in turn, with the maps reset
+ * between cases.
  *
  * A case is either one frame through one program (struct dp_case with
  * .pkt, run by run_case() or, .live, run_live()) or a function of its own
@@ -157,6 +158,8 @@ extern const struct dp_case icmp_cases[];
 extern const size_t icmp_cases_n;
 extern const struct dp_case policy_cases[];
 extern const size_t policy_cases_n;
+extern const struct dp_case flow_cases[];
+extern const size_t flow_cases_n;
 
 /* --- suite state and checks ------------------------------------------- */
 
@@ -177,6 +180,15 @@ void fail(const char *file, int line, const char *fmt, ...)
 			fail(__FILE_NAME__, __LINE__, __VA_ARGS__);            \
 		ok_;                                                           \
 	})
+
+/* A map write a case needs: on failure the case fails and returns. */
+#define SETUP(expr)                                                            \
+	do {                                                                   \
+		int err_ = (expr);                                             \
+		if (!CHECK(err_ == 0, "setting up: %s: %s", #expr,            \
+			   strerror(-err_)))                                   \
+			return err_;                                           \
+	} while (0)
 
 /* CLOCK_MONOTONIC in ns, what bpf_ktime_get_ns() reads. */
 __u64 now_ns(void);
@@ -223,6 +235,12 @@ void check_metrics(__u32 reason, __u8 dir, __u64 packets, __u64 bytes);
 
 /* --- events ----------------------------------------------------------- */
 
+/* sl_event_stats of one (type, subtype), summed over the CPUs. */
+int event_stats_get(__u8 type, __u8 subtype, struct sl_event_stats_val *sum);
+
+/* sl_config's event budget (0: the defaults) and flags. */
+int config_set(__u32 event_rate, __u32 event_burst, __u32 flags);
+
 /* What the ring held at the last events_read(); the first record whole. */
 struct event_log {
 	unsigned int count; /* drop events */
@@ -233,6 +251,9 @@ struct event_log {
 	/* Policy verdicts, kept apart: a denied frame has both kinds. */
 	unsigned int verdicts;
 	struct sl_policy_event verdict[2]; /* the first ones */
+	/* Flow starts and closes, apart too. */
+	unsigned int flows;
+	struct sl_flow_event flow[2]; /* the first ones */
 };
 
 extern struct event_log events;
@@ -281,7 +302,8 @@ int prog_run(enum prog prog, __u32 ifindex, const struct pkt *in,
 /*
  * Back to the state every case starts from: sl_endpoints holding the
  * pods (no identity, not isolated), the Service, conntrack, policy and
- * ipcache maps empty, counters zero, the event ring drained.
+ * ipcache maps empty, counters zero, the event ring drained, sl_config's
+ * defaults (full event budget).
  */
 int reset_state(void);
 

@@ -172,14 +172,6 @@ struct step {
 		.count = { SL_REDIRECT_PEER, SL_SERVICE_NEW },                 \
 	}
 
-/* A map write a case needs: on failure the case fails and returns. */
-#define SETUP(expr)                                                            \
-	do {                                                                   \
-		int err_ = (expr);                                             \
-		if (!CHECK(err_ == 0, "setting up: %s: %s", #expr,            \
-			   strerror(-err_)))                                   \
-			return err_;                                           \
-	} while (0)
 
 
 /*
