@@ -11,10 +11,14 @@
 #include "cgroup.h"
 #include "datapath.h"
 #include "endpoint.h"
+#include "flow_file.h"
+#include "flow_source.h"
 #include "ipcache.h"
 #include "service.h"
 #include "healthcheck.h"
+#include "ipfix.h"
 #include "k8s_watch.h"
+#include "metrics.h"
 #include "model.h"
 #include "policy_sync.h"
 #include "source_dir.h"
@@ -44,12 +48,24 @@ struct sl_agent {
 
 	uint64_t synced_generation;
 	uint64_t syncs;
+	uint64_t sync_errors; /* failed syncs since start */
+	bool sync_failed;     /* the last one did */
 	struct timespec started, last_sync;
 	struct sl_ep_stats last_ep;
 	struct sl_ipc_state ipc;
 	struct sl_svc_state svc;
 	struct sl_pol_state pol; /* NetworkPolicy: compile, sl_policy* */
 	struct sl_health health; /* health check node ports */
+	struct sl_metrics metrics; /* --metrics-listen: /metrics, /healthz */
+	struct sl_flow_source flows; /* the event ring, flow records */
+	size_t flows_buffer;         /* --flows-buffer: records kept */
+	uint32_t event_rate, event_burst; /* --event-rate/--event-burst */
+	bool flow_events_off;        /* --flow-events off */
+	struct sl_ipfix ipfix;       /* --ipfix-collector: flow export */
+	const char *flows_file_path; /* --flows-file: JSON lines, rotated */
+	uint64_t flows_file_max;     /* --flows-file-max-mb, in bytes */
+	unsigned int flows_file_keep; /* --flows-file-keep */
+	struct sl_flow_file flow_file;
 	const char *devices;   /* --devices: names, "auto" or "none" */
 	char netdevs[256];     /* where sl_from_netdev is attached */
 	struct {

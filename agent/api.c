@@ -19,6 +19,7 @@
 #include <sys/epoll.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -444,7 +445,36 @@ json_object *sl_api_handle(struct sl_agent *a, const char *cmd,
 		return policy(a, req);
 	if (!strcmp(cmd, "policy-trace"))
 		return policy_trace(a, req);
+	if (!strcmp(cmd, "observe"))
+		return sl_flows_recent_json(&a->flows.flows, 0);
 	return NULL;
+}
+
+/*
+ * {"cmd":"observe","follow":true}: the connection stays, and every new
+ * flow record goes down it as a JSON line (agent/flows.h) until the client
+ * leaves. Returns 1 when fd was handed over, 0 for a request that does not
+ * follow, -1 when following is refused (too many followers).
+ */
+static int api_follow(struct sl_agent *a, json_object *req, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLET |
+					    EPOLLRDHUP,
+				  .data.fd = fd };
+	json_object *follow;
+
+	if (!json_object_object_get_ex(req, "follow", &follow) ||
+	    !json_object_get_boolean(follow))
+		return 0;
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 ||
+	    epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return -1;
+	if (sl_flows_follow(&a->flows.flows, fd) < 0) {
+		epoll_ctl(a->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+		return -1;
+	}
+	return 1;
 }
 
 void sl_api_accept(struct sl_agent *a)
@@ -469,8 +499,18 @@ void sl_api_accept(struct sl_agent *a)
 	req[len] = '\0';
 	in = json_tokener_parse(req);
 	if (in && json_object_object_get_ex(in, "cmd", &cmd) &&
-	    json_object_is_type(cmd, json_type_string))
-		out = sl_api_handle(a, json_object_get_string(cmd), in);
+	    json_object_is_type(cmd, json_type_string)) {
+		int follow = strcmp(json_object_get_string(cmd), "observe") ?
+				     0 : api_follow(a, in, fd);
+
+		if (follow > 0) {
+			json_object_put(in);
+			return;
+		}
+		out = follow < 0 ? api_error("too many followers (at most %d)",
+					     SL_FLOWS_FOLLOWERS_MAX) :
+				   sl_api_handle(a, json_object_get_string(cmd), in);
+	}
 	if (!out) {
 		out = json_object_new_object();
 		json_object_object_add(out, "error", jstr("unknown or malformed request"));

@@ -170,7 +170,8 @@ static int gc_visit(const struct sl_ct_key *k, const struct sl_ct_entry *e,
 	return keyset_add(&g->dead, k);
 }
 
-int sl_ct_gc(int fd, uint32_t now, struct sl_ct_gc_stats *st)
+int sl_ct_gc(int fd, uint32_t now, struct sl_ct_gc_stats *st,
+	     sl_ct_expired_fn expired, void *ctx)
 {
 	struct gc_ctx g = { .now = now, .now_ns = boot_ns(), .st = st };
 	int err;
@@ -186,8 +187,11 @@ int sl_ct_gc(int fd, uint32_t now, struct sl_ct_gc_stats *st)
 
 		if (bpf_map_lookup_elem(fd, &g.dead.keys[i], &e) == 0 &&
 		    sl_ct_expired(&e, now) &&
-		    bpf_map_delete_elem(fd, &g.dead.keys[i]) == 0)
+		    bpf_map_delete_elem(fd, &g.dead.keys[i]) == 0) {
 			st->expired++;
+			if (expired)
+				expired(ctx, &g.dead.keys[i], &e, g.now_ns);
+		}
 	}
 	for (size_t i = 0; i < g.replies.n; i++) {
 		struct sl_ct_entry rep, out;

@@ -37,8 +37,16 @@ struct sl_ct_gc_stats {
 	unsigned int seen, expired, orphans; /* orphans: REPLY without OUT */
 };
 
-/* Delete expired entries and orphaned REPLY entries. */
-int sl_ct_gc(int fd, uint32_t now, struct sl_ct_gc_stats *st);
+/* Called for each expired entry the GC deletes, with what it held last
+ * (a connection's final counters, for its flow end record). */
+typedef void (*sl_ct_expired_fn)(void *ctx, const struct sl_ct_key *k,
+				 const struct sl_ct_entry *e,
+				 uint64_t now_boot_ns);
+
+/* Delete expired entries and orphaned REPLY entries; expired (may be
+ * NULL) hears of each expired one deleted. */
+int sl_ct_gc(int fd, uint32_t now, struct sl_ct_gc_stats *st,
+	     sl_ct_expired_fn expired, void *ctx);
 
 /* Which entries a listing or a flush applies to; zero fields match all. */
 struct sl_ct_filter {

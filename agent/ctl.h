@@ -44,4 +44,8 @@ int sl_ctl_policy(const struct sl_ctl *ctl, const char *arg,
 int sl_ctl_ct(const struct sl_ctl *ctl, const char *sub,
 	      const struct sl_ct_filter *f, int ct_fd);
 
+/* sluicectl observe [options] (ctl_observe.c): argv[0] is "observe";
+ * it also takes -o json, which may follow the command. */
+int sl_ctl_observe(const struct sl_ctl *ctl, int argc, char **argv);
+
 #endif /* SL_AGENT_CTL_H */

@@ -43,13 +43,19 @@ static int cmp_desired(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void assign_identity(struct sl_model *model, struct sl_ep_desired *d,
-			    struct sl_ep_stats *stats)
+/* A record's pod as the model keys it: "ns/name" (each under 254 bytes). */
+#define POD_KEY_LEN 512
+
+static void pod_key(const struct sl_ep_desired *d, char key[POD_KEY_LEN])
 {
-	char key[520];
+	snprintf(key, POD_KEY_LEN, "%s/%s", d->ns, d->name);
+}
+
+static void assign_identity(struct sl_model *model, struct sl_ep_desired *d,
+			    const char *key, struct sl_ep_stats *stats)
+{
 	const struct sl_identity *id;
 
-	snprintf(key, sizeof(key), "%s/%s", d->ns, d->name);
 	/* Not (yet) in the source: forwarding works, identity unknown. */
 	if (!sl_model_get(model, SL_KIND_POD, key)) {
 		stats->unknown_pods++;
@@ -60,18 +66,47 @@ static void assign_identity(struct sl_model *model, struct sl_ep_desired *d,
 		d->ep.identity = id->id;
 }
 
+int sl_endpoints_publish(struct sl_model *model,
+			 const struct sl_ep_desired *want, size_t n)
+{
+	struct sl_local_addr *v = calloc(n ? n : 1, sizeof(*v));
+	char (*keys)[POD_KEY_LEN] = calloc(n ? n : 1, sizeof(*keys));
+	int err = -ENOMEM;
+	size_t k = 0;
+
+	if (v && keys) {
+		for (size_t i = 0; i < n; i++) {
+			if (want[i].attaching)
+				continue;
+			pod_key(&want[i], keys[k]);
+			v[k].pod = keys[k];
+			v[k++].ip = want[i].ip;
+		}
+		err = sl_model_set_local_addrs(model, v, k);
+	}
+	free(v);
+	free(keys);
+	return err < 0 ? err : 0;
+}
+
 void sl_endpoints_assign_isolation(struct sl_ep_desired *want, size_t n,
 				   const struct sl_pol_state *pol)
 {
-	const uint32_t bits = SL_EP_F_INGRESS_ISOLATED | SL_EP_F_EGRESS_ISOLATED;
+	const uint32_t bits = SL_EP_F_INGRESS_ISOLATED |
+			      SL_EP_F_EGRESS_ISOLATED | SL_EP_F_PENDING;
+	char key[POD_KEY_LEN];
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		pod_key(&want[i], key);
 		want[i].ep.flags = (want[i].ep.flags & ~bits) |
-				   sl_policy_sync_isolation(pol, want[i].ip);
+				   sl_policy_sync_flags(pol, want[i].ip, key);
+	}
 }
 
 static const char *isolation_str(uint32_t flags)
 {
+	if (flags & SL_EP_F_PENDING)
+		return ", pending: its Pod is not known yet and a NetworkPolicy of its namespace may select it, so nothing passes in or out until it is";
 	switch (flags & (SL_EP_F_INGRESS_ISOLATED | SL_EP_F_EGRESS_ISOLATED)) {
 	case SL_EP_F_INGRESS_ISOLATED:
 		return ", isolated for ingress";
@@ -81,6 +116,28 @@ static const char *isolation_str(uint32_t flags)
 		return ", isolated for ingress and egress";
 	}
 	return "";
+}
+
+static void log_endpoint(const struct sl_ep_desired *d, const char *what)
+{
+	char ip[16];
+
+	sl_ip4_to_str(d->ip, ip);
+	log_info("endpoint %s (%s/%s): %s, identity %u%s", ip, d->ns, d->name,
+		 what, d->ep.identity, isolation_str(d->ep.flags));
+}
+
+/* Is this the first sync to see the record of key at ip? */
+static bool first_seen(const struct sl_model *model, const char *key,
+		       uint32_t ip)
+{
+	const struct sl_local_addr *la;
+	size_t n = sl_model_local_addrs(model, key, &la);
+
+	for (size_t i = 0; i < n; i++)
+		if (la[i].ip == ip)
+			return la[i].fresh;
+	return false;
 }
 
 int sl_endpoints_sync(const struct sl_ep_backend *be, struct sl_model *model,
@@ -99,13 +156,22 @@ int sl_endpoints_sync(const struct sl_ep_backend *be, struct sl_model *model,
 	if (n) /* want may be NULL: no records */
 		qsort(want, n, sizeof(*want), cmp_desired);
 	for (size_t i = 0; i < n; i++) {
+		bool pending = want[i].ep.flags & SL_EP_F_PENDING;
+		char key[POD_KEY_LEN];
 		struct sl_endpoint ep;
 		bool found;
 
-		assign_identity(model, &want[i], stats);
+		if (want[i].attaching)
+			continue;
+		pod_key(&want[i], key);
+		assign_identity(model, &want[i], key, stats);
+		stats->pending += pending;
 		found = be->lookup(be->ctx, want[i].ip, &ep) == 0;
 		if (found && !memcmp(&ep, &want[i].ep, sizeof(ep))) {
 			stats->unchanged++;
+			/* As the plugin wrote it at ADD: say why, once. */
+			if (pending && first_seen(model, key, want[i].ip))
+				log_endpoint(&want[i], "kept");
 			continue;
 		}
 		/* A record whose veth is gone waits for its DEL. */
@@ -114,10 +180,7 @@ int sl_endpoints_sync(const struct sl_ep_backend *be, struct sl_model *model,
 		err = be->update(be->ctx, want[i].ip, &want[i].ep);
 		if (err < 0)
 			goto out;
-		sl_ip4_to_str(want[i].ip, ipstr);
-		log_info("endpoint %s (%s/%s): %s, identity %u%s", ipstr,
-			 want[i].ns, want[i].name, found ? "updated" : "restored",
-			 want[i].ep.identity, isolation_str(want[i].ep.flags));
+		log_endpoint(&want[i], found ? "updated" : "restored");
 		stats->updated++;
 	}
 	for (size_t j = 0; j < cur.n; j++) {
@@ -148,8 +211,6 @@ static int add_record(const struct sl_ep_record *rec, void *arg)
 	struct read_ctx *r = arg;
 	struct sl_ep_desired *d;
 
-	if (!rec->host_veth[0])
-		return 0; /* ADD still in progress */
 	if (r->n == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 64;
 		struct sl_ep_desired *items = realloc(r->items, cap * sizeof(*items));
@@ -162,6 +223,7 @@ static int add_record(const struct sl_ep_record *rec, void *arg)
 	d = &r->items[r->n++];
 	memset(d, 0, sizeof(*d));
 	d->ip = rec->ip;
+	d->attaching = !rec->host_veth[0];
 	d->ep.ifindex = (__u32)rec->host_ifindex;
 	memcpy(d->ep.pod_mac, rec->pod_mac, 6);
 	memcpy(d->ep.host_mac, rec->host_mac, 6);

@@ -15,8 +15,6 @@ void sl_health_init(struct sl_health *h, int epoll_fd)
 {
 	memset(h, 0, sizeof(*h));
 	h->epoll_fd = epoll_fd;
-	for (int i = 0; i < SL_HC_MAX_CONNS; i++)
-		h->conns[i].fd = -1;
 }
 
 /* Ready endpoints of svc on node self, each address once. */
@@ -59,20 +57,8 @@ static int listen_on(uint16_t port)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET,
 				  .sin_port = htons(port) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int one = 1;
 
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(fd, 16) < 0) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	return fd;
+	return sl_http_listen((struct sockaddr *)&sa, sizeof(sa));
 }
 
 static void watch(struct sl_health *h, int fd)
@@ -82,12 +68,6 @@ static void watch(struct sl_health *h, int fd)
 	epoll_ctl(h->epoll_fd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-static void conn_close(struct sl_hc_conn *c)
-{
-	close(c->fd); /* leaves the epoll set with it */
-	c->fd = -1;
-}
-
 static struct sl_hc_port *find_port(struct sl_hc_port *ports, size_t n,
 				    uint16_t port)
 {
@@ -95,6 +75,27 @@ static struct sl_hc_port *find_port(struct sl_hc_port *ports, size_t n,
 		if (ports[i].port == port)
 			return &ports[i];
 	return NULL;
+}
+
+/* One request, one answer: kube-proxy's body, on whatever path. */
+static void answer(void *ctx, unsigned long port,
+		   const struct sl_http_request *req, struct sl_http_reply *r)
+{
+	struct sl_health *h = ctx;
+	const struct sl_hc_port *p = find_port(h->ports, h->n, (uint16_t)port);
+	const char *slash = p ? strchr(p->service, '/') : NULL;
+
+	(void)req;
+	if (!slash) { /* closed at this sync: not ours any more */
+		sl_http_reply_printf(r, 503, "{\"serviceProxyHealthy\":true}\n");
+		return;
+	}
+	sl_http_reply_printf(r, p->local_endpoints ? 200 : 503,
+			     "{\"service\":{\"namespace\":\"%.*s\",\"name\":\"%s\"},"
+			     "\"localEndpoints\":%u,\"serviceProxyHealthy\":true}\n",
+			     (int)(slash - p->service), p->service, slash + 1,
+			     p->local_endpoints);
+	r->content_type = "application/json";
 }
 
 void sl_health_sync(struct sl_health *h, const struct sl_model *m,
@@ -136,6 +137,14 @@ void sl_health_sync(struct sl_health *h, const struct sl_model *m,
 		snprintf(p->service, sizeof(p->service), "%s/%s", s->ns, s->name);
 		p->local_endpoints = local_endpoints(m, s, self);
 	}
+	if (n && !h->http.conns) {
+		int err = sl_http_server_init(&h->http, h->epoll_fd,
+					      SL_HC_MAX_CONNS, answer, h);
+
+		if (err < 0)
+			log_warn("health check node ports: %s; answering none",
+				 strerror(-err));
+	}
 	/* Keep the sockets of ports still wanted; open the new ones. */
 	for (size_t i = 0; i < n; i++) {
 		struct sl_hc_port *old = find_port(h->ports, h->n, want[i].port);
@@ -158,89 +167,22 @@ void sl_health_sync(struct sl_health *h, const struct sl_model *m,
 	for (size_t i = 0; i < h->n; i++)
 		if (h->ports[i].fd >= 0) {
 			close(h->ports[i].fd);
+			sl_http_drop_tag(&h->http, h->ports[i].port);
 			log_info("health check node port %u closed", h->ports[i].port);
 		}
-	/* Connections point at ports by number: re-resolve them. */
-	for (int i = 0; i < SL_HC_MAX_CONNS; i++) {
-		struct sl_hc_conn *c = &h->conns[i];
-
-		if (c->fd < 0)
-			continue;
-		c->port = find_port(want, n, c->port_num);
-		if (!c->port)
-			conn_close(c);
-	}
 	free(h->ports);
 	h->ports = want;
 	h->n = n;
-}
-
-static void accept_on(struct sl_health *h, const struct sl_hc_port *p)
-{
-	for (;;) {
-		int fd = accept4(p->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct sl_hc_conn *c = NULL;
-
-		if (fd < 0)
-			return;
-		for (int i = 0; i < SL_HC_MAX_CONNS && !c; i++)
-			if (h->conns[i].fd < 0)
-				c = &h->conns[i];
-		if (!c) {
-			close(fd); /* a flood; the prober retries */
-			continue;
-		}
-		c->fd = fd;
-		c->port = p;
-		c->port_num = p->port;
-		watch(h, fd);
-	}
-}
-
-/* One request, one answer: kube-proxy's body, on whatever path. */
-static void answer(struct sl_hc_conn *c)
-{
-	const struct sl_hc_port *p = c->port;
-	char req[2048], body[768], resp[1024];
-	const char *slash = strchr(p->service, '/');
-	ssize_t got = read(c->fd, req, sizeof(req));
-	int len;
-
-	if (got < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (got <= 0) {
-		conn_close(c);
-		return;
-	}
-	snprintf(body, sizeof(body),
-		 "{\"service\":{\"namespace\":\"%.*s\",\"name\":\"%s\"},"
-		 "\"localEndpoints\":%u,\"serviceProxyHealthy\":true}\n",
-		 (int)(slash - p->service), p->service, slash + 1,
-		 p->local_endpoints);
-	len = snprintf(resp, sizeof(resp),
-		       "HTTP/1.1 %s\r\nContent-Type: application/json\r\n"
-		       "X-Content-Type-Options: nosniff\r\n"
-		       "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-		       p->local_endpoints ? "200 OK" : "503 Service Unavailable",
-		       strlen(body), body);
-	if (write(c->fd, resp, (size_t)len) < 0)
-		log_debug("health check answer: %s", strerror(errno));
-	conn_close(c);
 }
 
 bool sl_health_handle(struct sl_health *h, int fd)
 {
 	for (size_t i = 0; i < h->n; i++)
 		if (h->ports[i].fd == fd) {
-			accept_on(h, &h->ports[i]);
+			sl_http_accept(&h->http, fd, h->ports[i].port);
 			return true;
 		}
-	for (int i = 0; i < SL_HC_MAX_CONNS; i++)
-		if (h->conns[i].fd == fd) {
-			answer(&h->conns[i]);
-			return true;
-		}
-	return false;
+	return sl_http_handle(&h->http, fd);
 }
 
 void sl_health_close(struct sl_health *h)
@@ -248,9 +190,7 @@ void sl_health_close(struct sl_health *h)
 	for (size_t i = 0; i < h->n; i++)
 		if (h->ports[i].fd >= 0)
 			close(h->ports[i].fd);
-	for (int i = 0; i < SL_HC_MAX_CONNS; i++)
-		if (h->conns[i].fd >= 0)
-			conn_close(&h->conns[i]);
+	sl_http_server_close(&h->http);
 	free(h->ports);
 	h->ports = NULL;
 	h->n = 0;

@@ -5,7 +5,7 @@
  * answer on spec.healthCheckNodePort, 200 while this node has a ready
  * endpoint of the Service and 503 otherwise, so a cloud load balancer only
  * sends traffic to nodes that can take it. Listening sockets and their
- * connections live on the agent's epoll loop.
+ * connections (agent/http.h) live on the agent's epoll loop.
  */
 #ifndef SL_AGENT_HEALTHCHECK_H
 #define SL_AGENT_HEALTHCHECK_H
@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "http.h"
 #include "model.h"
 
 #define SL_HC_MAX_CONNS 64 /* answered one request each, then closed */
@@ -25,17 +26,11 @@ struct sl_hc_port {
 	unsigned int local_endpoints;
 };
 
-struct sl_hc_conn {
-	int fd;
-	const struct sl_hc_port *port; /* valid until the next sync */
-	uint16_t port_num;
-};
-
 struct sl_health {
 	int epoll_fd;
 	struct sl_hc_port *ports;
 	size_t n;
-	struct sl_hc_conn conns[SL_HC_MAX_CONNS];
+	struct sl_http_server http; /* tag: the port a connection came to */
 };
 
 void sl_health_init(struct sl_health *h, int epoll_fd);

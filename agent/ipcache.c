@@ -42,13 +42,44 @@ static int cmp_want(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* This node's pods where the plugin attached them (their records): in the
+ * ipcache from ADD on, so other pods' policies naming a new pod apply to it
+ * before the kubelet reports its status.podIP. Sorted. */
+static int attached(struct sl_model *m, const char *self, struct wants *w)
+{
+	const struct sl_object *node = sl_model_get(m, SL_KIND_NODE, self);
+	int err = 0;
+
+	for (size_t i = 0; !err && i < m->n_local; i++) {
+		const struct sl_local_addr *la = &m->local[i];
+		const struct sl_identity *id = sl_model_identity(m, la->pod);
+		struct sl_ipcache_val v = { .flags = SL_IPC_F_LOCAL };
+
+		if (!id || !sl_model_local_pod(m, la->pod, self))
+			continue;
+		v.identity = id->id;
+		if (node)
+			v.node_ip = htonl(node->node.internal_ip);
+		err = push(w, la->ip, &v);
+	}
+	if (!err && w->n)
+		qsort(w->items, w->n, sizeof(*w->items), cmp_want);
+	return err;
+}
+
 /* Pods and nodes as (address -> value), sorted, one entry per address. */
 static int desired(struct sl_model *m, const char *self, struct wants *w)
 {
+	const struct sl_local_addr *la;
 	const char *key;
+	size_t n_attached;
 	void *val;
-	int err = 0;
+	int err;
 
+	/* First: an address a record holds is that pod's, whatever a stale
+	 * status.podIP of another pod says. */
+	err = attached(m, self, w);
+	n_attached = w->n;
 	for (size_t i = 0; !err && sl_table_next(&m->objects[SL_KIND_NODE], &i,
 						 &key, &val);) {
 		const struct sl_node *n = &((struct sl_model_obj *)val)->obj.node;
@@ -66,9 +97,17 @@ static int desired(struct sl_model *m, const char *self, struct wants *w)
 		const struct sl_pod *p = &mo->obj.pod;
 		const struct sl_object *node;
 		struct sl_ipcache_val v = {};
+		struct sl_ipc_entry probe = { .ip = p->ip };
 
 		/* Host-network pods share their node's address. */
 		if (!p->ip || p->host_network || !mo->identity)
+			continue;
+		/* A local pod with records is where they say (above). */
+		if (sl_model_local_pod(m, key, self) &&
+		    sl_model_local_addrs(m, key, &la))
+			continue;
+		if (n_attached && bsearch(&probe, w->items, n_attached,
+					  sizeof(*w->items), cmp_want))
 			continue;
 		v.identity = mo->identity->id;
 		node = p->node[0] ? sl_model_get(m, SL_KIND_NODE, p->node) : NULL;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * ipcache sync: keep sl_ipcache equal to every address the cluster knows:
- * each pod with an IP (any node) and each node's InternalIP, with the
+ * each pod's (this node's where the plugin attached them, known from ADD
+ * on; the others' status.podIP) and each node's InternalIP, with the
  * identity behind it and the node that hosts it. Writes only differences.
  */
 #ifndef SL_AGENT_IPCACHE_H

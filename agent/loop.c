@@ -13,6 +13,7 @@
 #include "ipv4.h"
 #include "log.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -103,9 +104,12 @@ static const char no_policy_maps[] =
 
 /*
  * One sync, in the order the datapath can read at any moment: the
- * policy's new allow entries, then the endpoints with the isolation flags
- * that make them matter, the ipcache (remote identities), Services, and
- * last the policy entries nothing allows any more (agent/policy_sync.h).
+ * policy's new allow entries, the ipcache (remote identities), then the
+ * endpoints with the isolation flags that make the entries matter,
+ * Services, and last the policy entries nothing allows any more
+ * (agent/policy_sync.h). The plugin's records go into the model first:
+ * a new pod is compiled and in the ipcache under the address it was
+ * attached at, and its entry loses SL_EP_F_PENDING in this same sync.
  * A policy write that fails does not hold the rest back: the flags still
  * follow the compile (fail closed), and nothing stale is removed.
  */
@@ -136,6 +140,8 @@ int sl_agent_sync(struct sl_agent *a)
 	if (!err)
 		err = sl_endpoints_read_records(a->run_dir, &want, &n);
 	if (!err)
+		err = sl_endpoints_publish(&a->model, want, n);
+	if (!err)
 		err = sl_policy_sync_compile(&a->pol, &a->model, a->node_name);
 	if (!err && have_pol) {
 		sl_pol_backend_bpf(&pol, pol_fds);
@@ -147,17 +153,17 @@ int sl_agent_sync(struct sl_agent *a)
 	}
 	ms_pol = ms_since(&t);
 	if (!err) {
-		sl_endpoints_assign_isolation(want, n, &a->pol);
-		sl_ep_backend_bpf(&be, &a->dp.endpoints_fd);
-		err = sl_endpoints_sync(&be, &a->model, want, n, &a->last_ep);
-		ms_eps = ms_since(&t);
-	}
-	if (!err) {
 		struct sl_ipc_backend ipc;
 
 		sl_ipc_backend_bpf(&ipc, &a->dp.ipcache_fd);
 		err = sl_ipcache_sync(&ipc, &a->model, a->node_name, &a->ipc);
 		ms_ipc = ms_since(&t);
+	}
+	if (!err) {
+		sl_endpoints_assign_isolation(want, n, &a->pol);
+		sl_ep_backend_bpf(&be, &a->dp.endpoints_fd);
+		err = sl_endpoints_sync(&be, &a->model, want, n, &a->last_ep);
+		ms_eps = ms_since(&t);
 	}
 	if (!err)
 		err = services_sync(a);
@@ -170,19 +176,29 @@ int sl_agent_sync(struct sl_agent *a)
 		err = pol_err;
 	free(want);
 	if (err < 0) {
+		a->sync_errors++;
+		a->sync_failed = true;
 		snprintf(a->last_error, sizeof(a->last_error), "sync: %s",
 			 strerror(-err));
 		log_error("%s", a->last_error);
 		return err;
 	}
-	log_debug("sync: identities %.2f ms, policy %.2f ms, endpoints %.2f ms, ipcache %.2f ms, services %.2f ms",
-		  ms_ids, ms_pol, ms_eps, ms_ipc, ms_svc);
+	log_debug("sync: identities %.2f ms, policy %.2f ms, ipcache %.2f ms, endpoints %.2f ms, services %.2f ms",
+		  ms_ids, ms_pol, ms_ipc, ms_eps, ms_svc);
 	a->endpoints = n;
 	a->synced_generation = a->model.generation;
 	a->records_changed = false;
 	a->syncs++;
+	a->sync_failed = false;
 	clock_gettime(CLOCK_REALTIME, &a->last_sync);
 	return 0;
+}
+
+/* A connection that went idle: its flow ends now. */
+static void flow_expired(void *ctx, const struct sl_ct_key *k,
+			 const struct sl_ct_entry *e, uint64_t now_boot_ns)
+{
+	sl_flows_expired(ctx, k, e, now_boot_ns);
 }
 
 /* Conntrack GC, on the resync timer: the datapath ignores expired
@@ -194,7 +210,8 @@ static void ct_gc(struct sl_agent *a)
 
 	if (a->dp.ct_fd < 0)
 		return;
-	err = sl_ct_gc(a->dp.ct_fd, sl_ct_now(), &st);
+	err = sl_ct_gc(a->dp.ct_fd, sl_ct_now(), &st, flow_expired,
+		       &a->flows.flows);
 	if (err < 0) {
 		log_warn("conntrack GC: %s", strerror(-err));
 		return;
@@ -230,6 +247,70 @@ static void drain(int fd)
 
 	while (read(fd, buf, sizeof(buf)) > 0)
 		;
+}
+
+/*
+ * Did a record (a file named by its address) change? The plugin's
+ * temporary files (".new-PID", "ADDR.tmp.PID") and the allocator's
+ * ".last" are no records: a sync for them would only delay the one a
+ * new pod waits for. A lost event (queue overflow) counts as a change.
+ */
+static bool read_records_events(int fd)
+{
+	char buf[4096]
+		__attribute__((aligned(__alignof__(struct inotify_event))));
+	bool changed = false;
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const void *)p;
+			struct in_addr addr;
+
+			if ((ev->mask & IN_Q_OVERFLOW) ||
+			    (ev->len &&
+			     inet_pton(AF_INET, ev->name, &addr) == 1))
+				changed = true;
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+	return changed;
+}
+
+/* Flow visibility: the datapath's event budget, and its ring read on the
+ * loop into the recent-flows buffer. */
+static int start_flows(struct sl_agent *a)
+{
+	int err, fd;
+
+	err = sl_flow_events_configure(a->dp.config_fd, a->event_rate,
+				       a->event_burst, a->flow_events_off);
+	if (err < 0) {
+		log_error("writing the event budget to sl_config: %s",
+			  strerror(-err));
+		return err;
+	}
+	err = sl_flow_source_init(&a->flows, a->dp.events_fd,
+				  a->dp.event_stats_fd, a->flows_buffer,
+				  &a->model, &a->svc, &a->pol, a->node_name);
+	if (err < 0)
+		return err;
+	sl_metrics_register(&a->metrics, sl_flow_source_collect, &a->flows);
+	if (a->flows_file_path) {
+		struct sl_flow_sink sink;
+
+		err = sl_flow_file_open(&a->flow_file, a->flows_file_path,
+					a->flows_file_max, a->flows_file_keep);
+		if (err < 0) {
+			log_error("--flows-file %s: %s", a->flows_file_path,
+				  strerror(-err));
+			return err;
+		}
+		sink = sl_flow_file_sink(&a->flow_file);
+		sl_flows_add_sink(&a->flows.flows, &sink);
+	}
+	fd = sl_flow_source_fd(&a->flows);
+	return fd < 0 ? 0 : watch_fd(a, fd);
 }
 
 int sl_agent_start(struct sl_agent *a)
@@ -288,6 +369,19 @@ int sl_agent_start(struct sl_agent *a)
 	if ((err = watch_fd(a, a->signal_fd)) < 0 ||
 	    (err = watch_fd(a, a->timer_fd)) < 0)
 		return err;
+	/* Before the source: /healthz says why while the first list runs. */
+	err = sl_metrics_agent_open(a);
+	if (err < 0)
+		return err;
+	err = start_flows(a);
+	if (err < 0)
+		return err;
+	err = sl_ipfix_open(&a->ipfix, &a->flows.flows, a->node_name,
+			    a->epoll_fd);
+	if (err < 0)
+		return err;
+	if (a->ipfix.running)
+		sl_metrics_register(&a->metrics, sl_ipfix_collect, &a->ipfix);
 
 	if (!a->source_path) {
 		err = sl_kube_open(&a->kube, &a->kube_cfg, &a->model, a->epoll_fd);
@@ -373,11 +467,19 @@ int sl_agent_run(struct sl_agent *a)
 				if (sl_source_dir_handle(&a->source) < 0)
 					log_error("reading the manifests folder failed");
 			} else if (fd == a->records_fd) {
-				drain(fd);
-				a->records_changed = true;
+				if (read_records_events(fd))
+					a->records_changed = true;
 			} else if (fd == a->api_fd) {
 				sl_api_accept(a);
+			} else if (fd == sl_flow_source_fd(&a->flows)) {
+				sl_flow_source_read(&a->flows);
+			} else if (sl_flows_is_follower(&a->flows.flows, fd)) {
+				sl_flows_pump(&a->flows.flows, fd);
 			} else if (sl_health_handle(&a->health, fd)) {
+				continue;
+			} else if (sl_metrics_handle(&a->metrics, fd)) {
+				continue;
+			} else if (sl_ipfix_handle(&a->ipfix, fd)) {
 				continue;
 			} else if (a->kube.enabled) {
 				sl_kube_handle(&a->kube, fd, evs[i].events);
@@ -408,6 +510,9 @@ void sl_agent_stop(struct sl_agent *a)
 			close(*fds[i]);
 			*fds[i] = -1;
 		}
+	sl_ipfix_close(&a->ipfix); /* sends what is pending */
+	sl_flow_source_free(&a->flows);
+	sl_flow_file_close(&a->flow_file);
 	sl_source_dir_close(&a->source);
 	sl_kube_close(&a->kube);
 	sl_kubeconfig_free(&a->kube_cfg);
@@ -416,5 +521,6 @@ void sl_agent_stop(struct sl_agent *a)
 	sl_svc_state_free(&a->svc);
 	sl_pol_state_free(&a->pol);
 	sl_health_close(&a->health);
+	sl_metrics_close(&a->metrics);
 	sl_datapath_close(&a->dp);
 }

@@ -7,6 +7,10 @@
  *   sluiced --node-name N [--source DIR | --kubeconfig F] [--api-server URL]
  *           [--service-account-dir D] [--bpf-root P] [--run-dir R]
  *           [--cgroup-root PATH|none] [--lb-algorithm random|maglev]
+ *           [--metrics-listen ADDR:PORT] [--flows-buffer N]
+ *           [--ipfix-collector HOST:PORT]
+ *           [--event-rate N] [--event-burst N] [--flow-events on|off]
+ *           [--flows-file PATH [--flows-file-max-mb N] [--flows-file-keep N]]
  *           [--log-level L]
  *
  * Without --source or --kubeconfig the agent runs in-cluster (service
@@ -37,6 +41,11 @@ static void usage(FILE *out)
 		"               [--conntrack-max N]\n"
 		"               [--cgroup-root PATH|none]\n"
 		"               [--lb-algorithm random|maglev]\n"
+		"               [--metrics-listen ADDR:PORT]\n"
+		"               [--ipfix-collector HOST:PORT]\n"
+		"               [--flows-buffer N] [--event-rate N] [--event-burst N]\n"
+		"               [--flow-events on|off]\n"
+		"               [--flows-file PATH [--flows-file-max-mb N] [--flows-file-keep N]]\n"
 		"               [--log-level error|warn|info|debug]\n"
 		"Without --source or --kubeconfig: in-cluster (service account).\n"
 		"--cgroup-root: the cgroup v2 directory whose processes reach Services\n"
@@ -49,7 +58,22 @@ static void usage(FILE *out)
 		"  auto: every interface with an IPv4 address but loopback)\n"
 		"--lb-algorithm: how Services without sluice.io/lb-algorithm\n"
 		"  pick backends (default random; maglev: consistent hashing,\n"
-		"  a connection gets the same backend on every node)\n");
+		"  a connection gets the same backend on every node)\n"
+		"--metrics-listen: serve Prometheus /metrics and /healthz over HTTP;\n"
+		"  ADDR an IPv4 address, [IPv6], a host name, or empty for all\n"
+		"  (0.0.0.0:9962, [::1]:9962, localhost:9962, :9962)\n"
+		"--ipfix-collector: export flow ends and drops over IPFIX (UDP) to\n"
+		"  HOST:PORT, HOST an IPv4 address, [IPv6] or a name resolved at start\n"
+		"--flows-buffer N: recent flow records kept for sluicectl observe\n"
+		"  (default 4096)\n"
+		"--event-rate N, --event-burst N: datapath events per second and\n"
+		"  burst, per CPU, beyond which events are shed and counted\n"
+		"  (default 20000 and 5000)\n"
+		"--flow-events off: no flow start/close events (drops and policy\n"
+		"  verdicts are still reported)\n"
+		"--flows-file PATH: every flow record as a JSON line, PATH rotated\n"
+		"  to PATH.1.. at --flows-file-max-mb (default 100), keeping\n"
+		"  --flows-file-keep old files (default 3)\n");
 }
 
 int main(int argc, char **argv)
@@ -66,6 +90,15 @@ int main(int argc, char **argv)
 		{ "run-dir", required_argument, NULL, 'r' },
 		{ "cgroup-root", required_argument, NULL, 'C' },
 		{ "lb-algorithm", required_argument, NULL, 'L' },
+		{ "metrics-listen", required_argument, NULL, 'M' },
+		{ "ipfix-collector", required_argument, NULL, 'I' },
+		{ "flows-buffer", required_argument, NULL, 'B' },
+		{ "event-rate", required_argument, NULL, 'E' },
+		{ "event-burst", required_argument, NULL, 'U' },
+		{ "flow-events", required_argument, NULL, 'F' },
+		{ "flows-file", required_argument, NULL, 'W' },
+		{ "flows-file-max-mb", required_argument, NULL, 'X' },
+		{ "flows-file-keep", required_argument, NULL, 'K' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -129,6 +162,74 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			a.maglev_default = !strcmp(optarg, "maglev");
+			break;
+		case 'M':
+			if (sl_metrics_parse_listen(optarg, &a.metrics.where, why,
+						    sizeof(why)) < 0) {
+				fprintf(stderr, "sluiced: --metrics-listen %s: %s\n",
+					optarg, why);
+				return 2;
+			}
+			break;
+		case 'I':
+			if (sl_ipfix_parse_collector(optarg, &a.ipfix, why,
+						     sizeof(why)) < 0) {
+				fprintf(stderr, "sluiced: --ipfix-collector %s: %s\n",
+					optarg, why);
+				return 2;
+			}
+			break;
+		case 'B':
+		case 'E':
+		case 'U': {
+			char *end;
+			unsigned long n;
+
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (errno || *end || !n || n > (c == 'B' ? 1000000 : 100000000)) {
+				fprintf(stderr, "sluiced: --%s takes 1..%u\n",
+					c == 'B' ? "flows-buffer" :
+					c == 'E' ? "event-rate" : "event-burst",
+					c == 'B' ? 1000000 : 100000000);
+				return 2;
+			}
+			if (c == 'B')
+				a.flows_buffer = n;
+			else if (c == 'E')
+				a.event_rate = (uint32_t)n;
+			else
+				a.event_burst = (uint32_t)n;
+			break;
+		}
+		case 'W':
+			a.flows_file_path = optarg;
+			break;
+		case 'X':
+		case 'K': {
+			char *end;
+			unsigned long n;
+
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (errno || *end || !n || n > 100000) {
+				fprintf(stderr, "sluiced: --%s takes 1..100000\n",
+					c == 'X' ? "flows-file-max-mb" :
+						   "flows-file-keep");
+				return 2;
+			}
+			if (c == 'X')
+				a.flows_file_max = (uint64_t)n << 20;
+			else
+				a.flows_file_keep = (unsigned int)n;
+			break;
+		}
+		case 'F':
+			if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
+				fprintf(stderr, "sluiced: --flow-events takes on or off\n");
+				return 2;
+			}
+			a.flow_events_off = !strcmp(optarg, "off");
 			break;
 		case 'l':
 			sl_log_set_level(sl_log_level_from_string(optarg));

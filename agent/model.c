@@ -46,6 +46,13 @@ static void obj_free(struct sl_model *m, struct sl_model_obj *mo)
 	free(mo);
 }
 
+static void local_free(struct sl_local_addr *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].pod);
+	free(v);
+}
+
 void sl_model_free(struct sl_model *m)
 {
 	const char *key;
@@ -62,6 +69,7 @@ void sl_model_free(struct sl_model *m)
 		identity_free(val);
 	sl_table_free(&m->identities);
 	sl_table_free(&m->identity_ids);
+	local_free(m->local, m->n_local);
 }
 
 uint32_t sl_identity_hash(const char *canonical, uint32_t salt)
@@ -338,4 +346,101 @@ int sl_model_refresh_identities(struct sl_model *m)
 		if (pod_assign_identity(m, val) < 0)
 			err = -ENOMEM;
 	return err;
+}
+
+/* --- local addresses ------------------------------------------------------ */
+
+static int cmp_local(const void *a, const void *b)
+{
+	const struct sl_local_addr *x = a, *y = b;
+	int r = strcmp(x->pod, y->pod);
+
+	if (r)
+		return r;
+	return x->ip < y->ip ? -1 : x->ip > y->ip;
+}
+
+int sl_model_set_local_addrs(struct sl_model *m, const struct sl_local_addr *v,
+			     size_t n)
+{
+	struct sl_local_addr *next = calloc(n ? n : 1, sizeof(*next));
+	bool changed = n != m->n_local;
+
+	if (!next)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		next[i].ip = v[i].ip;
+		next[i].pod = strdup(v[i].pod);
+		if (!next[i].pod) {
+			local_free(next, i);
+			return -ENOMEM;
+		}
+	}
+	if (n)
+		qsort(next, n, sizeof(*next), cmp_local);
+	for (size_t i = 0; i < n; i++) {
+		next[i].fresh = !m->n_local ||
+				!bsearch(&next[i], m->local, m->n_local,
+					 sizeof(*m->local), cmp_local);
+		changed |= next[i].fresh;
+	}
+	local_free(m->local, m->n_local);
+	m->local = next;
+	m->n_local = n;
+	if (changed)
+		m->generation++;
+	return changed;
+}
+
+static int cmp_local_pod(const void *key, const void *la)
+{
+	return strcmp(key, ((const struct sl_local_addr *)la)->pod);
+}
+
+size_t sl_model_local_addrs(const struct sl_model *m, const char *pod_key,
+			    const struct sl_local_addr **first)
+{
+	const struct sl_local_addr *la, *end, *p;
+
+	la = m->n_local ? bsearch(pod_key, m->local, m->n_local,
+				  sizeof(*m->local), cmp_local_pod) :
+			  NULL;
+	if (!la)
+		return 0;
+	end = m->local + m->n_local;
+	/* bsearch lands on any of the pod's entries: find the first. */
+	while (la > m->local && !strcmp(la[-1].pod, pod_key))
+		la--;
+	for (p = la; p < end && !strcmp(p->pod, pod_key); p++)
+		;
+	*first = la;
+	return (size_t)(p - la);
+}
+
+const struct sl_pod *sl_model_local_pod(const struct sl_model *m,
+					const char *pod_key, const char *self)
+{
+	const struct sl_object *o = sl_model_get(m, SL_KIND_POD, pod_key);
+
+	if (!o || o->pod.host_network ||
+	    (o->pod.node[0] && strcmp(o->pod.node, self)))
+		return NULL;
+	return &o->pod;
+}
+
+uint32_t sl_model_pod_addr(const struct sl_model *m, const char *pod_key,
+			   const char *self)
+{
+	const struct sl_object *o = sl_model_get(m, SL_KIND_POD, pod_key);
+	const struct sl_local_addr *la;
+	size_t n;
+
+	if (!o)
+		return 0;
+	n = sl_model_local_pod(m, pod_key, self) ?
+		    sl_model_local_addrs(m, pod_key, &la) : 0;
+	for (size_t i = 0; i < n; i++)
+		if (la[i].ip == o->pod.ip)
+			return o->pod.ip;
+	return n ? la[0].ip : o->pod.ip;
 }

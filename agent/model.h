@@ -2,7 +2,10 @@
 /*
  * The agent's model of the cluster: objects by kind and key, each tagged
  * with the source entry that provided it (a manifest file, or the API
- * server), and what is derived from them: security identities.
+ * server), and what is derived from them: security identities. Beside the
+ * objects, the addresses the plugin attached this node's pods at (its
+ * endpoint records): the kubelet reports a pod's status.podIP only after
+ * CNI ADD returns, and the pod needs its identity and policy before then.
  */
 #ifndef SL_AGENT_MODEL_H
 #define SL_AGENT_MODEL_H
@@ -26,8 +29,17 @@ struct sl_identity {
 	unsigned int refs; /* pods using it; released at zero */
 };
 
+/* A pod of this node where the plugin attached it (one endpoint record). */
+struct sl_local_addr {
+	char *pod;   /* "ns/name", as the runtime named it at ADD */
+	uint32_t ip; /* host order */
+	bool fresh;  /* not in the set before the last update */
+};
+
 struct sl_model {
 	struct sl_table objects[SL_KIND_COUNT]; /* key -> struct sl_model_obj */
+	struct sl_local_addr *local; /* sorted by (pod, ip) */
+	size_t n_local;
 	struct sl_table identities;             /* canonical -> identity */
 	struct sl_table identity_ids;           /* "%u" id -> identity */
 	uint64_t generation;   /* bumped on every change */
@@ -69,6 +81,37 @@ size_t sl_model_count(const struct sl_model *m, enum sl_kind kind);
  */
 const struct sl_identity *sl_model_identity(const struct sl_model *m,
 					    const char *pod_key);
+
+/*
+ * sl_model_set_local_addrs - replace the set of local addresses with v
+ * (copied; any order). A change bumps the generation: the policy compile
+ * and the ipcache follow the records as they follow objects. Marks the
+ * entries the old set lacked as fresh. Returns 1 when something changed,
+ * 0 when not, -ENOMEM (the old set kept).
+ */
+int sl_model_set_local_addrs(struct sl_model *m, const struct sl_local_addr *v,
+			     size_t n);
+
+/* The local addresses of pod "ns/name": how many, from *first on. */
+size_t sl_model_local_addrs(const struct sl_model *m, const char *pod_key,
+			    const struct sl_local_addr **first);
+
+/*
+ * sl_model_local_pod - the Pod object a record of node self names, or
+ * NULL: none by that key (not known yet), or one scheduled to another node
+ * (a pod recreated under the same name elsewhere: the record is its
+ * predecessor's) or on the host network (never a record of ours).
+ */
+const struct sl_pod *sl_model_local_pod(const struct sl_model *m,
+					const char *pod_key, const char *self);
+
+/*
+ * sl_model_pod_addr - where pod "ns/name" is reached from node self: its
+ * first local address when it has one (what sl_endpoints holds, before and
+ * whatever status.podIP says), else status.podIP; 0 when neither.
+ */
+uint32_t sl_model_pod_addr(const struct sl_model *m, const char *pod_key,
+			   const char *self);
 
 /* Recompute every pod's identity if an allocation failed on the way. */
 int sl_model_refresh_identities(struct sl_model *m);

@@ -271,6 +271,7 @@ struct blk {
 
 struct lep {
 	uint32_t ip;
+	bool attached; /* the plugin's record has the pod at ip */
 	const char *key;
 	const struct sl_pod *pod;
 };
@@ -795,6 +796,7 @@ static int cmp_lep(const void *a, const void *b)
 	const struct lep *x = a, *y = b;
 
 	CMP(x->ip, y->ip);
+	CMP(!x->attached, !y->attached);
 	return strcmp(x->key, y->key);
 }
 
@@ -871,24 +873,41 @@ static int compile_endpoint(struct ctx *c, const struct lep *ep,
 static int gather_endpoints(struct ctx *c, const char *self, struct lep **out,
 			    size_t *n)
 {
-	const struct sl_table *t = &c->m->objects[SL_KIND_POD];
-	struct lep *v = calloc(t->len ? t->len : 1, sizeof(*v));
+	const struct sl_model *m = c->m;
+	const struct sl_table *t = &m->objects[SL_KIND_POD];
+	size_t cap = t->len + m->n_local, k = 0;
+	struct lep *v = calloc(cap ? cap : 1, sizeof(*v));
+	const struct sl_local_addr *la;
 	const char *key;
-	size_t k = 0;
 	void *val;
 
 	if (!v)
 		return -ENOMEM;
 	*n = 0;
+	/* Where the plugin attached a pod is where sl_endpoints has it: from
+	 * ADD on, before the kubelet reports status.podIP. */
+	for (size_t i = 0; i < m->n_local; i++) {
+		const struct sl_pod *p =
+			sl_model_local_pod(m, m->local[i].pod, self);
+
+		if (p)
+			v[(*n)++] = (struct lep){ m->local[i].ip, true,
+						  m->local[i].pod, p };
+	}
+	/* A pod no record names (attached before the records, or a test's
+	 * cluster) at the address its status gives. */
 	for (size_t i = 0; sl_table_next(t, &i, &key, &val);) {
 		const struct sl_model_obj *mo = val;
 		const struct sl_pod *p = &mo->obj.pod;
 
-		if (p->ip && !p->host_network && !strcmp(p->node, self))
-			v[(*n)++] = (struct lep){ p->ip, mo->obj.key, p };
+		if (p->ip && !p->host_network && !strcmp(p->node, self) &&
+		    !sl_model_local_addrs(m, mo->obj.key, &la))
+			v[(*n)++] =
+				(struct lep){ p->ip, false, mo->obj.key, p };
 	}
 	sort(v, *n, sizeof(*v), cmp_lep);
-	/* One address, two pods (a stale one): the first by key. */
+	/* One address, two pods (a stale one): the one attached there, else
+	 * the first by key. */
 	for (size_t i = 0; i < *n; i++)
 		if (!k || v[k - 1].ip != v[i].ip)
 			v[k++] = v[i];
@@ -1396,9 +1415,9 @@ static int remote_of(const struct sl_model *m, const char *self,
 	const struct sl_object *o = sl_model_get(m, SL_KIND_POD, key);
 	const struct sl_identity *id;
 
-	if (!o || !o->pod.ip)
+	*ip = sl_model_pod_addr(m, key, self);
+	if (!*ip)
 		return -ENOENT;
-	*ip = o->pod.ip;
 	if (o->pod.host_network) {
 		*identity = !strcmp(o->pod.node, self) ? SL_ID_HOST :
 							 SL_ID_REMOTE_NODE;

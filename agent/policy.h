@@ -7,8 +7,12 @@
  * pass. Nothing here touches a map.
  *
  * Semantics (SPECS E), and the choices where SPECS leaves them to us:
- *  - Endpoints are this node's pods with an address, not on the host
- *    network. Two claiming one address: the first by "ns/name" wins.
+ *  - Endpoints are this node's pods, not on the host network, at the
+ *    addresses the plugin attached them (its records, the model's local
+ *    addresses: known from CNI ADD on, before the kubelet reports
+ *    status.podIP); a pod no record names, at its status.podIP. Two
+ *    claiming one address: the pod a record has there, else the first by
+ *    "ns/name".
  *  - Peers select pods (never host-network ones, never nodes) by their
  *    identity: pods sharing an identity share namespace and labels, so
  *    selectors are evaluated once per identity. A namespace's labels

@@ -195,16 +195,35 @@ static int cmp_ep_ip(const void *key, const void *ep)
 	return x < y ? -1 : x > y;
 }
 
-uint32_t sl_policy_sync_isolation(const struct sl_pol_state *st, uint32_t ip)
+/* Does the compile know a NetworkPolicy of pod_key's namespace? Policies
+ * are named "ns/name"; the node's own entry's name has no '/'. */
+static bool namespace_has_policy(const struct sl_policy_out *out,
+				 const char *pod_key)
 {
-	const struct sl_policy_endpoint *ep;
+	size_t len = strcspn(pod_key, "/");
 
-	if (!st->out.n_eps)
+	for (size_t i = 0; i < out->n_names; i++)
+		if (!strncmp(out->names[i].name, pod_key, len) &&
+		    out->names[i].name[len] == '/')
+			return true;
+	return false;
+}
+
+uint32_t sl_policy_sync_flags(const struct sl_pol_state *st, uint32_t ip,
+			      const char *pod_key)
+{
+	const struct sl_policy_endpoint *ep = NULL;
+
+	if (st->out.n_eps)
+		ep = bsearch(&ip, st->out.eps, st->out.n_eps,
+			     sizeof(*st->out.eps), cmp_ep_ip);
+	if (ep && !strcmp(ep->pod, pod_key))
+		return ep->flags & (SL_EP_F_INGRESS_ISOLATED |
+				    SL_EP_F_EGRESS_ISOLATED);
+	if (!namespace_has_policy(&st->out, pod_key))
 		return 0;
-	ep = bsearch(&ip, st->out.eps, st->out.n_eps, sizeof(*st->out.eps),
-		     cmp_ep_ip);
-	return ep ? ep->flags & (SL_EP_F_INGRESS_ISOLATED |
-				 SL_EP_F_EGRESS_ISOLATED) : 0;
+	return SL_EP_F_PENDING | SL_EP_F_INGRESS_ISOLATED |
+	       SL_EP_F_EGRESS_ISOLATED;
 }
 
 /* --- write and prune ------------------------------------------------------ */

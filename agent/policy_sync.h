@@ -17,10 +17,11 @@
  *                                (an identity's entries are there before an
  *                                address resolves to it; an except before
  *                                the block it cuts from);
- *   3. endpoint sync             the flags (sl_endpoints_assign_isolation());
- *      ipcache, Services         remote identities, so a relabelled pod's
+ *   3. ipcache                   remote identities, so a relabelled pod's
  *                                new identity is known before its old
- *                                entries go;
+ *                                entries go, and a new pod's before its
+ *                                entry loses SL_EP_F_PENDING;
+ *      endpoint sync, Services   the flags (sl_endpoints_assign_isolation());
  *   4. sl_policy_sync_prune()    stale entries: sl_policy_cidr shortest
  *                                prefix first, then sl_policy.
  * A policy change on an isolated endpoint thus adds before it removes; a
@@ -135,9 +136,19 @@ int sl_policy_sync_write(const struct sl_pol_backend *be,
 int sl_policy_sync_prune(const struct sl_pol_backend *be,
 			 struct sl_pol_state *st);
 
-/* The isolation flags the last compile gives the endpoint at ip (host
- * order): SL_EP_F_INGRESS_ISOLATED, SL_EP_F_EGRESS_ISOLATED or 0. */
-uint32_t sl_policy_sync_isolation(const struct sl_pol_state *st, uint32_t ip);
+/*
+ * sl_policy_sync_flags - the sl_endpoints flags of pod "ns/name" attached
+ * at ip (host order), as the last compile decides them:
+ *  - an endpoint of the compile there (its Pod object is known): its
+ *    isolation, SL_EP_F_INGRESS_ISOLATED, SL_EP_F_EGRESS_ISOLATED or 0;
+ *  - none, and no NetworkPolicy in its namespace: 0, as no policy can
+ *    select it whatever its labels turn out to be;
+ *  - none, and a NetworkPolicy in its namespace: SL_EP_F_PENDING and both
+ *    isolation bits, until the Pod object says whether a policy selects it
+ *    (fail closed: a selected pod is never open, SPECS E.5).
+ */
+uint32_t sl_policy_sync_flags(const struct sl_pol_state *st, uint32_t ip,
+			      const char *pod_key);
 
 /* The pinned maps as a backend (max_entries from the maps themselves). */
 void sl_pol_backend_bpf(struct sl_pol_backend *be, int fds[SL_POL_MAPS]);

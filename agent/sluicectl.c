@@ -52,7 +52,13 @@ static void usage(FILE *out)
 		"  policy NS/POD|IP\n"
 		"              an endpoint's allow rules, with remotes and policies\n"
 		"  policy trace --from NS/POD --to NS/POD --port N[/tcp|udp|sctp]\n"
-		"              would a new connection be allowed, and why\n");
+		"              would a new connection be allowed, and why\n"
+		"  observe [--last N] [--follow] [--namespace NS] [--pod NS/POD]\n"
+		"          [--label K=V] [--service NS/NAME] [--verdict FORWARDED|DROPPED]\n"
+		"          [--drop-reason NAME] [--protocol P] [--port N]\n"
+		"          [--traffic-direction ingress|egress]\n"
+		"          [--type start|end|drop|policy-verdict]\n"
+		"              flows: the recent ones, or those to come\n");
 }
 
 static int cmd_metrics(const struct sl_ctl *o, const struct sl_datapath *dp)
@@ -342,9 +348,16 @@ int main(int argc, char **argv)
 			  .run_dir = SL_DEFAULT_RUN_DIR };
 	struct sl_datapath dp = SL_DATAPATH_INIT;
 	const char *cmd;
-	int c, ret, extra;
+	int c, ret, extra, observe_at = 0;
 
-	while ((c = getopt_long(argc, argv, "b:r:o:h", longopts, NULL)) != -1) {
+	/* observe has options of its own: the words after it are its. */
+	for (int i = 1; i < argc && !observe_at; i++)
+		if (!strcmp(argv[i], "observe") &&
+		    (i == 1 || argv[i - 1][0] != '-' || strchr(argv[i - 1], '=') ||
+		     !strcmp(argv[i - 1], "-h")))
+			observe_at = i;
+	while ((c = getopt_long(observe_at ? observe_at : argc, argv,
+				"b:r:o:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			o.bpf_root = optarg;
@@ -422,6 +435,13 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
+	}
+	if (observe_at) {
+		if (optind != observe_at) {
+			usage(stderr);
+			return 2;
+		}
+		return sl_ctl_observe(&o, argc - observe_at, argv + observe_at);
 	}
 	if (optind >= argc) {
 		usage(stderr);

@@ -3,9 +3,14 @@
  * ADD: a veth pair with the pod end created inside the pod's netns, a /32
  * from the node's pod CIDR, a default route via a link-local gateway with
  * a permanent neighbour (no ARP, no bridge), a host route to the /32, the
- * endpoint entry, and the pinned programs on the host end.
+ * endpoint entry, and the pinned programs on the host end. When an agent
+ * runs on the node, the entry starts closed (SL_EP_F_PENDING) and ADD
+ * waits, up to agentWaitMs, for the agent to program the pod: a pod a
+ * NetworkPolicy selects is never open, not even before the agent has
+ * seen it (SPECS E.5).
  */
 #include "plugin.h"
+#include "../agent/conntrack.h"
 #include "datapath.h"
 #include "fsutil.h"
 #include "link.h"
@@ -20,6 +25,7 @@
 #include <netlink/netlink.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sluice/endpoint.h>
@@ -35,7 +41,14 @@ struct add_ctx {
 	int netns_fd;
 	uint32_t gateway;
 	bool allocated;
+	bool agent; /* an agent manages the node: it programs the pod */
 };
+
+/* Polling the entry for the agent's rewrite: a sync takes one to a few
+ * milliseconds, so start fine and back off gently (by half) to 2 ms;
+ * what ADD loses to the polling stays under half the wait. */
+#define AGENT_POLL_FIRST_NS 100000L
+#define AGENT_POLL_MAX_NS 2000000L
 
 static int disable_ipv6(int netns_fd, const char *ifname)
 {
@@ -65,6 +78,8 @@ static int prepare(struct add_ctx *c, struct sl_ipv4_net *pool,
 	if (ret < 0)
 		return sl_errf(err, SL_ERR_STORE, "cannot create runDir",
 			       "%s: %s", conf->run_dir, strerror(-ret));
+
+	c->agent = sl_agent_manages_node(conf);
 
 	snprintf(lock, sizeof(lock), "%s/datapath.lock", conf->run_dir);
 	sl_datapath_set_ct_max(conf->conntrack_max);
@@ -142,7 +157,7 @@ static int netlink_failed(struct sl_err *err, const char *what, int ret)
 		       what, strerror(-ret));
 }
 
-static int wire_host_side(struct add_ctx *c, struct sl_err *err)
+static int create_veth(struct add_ctx *c, struct sl_err *err)
 {
 	struct sl_ep_record *rec = &c->rec;
 	struct sl_link_info li;
@@ -173,11 +188,21 @@ static int wire_host_side(struct add_ctx *c, struct sl_err *err)
 	if (ret < 0)
 		return netlink_failed(err, "disabling IPv6 on the host veth",
 				      ret);
-	ret = sl_neigh_add(c->host_sk, li.ifindex, rec->ip, rec->pod_mac);
+	return 0;
+}
+
+static int route_to_pod(struct add_ctx *c, struct sl_err *err)
+{
+	struct sl_ep_record *rec = &c->rec;
+	int ret;
+
+	ret = sl_neigh_add(c->host_sk, rec->host_ifindex, rec->ip,
+			   rec->pod_mac);
 	if (ret < 0)
 		return netlink_failed(err, "adding the pod's neighbour entry",
 				      ret);
-	ret = sl_route_add(c->host_sk, li.ifindex, rec->ip, 32, 0, false);
+	ret = sl_route_add(c->host_sk, rec->host_ifindex, rec->ip, 32, 0,
+			   false);
 	if (ret < 0)
 		return netlink_failed(err, "adding the host route", ret);
 	return 0;
@@ -221,6 +246,11 @@ static int attach_datapath(struct add_ctx *c, struct sl_err *err)
 	struct sl_endpoint ep = { .ifindex = (__u32)rec->host_ifindex };
 	int ret;
 
+	/* Closed until the agent knows the pod's identity and isolation;
+	 * without an agent, nothing would ever open it. */
+	if (c->agent)
+		ep.flags = SL_EP_F_PENDING | SL_EP_F_INGRESS_ISOLATED |
+			   SL_EP_F_EGRESS_ISOLATED;
 	memcpy(ep.pod_mac, rec->pod_mac, 6);
 	memcpy(ep.host_mac, rec->host_mac, 6);
 	/* The entry first: the programs drop a source they do not know. */
@@ -233,11 +263,112 @@ static int attach_datapath(struct add_ctx *c, struct sl_err *err)
 		return sl_errf(err, SL_ERR_DATAPATH, "attaching programs failed",
 			       "tc attach on %s: %s", rec->host_veth,
 			       strerror(-ret));
-	ret = sl_store_update(&c->store, rec);
+	return 0;
+}
+
+/*
+ * Conntrack entries at the pod's address are from before it: a previous
+ * pod's connections, or flows a client started toward an address nobody
+ * held (judged then by no ingress policy at all). Established entries
+ * skip policy, so one left here would let a flow into the new pod that
+ * its policy denies. Called with the closed entry in place, so no new
+ * connection to or from the address is admitted behind the flush.
+ */
+static int flush_conntrack(struct add_ctx *c, struct sl_err *err)
+{
+	struct sl_ct_filter f = { .addr = c->rec.ip };
+	int ret;
+
+	if (c->dp.ct_fd < 0)
+		return 0;
+	ret = sl_ct_flush(c->dp.ct_fd, &f);
+	if (ret < 0)
+		return sl_errf(err, SL_ERR_DATAPATH, "conntrack flush failed",
+			       "removing connections of an earlier holder of the address: %s",
+			       strerror(-ret));
+	if (ret > 0)
+		log_info("removed %d conntrack entries an earlier holder of the address left",
+			 ret);
+	return 0;
+}
+
+static int save_record(struct add_ctx *c, struct sl_err *err)
+{
+	int ret = sl_store_update(&c->store, &c->rec);
+
 	if (ret < 0)
 		return sl_errf(err, SL_ERR_STORE, "endpoint record update failed",
 			       "%s", strerror(-ret));
 	return 0;
+}
+
+static double ms_between(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) * 1e3 +
+	       (double)(b->tv_nsec - a->tv_nsec) / 1e6;
+}
+
+/*
+ * The agent rewrites the entry without SL_EP_F_PENDING once the pod's
+ * identity and policy are in place, on the inotify event of the record
+ * save_record() just wrote. Wait for that, up to agentWaitMs, so the
+ * runtime starts containers on a programmed network; 0 with *waited_ms,
+ * or -ETIMEDOUT.
+ */
+static int wait_for_agent(const struct add_ctx *c, double *waited_ms)
+{
+	struct sl_endpoint_key key = { .ip4 = htonl(c->rec.ip) };
+	struct timespec start, now, pause = { 0, AGENT_POLL_FIRST_NS };
+	struct sl_endpoint ep;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		double left;
+
+		/* Our entry (by ifindex), as the agent rewrote it. */
+		if (bpf_map_lookup_elem(c->dp.endpoints_fd, &key, &ep) == 0 &&
+		    ep.ifindex == (__u32)c->rec.host_ifindex &&
+		    !(ep.flags & SL_EP_F_PENDING))
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = c->conf->agent_wait_ms - ms_between(&start, &now);
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (pause.tv_nsec > left * 1e6)
+			pause.tv_nsec = (long)(left * 1e6);
+		nanosleep(&pause, NULL);
+		pause.tv_nsec += pause.tv_nsec / 2;
+		if (pause.tv_nsec > AGENT_POLL_MAX_NS)
+			pause.tv_nsec = AGENT_POLL_MAX_NS;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	*waited_ms = ms_between(&start, &now);
+	return 0;
+}
+
+/* How the agent took the new pod, for the ADD's log line. */
+static void agent_outcome(const struct add_ctx *c, char *buf, size_t len)
+{
+	const struct sl_pod_meta *pod = &c->env->pod;
+	double ms;
+
+	buf[0] = '\0';
+	if (!c->agent)
+		return;
+	if (!c->conf->agent_wait_ms) {
+		snprintf(buf, len, ", closed until the agent programs it (agentWaitMs 0: not waiting)");
+		return;
+	}
+	if (wait_for_agent(c, &ms) == 0) {
+		snprintf(buf, len, ", programmed by the agent in %.2f ms", ms);
+		return;
+	}
+	/* Not an error: the pod is closed, not open, and gets its policy
+	 * when the agent is back. Failing would only make the runtime
+	 * retry into the same wait. */
+	log_warn("the agent has not programmed %s/%s within %u ms: ignoring, the pod starts closed (nothing in or out) until the agent does",
+		 pod->namespace, pod->name, c->conf->agent_wait_ms);
+	snprintf(buf, len, ", closed: the agent has not programmed it yet");
 }
 
 static void rollback(struct add_ctx *c)
@@ -257,17 +388,26 @@ int sl_cmd_add(const struct sl_env *env, const struct sl_conf *conf,
 	struct sl_result res = {};
 	struct sl_ipv4_net pool;
 	struct in_addr gw;
+	char outcome[128];
 	int ret = -1;
 
 	inet_pton(AF_INET, SL_POD_GATEWAY, &gw);
 	c.gateway = ntohl(gw.s_addr);
 
+	/* Nothing leads to the pod before the programs and its entry are
+	 * on its veth, nor before conntrack forgets the address: a packet
+	 * routed to it meets sl_to_pod, which finds it closed until the
+	 * agent has programmed it. The record goes last: its rename is what
+	 * the agent programs the pod on. */
 	if (prepare(&c, &pool, err) < 0 || allocate(&c, &pool, err) < 0 ||
-	    wire_host_side(&c, err) < 0 || wire_pod_side(&c, err) < 0 ||
-	    attach_datapath(&c, err) < 0) {
+	    create_veth(&c, err) < 0 || attach_datapath(&c, err) < 0 ||
+	    flush_conntrack(&c, err) < 0 || route_to_pod(&c, err) < 0 ||
+	    wire_pod_side(&c, err) < 0 ||
+	    save_record(&c, err) < 0) {
 		rollback(&c);
 		goto out;
 	}
+	agent_outcome(&c, outcome, sizeof(outcome));
 
 	res.host = (struct sl_result_iface){ .name = c.rec.host_veth,
 					     .mtu = c.rec.mtu };
@@ -289,9 +429,9 @@ int sl_cmd_add(const struct sl_env *env, const struct sl_conf *conf,
 		char ip[16];
 
 		sl_ip4_to_str(c.rec.ip, ip);
-		log_info("added %s/%s: %s on %s (ifindex %d)",
+		log_info("added %s/%s: %s on %s (ifindex %d)%s",
 			 env->pod.namespace, env->pod.name, ip,
-			 c.rec.host_veth, c.rec.host_ifindex);
+			 c.rec.host_veth, c.rec.host_ifindex, outcome);
 	}
 	ret = 0;
 out:

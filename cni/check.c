@@ -113,6 +113,9 @@ static int check_host(const struct sl_conf *conf, const struct sl_ep_record *rec
 
 	if (sl_datapath_open_pinned(&dp, conf->bpf_root) < 0)
 		return fail(err, "no datapath pinned under %s", conf->bpf_root);
+	/* Of the endpoint entry, ifindex and MACs are ADD's; identity and
+	 * flags are the agent's, and a pod it has not programmed yet
+	 * (SL_EP_F_PENDING) is as ADD left it, not broken. */
 	ret = 0;
 	if (sl_tc_query(li.ifindex, true, &in_id) < 0 ||
 	    sl_tc_query(li.ifindex, false, &eg_id) < 0 ||

@@ -59,6 +59,27 @@ static int get_string(json_object *obj, const char *key, const char **out,
 	return 0;
 }
 
+/* An integer member in [min, max] into *out; absent leaves *out alone.
+ * -1 with err set when present but not such an integer. */
+static int get_int_in(json_object *obj, const char *key, int64_t min,
+		      int64_t max, int64_t *out, struct sl_err *err)
+{
+	json_object *v;
+	int64_t n;
+
+	if (!json_object_object_get_ex(obj, key, &v) || !v)
+		return 0;
+	n = json_object_get_int64(v);
+	if (!json_object_is_type(v, json_type_int) || n < min || n > max)
+		return sl_errf(err, CNI_ERR_INVALID_CONFIG,
+			       "invalid network configuration",
+			       "%s must be an integer between %lld and %lld, got %s",
+			       key, (long long)min, (long long)max,
+			       json_object_to_json_string(v));
+	*out = n;
+	return 0;
+}
+
 static int get_path(json_object *obj, const char *key, const char *def,
 		    char *out, size_t out_len, struct sl_err *err)
 {
@@ -124,6 +145,7 @@ static int parse_version(json_object *root, enum sl_cmd cmd,
 static int parse_sluice_keys(json_object *root, struct sl_conf *conf,
 			     struct sl_err *err)
 {
+	int64_t mtu, ct_max = 0, wait_ms;
 	const char *cidr, *level;
 	json_object *v;
 
@@ -144,31 +166,17 @@ static int parse_sluice_keys(json_object *root, struct sl_conf *conf,
 		     sizeof(conf->run_dir), err) < 0)
 		return -1;
 
-	conf->mtu = SL_DEFAULT_MTU;
-	if (json_object_object_get_ex(root, "mtu", &v) && v) {
-		int64_t mtu = json_object_get_int64(v);
-
-		if (!json_object_is_type(v, json_type_int) || mtu < 68 ||
-		    mtu > 65535)
-			return sl_errf(err, CNI_ERR_INVALID_CONFIG,
-				       "invalid network configuration",
-				       "mtu must be an integer between 68 and 65535, got %s",
-				       json_object_to_json_string(v));
-		conf->mtu = (int)mtu;
-	}
-
-	if (json_object_object_get_ex(root, "conntrackMax", &v) && v) {
-		int64_t n = json_object_get_int64(v);
-
-		if (!json_object_is_type(v, json_type_int) ||
-		    n < SL_CT_MAX_MIN || n > SL_CT_MAX_MAX)
-			return sl_errf(err, CNI_ERR_INVALID_CONFIG,
-				       "invalid network configuration",
-				       "conntrackMax must be an integer between %u and %u, got %s",
-				       SL_CT_MAX_MIN, SL_CT_MAX_MAX,
-				       json_object_to_json_string(v));
-		conf->conntrack_max = (unsigned int)n;
-	}
+	mtu = SL_DEFAULT_MTU;
+	wait_ms = SL_DEFAULT_AGENT_WAIT_MS;
+	if (get_int_in(root, "mtu", 68, 65535, &mtu, err) < 0 ||
+	    get_int_in(root, "conntrackMax", SL_CT_MAX_MIN, SL_CT_MAX_MAX,
+		       &ct_max, err) < 0 ||
+	    get_int_in(root, "agentWaitMs", 0, SL_AGENT_WAIT_MS_MAX, &wait_ms,
+		       err) < 0)
+		return -1;
+	conf->mtu = (int)mtu;
+	conf->conntrack_max = (unsigned int)ct_max;
+	conf->agent_wait_ms = (unsigned int)wait_ms;
 
 	if (get_string(root, "logLevel", &level, err) < 0)
 		return -1;

@@ -51,6 +51,9 @@ struct sl_conf {
 	char run_dir[PATH_MAX];
 	int mtu;
 	unsigned int conntrack_max; /* 0: SL_CT_MAX_DEFAULT */
+	/* How long ADD waits for the node's agent to program a new pod
+	 * (SL_EP_F_PENDING cleared); 0: not at all. */
+	unsigned int agent_wait_ms;
 	enum sl_log_level log_level;
 
 	/* The parsed document and borrowed pieces of it (may be NULL). */
@@ -61,6 +64,10 @@ struct sl_conf {
 };
 
 #define SL_DEFAULT_MTU 1500
+#define SL_DEFAULT_AGENT_WAIT_MS 2000
+/* Well inside the runtime's own limit for a CNI call (kubelet's
+ * runtime-request-timeout is 2 minutes). */
+#define SL_AGENT_WAIT_MS_MAX 60000
 
 /**
  * sl_conf_parse - decode and validate a request configuration

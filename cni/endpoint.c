@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sluice/endpoint.h>
 
@@ -34,6 +35,21 @@ void sl_host_veth_name(const char *container_id, const char *ifname,
 		 (unsigned long long)(h & 0xffffffffffffull));
 }
 
+/* The agent's node record, <runDir>/node.json. */
+static void node_record_path(const struct sl_conf *conf,
+			     char path[PATH_MAX + 16])
+{
+	snprintf(path, PATH_MAX + 16, "%s/node.json", conf->run_dir);
+}
+
+bool sl_agent_manages_node(const struct sl_conf *conf)
+{
+	char path[PATH_MAX + 16];
+
+	node_record_path(conf, path);
+	return access(path, F_OK) == 0;
+}
+
 int sl_resolve_pod_cidr(const struct sl_conf *conf, struct sl_ipv4_net *net)
 {
 	char path[PATH_MAX + 16], *buf;
@@ -44,7 +60,7 @@ int sl_resolve_pod_cidr(const struct sl_conf *conf, struct sl_ipv4_net *net)
 		*net = conf->pod_cidr;
 		return 0;
 	}
-	snprintf(path, sizeof(path), "%s/node.json", conf->run_dir);
+	node_record_path(conf, path);
 	if (sl_read_file(path, 1 << 16, &buf, NULL) < 0)
 		return -ENOENT;
 	root = json_tokener_parse(buf);

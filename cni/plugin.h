@@ -4,6 +4,7 @@
 #define SL_CNI_PLUGIN_H
 
 #include <json-c/json.h>
+#include <stdbool.h>
 
 #include "conf.h"
 #include "env.h"
@@ -30,6 +31,13 @@ json_object *sl_cmd_version(const char *requested);
  */
 void sl_host_veth_name(const char *container_id, const char *ifname,
 		       char out[16]);
+
+/*
+ * sl_agent_manages_node - has an agent written its node record
+ * (<runDir>/node.json)? Then it owns the pods' identity and policy, and a
+ * new pod stays closed (SL_EP_F_PENDING) until the agent programs it.
+ */
+bool sl_agent_manages_node(const struct sl_conf *conf);
 
 /*
  * sl_resolve_pod_cidr - podCIDR from the config, else from the agent's

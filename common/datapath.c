@@ -20,6 +20,7 @@
 #include <sluice/ipcache.h>
 #include <sluice/config.h>
 #include <sluice/conntrack.h>
+#include <sluice/event.h>
 #include <sluice/pins.h>
 #include <sluice/policy.h>
 #include <sluice/service.h>
@@ -68,7 +69,8 @@ void sl_datapath_close(struct sl_datapath *dp)
 		       &dp->sock_connect4_fd, &dp->sock_sendmsg4_fd,
 		       &dp->sock_recvmsg4_fd, &dp->sock_getpeername4_fd,
 		       &dp->config_fd, &dp->maglev_fd, &dp->policy_fd,
-		       &dp->policy_cidr_fd };
+		       &dp->policy_cidr_fd, &dp->events_fd,
+		       &dp->event_stats_fd };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
@@ -103,6 +105,8 @@ int sl_datapath_open_pinned(struct sl_datapath *dp, const char *bpf_root)
 		{ &dp->maglev_fd, SL_MAGLEV_MAP },
 		{ &dp->policy_fd, SL_POLICY_MAP },
 		{ &dp->policy_cidr_fd, SL_POLICY_CIDR_MAP },
+		{ &dp->events_fd, SL_EVENTS_MAP },
+		{ &dp->event_stats_fd, SL_EVENT_STATS_MAP },
 	};
 
 	for (size_t i = 0; i < sizeof(objs) / sizeof(objs[0]); i++) {

@@ -31,6 +31,8 @@ struct sl_datapath {
 	int maglev_fd;
 	int policy_fd;
 	int policy_cidr_fd;
+	int events_fd;      /* sl_events, the ring */
+	int event_stats_fd;
 };
 
 #define SL_DATAPATH_INIT                                                       \
@@ -40,15 +42,16 @@ struct sl_datapath {
 	  .backends_fd = -1, .affinity_fd = -1, .ct_fd = -1,                   \
 	  .sock_connect4_fd = -1, .sock_sendmsg4_fd = -1,                      \
 	  .sock_recvmsg4_fd = -1, .sock_getpeername4_fd = -1, .config_fd = -1, \
-	  .maglev_fd = -1, .policy_fd = -1, .policy_cidr_fd = -1 }
+	  .maglev_fd = -1, .policy_fd = -1, .policy_cidr_fd = -1,            \
+	  .events_fd = -1, .event_stats_fd = -1 }
 
 /* True when path, or its nearest existing ancestor, is on a bpffs mount. */
 bool sl_bpffs_at(const char *path);
 
 /* Open the pinned programs and maps; -ENOENT when something required is
- * missing (the cgroup socket programs, sl_config, sl_maglev, sl_policy and
- * sl_policy_cidr are not: an older build's datapath lacks them until the
- * agent upgrades it). */
+ * missing (the cgroup socket programs, sl_config, sl_maglev, sl_policy,
+ * sl_policy_cidr, sl_events and sl_event_stats are not: an older build's
+ * datapath lacks them until the agent upgrades it). */
 int sl_datapath_open_pinned(struct sl_datapath *dp, const char *bpf_root);
 
 /*

@@ -11,10 +11,12 @@ build=(make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
 	linux-libc-dev)
 # libcni and the reference plugins for the runtime side and conformance;
 # iptables for the portmap chain; cmocka and clang-rt for unit tests,
-# sanitizers and the fuzzer.
+# sanitizers and the fuzzer; prometheus for promtool, which checks the
+# agent's /metrics; pmacct for nfacctd, the IPFIX collector of
+# tests/e2e/test_ipfix.sh.
 runtime=(golang-go golang-github-appc-cni-dev containernetworking-plugins
 	iproute2 util-linux iptables curl python3)
-test=(libcmocka-dev libclang-rt-14-dev)
+test=(libcmocka-dev libclang-rt-14-dev prometheus pmacct)
 bench=(iperf3 jq bc nftables) # nftables: hack/bench/services.sh
 
 list=

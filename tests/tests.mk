@@ -4,7 +4,8 @@
 # make test-unit       cmocka unit tests under ASan/UBSan (no root)
 # make test-fakeapi    the fake API server's self-test
 # make test-fuzz       the config/CNI_ARGS/record, manifest parser, watch
-#                      stream and object decoder fuzzers, FUZZ_SECS long each
+#                      stream, object decoder and HTTP request fuzzers,
+#                      FUZZ_SECS long each
 # make test-datapath   BPF_PROG_TEST_RUN suite (root)
 # make test-e2e        plugin end to end in network namespaces (root)
 # make test-conformance  ADD/CHECK/DEL through libcni, chaining (root)
@@ -61,6 +62,23 @@ $(BUILD)/tests/fuzz_object: tests/fuzz/fuzz_object.c $(FUZZ_OBJECT_LIB) \
 		$(CPPFLAGS) -Iagent $(NL_CFLAGS) tests/fuzz/fuzz_object.c \
 		$(FUZZ_OBJECT_LIB) -o $@ $(LDLIBS)
 
+$(BUILD)/tests/fuzz_http: tests/fuzz/fuzz_http.c agent/http.c agent/http.h \
+			  common/log.c
+	$(call msg,LD-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) -std=gnu11 \
+		$(CPPFLAGS) -Iagent tests/fuzz/fuzz_http.c agent/http.c \
+		common/log.c -o $@ $(LDLIBS)
+
+FUZZ_EVENTS_LIB := agent/flows.c common/ipv4.c common/reasons.c
+$(BUILD)/tests/fuzz_events: tests/fuzz/fuzz_events.c $(FUZZ_EVENTS_LIB) \
+			    agent/flows.h
+	$(call msg,LD-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) -std=gnu11 \
+		$(CPPFLAGS) -Iagent tests/fuzz/fuzz_events.c \
+		$(FUZZ_EVENTS_LIB) -o $@ $(LDLIBS)
+
 SL_CNIRUN := $(BUILD)/bin/sl-cnirun
 $(SL_CNIRUN): hack/cnirun/main.go
 	$(call msg,GO,$@)
@@ -101,9 +119,11 @@ test-fakeapi: $(SL_FAKEAPI)
 	$(Q)GO111MODULE=off GOCACHE=$(abspath $(BUILD))/gocache go test ./tests/fakeapi/
 
 test-fuzz: $(BUILD)/tests/fuzz_conf $(BUILD)/tests/fuzz_manifest \
-	   $(BUILD)/tests/fuzz_watch $(BUILD)/tests/fuzz_object
+	   $(BUILD)/tests/fuzz_watch $(BUILD)/tests/fuzz_object \
+	   $(BUILD)/tests/fuzz_http $(BUILD)/tests/fuzz_events
 	$(Q)mkdir -p $(BUILD)/fuzz-corpus $(BUILD)/fuzz-corpus-manifest \
-		$(BUILD)/fuzz-corpus-watch $(BUILD)/fuzz-corpus-object
+		$(BUILD)/fuzz-corpus-watch $(BUILD)/fuzz-corpus-object \
+		$(BUILD)/fuzz-corpus-http
 	$(Q)$(BUILD)/tests/fuzz_conf -max_total_time=$(FUZZ_SECS) -print_final_stats=1 \
 		-max_len=4096 -artifact_prefix=$(BUILD)/ $(BUILD)/fuzz-corpus \
 		tests/fuzz/corpus >$(BUILD)/fuzz.log 2>&1 || \
@@ -127,6 +147,19 @@ test-fuzz: $(BUILD)/tests/fuzz_conf $(BUILD)/tests/fuzz_manifest \
 		>$(BUILD)/fuzz-object.log 2>&1 || \
 		{ tail -40 $(BUILD)/fuzz-object.log; exit 1; }
 	$(Q)grep -E 'number_of_executed_units|new_units_added' $(BUILD)/fuzz-object.log
+	$(Q)$(BUILD)/tests/fuzz_http -max_total_time=$(FUZZ_SECS) -print_final_stats=1 \
+		-max_len=4096 -artifact_prefix=$(BUILD)/http- \
+		$(BUILD)/fuzz-corpus-http tests/fuzz/corpus_http \
+		>$(BUILD)/fuzz-http.log 2>&1 || \
+		{ tail -40 $(BUILD)/fuzz-http.log; exit 1; }
+	$(Q)grep -E 'number_of_executed_units|new_units_added' $(BUILD)/fuzz-http.log
+	$(Q)mkdir -p $(BUILD)/fuzz-corpus-events
+	$(Q)$(BUILD)/tests/fuzz_events -max_total_time=$(FUZZ_SECS) -print_final_stats=1 \
+		-max_len=257 -artifact_prefix=$(BUILD)/events- \
+		$(BUILD)/fuzz-corpus-events tests/fuzz/corpus_events \
+		>$(BUILD)/fuzz-events.log 2>&1 || \
+		{ tail -40 $(BUILD)/fuzz-events.log; exit 1; }
+	$(Q)grep -E 'number_of_executed_units|new_units_added' $(BUILD)/fuzz-events.log
 
 test-e2e: all $(SL_CNIRUN) $(BUILD)/san/bin/sluice
 	$(Q)tests/e2e/run.sh

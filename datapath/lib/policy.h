@@ -29,7 +29,7 @@ struct policy_verdict {
 	__u32 policy_id; /* the allowing policy; 0 when denied */
 	__u32 remote_id; /* the peer's identity, or the CIDR identity of its
 			  * address once the lookup got that far */
-	__u8 match;      /* enum sl_policy_match */
+	__u8 match;      /* enum sl_match_kind */
 };
 
 /*

@@ -21,7 +21,7 @@
 
 enum sl_event_type {
 	SL_EVENT_DROP = 1,   /* subtype: enum sl_reason */
-	SL_EVENT_POLICY = 2, /* subtype: enum sl_policy_verdict */
+	SL_EVENT_POLICY = 2, /* subtype: enum sl_verdict_kind */
 	SL_EVENT_FLOW = 3,   /* subtype: enum sl_flow_kind */
 	SL_EVENT_TYPE_MAX = 4,
 };
@@ -76,13 +76,13 @@ _Static_assert(sizeof(struct sl_drop_event) == 88, "sl_drop_event ABI");
  * pod's, whichever veth it was seen on. The tuple is the connection as it
  * reaches the peer (after Service translation).
  */
-enum sl_policy_verdict {
+enum sl_verdict_kind {
 	SL_VERDICT_ALLOWED = 1,
 	SL_VERDICT_DENIED = 2,
 };
 
 /* Which entry of sl_policy matched (include/sluice/policy.h). */
-enum sl_policy_match {
+enum sl_match_kind {
 	SL_MATCH_NONE = 0,      /* denied: nothing matched */
 	SL_MATCH_L3_L4 = 1,     /* the remote's identity, protocol and port */
 	SL_MATCH_L3 = 2,        /* the remote's identity, any port */
@@ -100,7 +100,7 @@ struct sl_policy_event {
 	__be16 sport;
 	__be16 dport;
 	__u8 proto;
-	__u8 match;          /* enum sl_policy_match */
+	__u8 match;          /* enum sl_match_kind */
 	__u16 pad;
 	__be32 ep;           /* the endpoint whose policy decided */
 	__u32 remote_id;     /* the identity looked up: pod, reserved or CIDR */

@@ -199,11 +199,33 @@ c.close()' "$b" &
 	got=$(cat "$CASE_DIR/rx.out")
 	assert_eq "$((4 << 20)) True" "$got" "bytes received across the agent's SIGKILL"
 
-	# A new pod while the agent is down works too.
+	# New connections still work while it is down.
+	serve "$(pod_nspath n1 b)" b "$ECHO_PORT"
+	expect_echo "$(pod_nspath n1 a)" tcp "$b" "$ECHO_PORT" "b:$a"
+
+	# A pod added while it is down starts closed (its node.json says an
+	# agent programs this node's pods): ADD gives up waiting after
+	# agentWaitMs, short here, and the agent opens it once back.
 	local c
+	conflist_set n1 agentWaitMs 300
 	c=$(pod_add n1 c)
+	assert_eq 7 "$(map_flags n1 "$c")" "pending and closed while the agent is down"
 	serve "$(pod_nspath n1 c)" c "$ECHO_PORT"
+	agent_start n1
+	wait_for 3 flags_are n1 "$c" 0 || fail "c not programmed: flags $(map_flags n1 "$c")"
 	expect_echo "$(pod_nspath n1 a)" tcp "$c" "$ECHO_PORT" "c:$a"
+}
+
+# conflist_set NODE KEY VALUE: set a key of the node's sluice plugin (a JSON
+# value) in its conflist, as an operator edits /etc/cni/net.d.
+conflist_set() {
+	"$PY" -IS - "$(node_dir "$1")/net.d/10-sluice.conflist" "$2" "$3" <<'PY'
+import json, sys
+path, key, value = sys.argv[1:4]
+d = json.load(open(path))
+d["plugins"][0][key] = json.loads(value)
+json.dump(d, open(path, "w"), indent=2)
+PY
 }
 
 # The agent adopts what happened while it was down and removes what is

@@ -400,6 +400,22 @@ static void test_endpoint_sync(void **state)
 	assert_int_equal(sl_endpoints_sync(&be, &m, want, 3, &st), 0);
 	assert_int_equal(mem_lookup(&mem, 0x0a000003, &ep), -ENOENT);
 	assert_int_equal(mem.writes, 0);
+
+	/* An ADD in progress wrote its entry closed and has not completed
+	 * its record yet: the entry is the plugin's, neither removed nor
+	 * rewritten. */
+	mem_update(&mem, 0x0a000004, &(struct sl_endpoint){
+		.ifindex = 5, .flags = SL_EP_F_PENDING });
+	mem.writes = mem.deletes = 0;
+	want[0] = desired(0x0a000001, 3, "shop", "a");
+	want[1] = desired(0x0a000002, 4, "shop", "unknown");
+	want[2] = desired(0x0a000004, 0, "shop", "a");
+	want[2].attaching = true;
+	assert_int_equal(sl_endpoints_sync(&be, &m, want, 3, &st), 0);
+	assert_int_equal(mem.writes + mem.deletes, 0);
+	assert_int_equal(mem_lookup(&mem, 0x0a000004, &ep), 0);
+	assert_int_equal(ep.flags, SL_EP_F_PENDING);
+	assert_int_equal(ep.ifindex, 5);
 	sl_model_free(&m);
 }
 
@@ -488,6 +504,14 @@ static const struct sl_ipcache_val *ipc_get(struct mem_ipc *m, uint32_t ip)
 	"\",\"name\":\"" name "\",\"labels\":{" labels "}},\"spec\":{\"nodeName\":\"" \
 	node "\"},\"status\":{\"podIP\":\"" ip "\"}}"
 
+/* A model with nodes n1 and n2, pod CIDRs 10.244.N.0/24. */
+static void two_nodes(struct sl_model *m)
+{
+	sl_model_init(m);
+	add(m, NODE("n1", "10.244.1.0/24", "192.168.77.1"), "f");
+	add(m, NODE("n2", "10.244.2.0/24", "192.168.77.2"), "f");
+}
+
 static void test_ipcache_sync(void **state)
 {
 	struct mem_ipc mem = {};
@@ -498,9 +522,7 @@ static void test_ipcache_sync(void **state)
 	struct sl_model m;
 
 	(void)state;
-	sl_model_init(&m);
-	add(&m, NODE("n1", "10.244.1.0/24", "192.168.77.1"), "f");
-	add(&m, NODE("n2", "10.244.2.0/24", "192.168.77.2"), "f");
+	two_nodes(&m);
 	add(&m, PODIP("shop", "a", "n1", "10.244.1.5", "\"app\":\"web\""), "f");
 	add(&m, PODIP("shop", "b", "n2", "10.244.2.7", "\"app\":\"web\""), "f");
 	add(&m, PODIP("shop", "pending", "", "", "\"app\":\"web\""), "f");
@@ -561,6 +583,64 @@ static void test_ipcache_sync(void **state)
 	sl_model_free(&m);
 }
 
+/* This node's pods are in the ipcache where the plugin attached them
+ * (the model's local addresses, from its records), from ADD on: before
+ * the kubelet reports status.podIP, and over a stale one. */
+static void test_ipcache_records(void **state)
+{
+	struct mem_ipc mem = {};
+	struct sl_ipc_backend be = { ipc_dump, ipc_write, ipc_remove_many,
+				      &mem };
+	const struct sl_local_addr recs[] = {
+		{ .pod = "shop/new", .ip = 0x0af40108 },
+		{ .pod = "shop/ghost", .ip = 0x0af4010a }, /* no Pod object */
+		{ .pod = "shop/a", .ip = 0x0af40106 },     /* podIP .5 */
+		{ .pod = "shop/b", .ip = 0x0af40109 },     /* old's podIP */
+		{ .pod = "shop/far", .ip = 0x0af40107 },   /* now on n2 */
+	};
+	const struct sl_ipcache_val *v;
+	struct sl_ipc_state st = {};
+	struct sl_model m;
+
+	(void)state;
+	two_nodes(&m);
+	add(&m, PODIP("shop", "new", "n1", "", "\"app\":\"new\""), "f");
+	add(&m, PODIP("shop", "a", "n1", "10.244.1.5", "\"app\":\"a\""), "f");
+	add(&m, PODIP("shop", "b", "n1", "", "\"app\":\"b\""), "f");
+	add(&m, PODIP("shop", "old", "n1", "10.244.1.9", "\"app\":\"o\""), "f");
+	add(&m, PODIP("shop", "far", "n2", "10.244.2.5", "\"app\":\"a\""), "f");
+	assert_int_equal(sl_model_set_local_addrs(&m, recs, ARRAY_LEN(recs)),
+			 1);
+
+	assert_int_equal(sl_ipcache_sync(&be, &m, "n1", &st), 0);
+	v = ipc_get(&mem, 0x0af40108);
+	assert_non_null(v);
+	assert_int_equal(v->identity, pod_id(&m, "shop/new"));
+	assert_true(v->flags & SL_IPC_F_LOCAL);
+	assert_int_equal(v->node_ip, htonl(0xc0a84d01));
+	/* A record whose pod is not known yet has no identity to map. */
+	assert_null(ipc_get(&mem, 0x0af4010a));
+	/* A pod is where its record is, not at a stale status.podIP. */
+	assert_int_equal(ipc_get(&mem, 0x0af40106)->identity,
+			 pod_id(&m, "shop/a"));
+	assert_null(ipc_get(&mem, 0x0af40105));
+	/* An address a record holds is its pod's, whatever another pod's
+	 * (stale) podIP says. */
+	assert_int_equal(ipc_get(&mem, 0x0af40109)->identity,
+			 pod_id(&m, "shop/b"));
+	/* A record of a pod now on another node is not that pod's. */
+	assert_null(ipc_get(&mem, 0x0af40107));
+	assert_false(ipc_get(&mem, 0x0af40205)->flags & SL_IPC_F_LOCAL);
+	assert_int_equal(st.last.entries, 2 + 4);
+
+	/* The record goes (DEL): so does its entry. */
+	assert_int_equal(sl_model_set_local_addrs(&m, recs + 1, 4), 1);
+	assert_int_equal(sl_ipcache_sync(&be, &m, "n1", &st), 0);
+	assert_null(ipc_get(&mem, 0x0af40108));
+	sl_ipc_state_free(&st);
+	sl_model_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -572,6 +652,7 @@ int main(void)
 		cmocka_unit_test(test_model_ownership),
 		cmocka_unit_test(test_endpoint_sync),
 		cmocka_unit_test(test_ipcache_sync),
+		cmocka_unit_test(test_ipcache_records),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -38,6 +38,7 @@ static void test_minimal_defaults(void **state)
 	assert_string_equal(conf.bpf_root, "/sys/fs/bpf/sluice");
 	assert_string_equal(conf.run_dir, "/var/run/sluice");
 	assert_int_equal(conf.mtu, 1500);
+	assert_int_equal(conf.agent_wait_ms, SL_DEFAULT_AGENT_WAIT_MS);
 	assert_null(conf.prev_result);
 	assert_null(conf.valid_attachments);
 	sl_conf_free(&conf);
@@ -52,7 +53,7 @@ static void test_all_keys(void **state)
 	assert_int_equal(parse("{\"cniVersion\":\"0.3.1\",\"name\":\"n\",\"type\":\"sluice\","
 			       "\"podCIDR\":\"10.0.0.0/16\",\"bpfRoot\":\"/x/bpf/\","
 			       "\"runDir\":\"/run/s\",\"mtu\":1400,\"logLevel\":\"debug\","
-			       "\"conntrackMax\":65536,"
+			       "\"conntrackMax\":65536,\"agentWaitMs\":500,"
 			       "\"dns\":{\"nameservers\":[\"10.96.0.10\"]},"
 			       "\"prevResult\":{\"interfaces\":[]},\"unknownKey\":[1,2],"
 			       "\"runtimeConfig\":{}, \"ipam\":{}}",
@@ -63,6 +64,7 @@ static void test_all_keys(void **state)
 	assert_string_equal(conf.run_dir, "/run/s");
 	assert_int_equal(conf.mtu, 1400);
 	assert_int_equal(conf.conntrack_max, 65536);
+	assert_int_equal(conf.agent_wait_ms, 500);
 	assert_int_equal(conf.log_level, SL_LOG_DEBUG);
 	assert_non_null(conf.dns);
 	assert_non_null(conf.prev_result);
@@ -167,6 +169,38 @@ static void test_invalid_config(void **state)
 		    SL_CMD_GC, CNI_ERR_INVALID_CONFIG);
 }
 
+/* agentWaitMs: 0 (do not wait) up to a minute, an integer or nothing. */
+static void test_agent_wait(void **state)
+{
+	static const char *const bad[] = { "-1", "60001", "\"2000\"", "1.5",
+					   "true", "\"fast\"" };
+	struct sl_conf conf;
+	struct sl_err err;
+	char json[128];
+
+	(void)state;
+	for (int ms = 0; ms <= 60000; ms += 60000) {
+		snprintf(json, sizeof(json),
+			 "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"agentWaitMs\":%d}",
+			 ms);
+		assert_int_equal(parse(json, SL_CMD_ADD, &conf, &err), 0);
+		assert_int_equal(conf.agent_wait_ms, ms);
+		sl_conf_free(&conf);
+	}
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+		snprintf(json, sizeof(json),
+			 "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"agentWaitMs\":%s}",
+			 bad[i]);
+		assert_int_equal(parse(json, SL_CMD_ADD, &conf, &err), -1);
+		assert_int_equal(err.code, CNI_ERR_INVALID_CONFIG);
+		/* The details name the key and the value refused. */
+		if (!strstr(err.details, "agentWaitMs") ||
+		    !strstr(err.details, bad[i]))
+			fail_msg("agentWaitMs %s: \"%s\"", bad[i], err.details);
+		sl_conf_free(&conf);
+	}
+}
+
 static void test_ipam_unsupported(void **state)
 {
 	struct sl_conf conf;
@@ -234,6 +268,7 @@ int main(void)
 		cmocka_unit_test(test_decode_errors),
 		cmocka_unit_test(test_version_errors),
 		cmocka_unit_test(test_invalid_config),
+		cmocka_unit_test(test_agent_wait),
 		cmocka_unit_test(test_ipam_unsupported),
 		cmocka_unit_test(test_gc_attachment_keys),
 		cmocka_unit_test(test_cidr_parser),

@@ -1050,6 +1050,88 @@ static void test_lifecycle(void **state)
 	fx_free(f);
 }
 
+/* The plugin's records (the model's local addresses), as the agent
+ * publishes them; pods "ns/name", addresses dotted. */
+static void set_records(struct fx *f, const char *const *pods,
+			const char *const *ips, size_t n)
+{
+	struct sl_local_addr v[8];
+
+	assert_true(n <= ARRAY_LEN(v));
+	for (size_t i = 0; i < n; i++)
+		v[i] = (struct sl_local_addr){ .pod = (char *)pods[i],
+					       .ip = ip4(ips[i]) };
+	assert_true(sl_model_set_local_addrs(&f->m, v, n) >= 0);
+}
+
+/* SPECS E.5: a new pod is an endpoint from ADD on, under the address its
+ * record gives, before (and whatever) the kubelet reports as podIP: its
+ * own policy and the policies naming it both apply at once. */
+static void test_record_addresses(void **state)
+{
+	static const char *const pods[] = { "x/new", "x/a", "x/moved",
+					    "y/late" };
+	static const char *const ips[] = { "10.0.9.1", "10.0.9.2", "10.0.9.3",
+					   "10.0.2.2" };
+	struct fx *f = conformance();
+	const struct sl_policy_endpoint *ep;
+	struct sl_policy_verdict verdict;
+	uint64_t gen;
+
+	(void)state;
+	/* pod=a in x takes ingress from pod=b only; x/new is such a pod,
+	 * without a podIP yet; x/moved was recreated on n2. */
+	load(f, NETPOL("x", "a-from-b", SEL_POD("a") ",'ingress':[{'from':"
+		       "[{'namespaceSelector':{}," SEL_POD("b") "}]}]"));
+	add_pod(f, "x", "new", "", "n1", "'pod':'a'", SERVE_PORTS, false);
+	add_pod(f, "x", "moved", "10.1.0.3", "n2", "'pod':'a'", SERVE_PORTS,
+		false);
+	add_pod(f, "y", "late", "", "n1", "'pod':'c'", SERVE_PORTS, false);
+	compile(f);
+	assert_null(sl_policy_endpoint_find(&f->out, "x/new"));
+	assert_int_equal(sl_policy_trace(&f->m, &f->out, "n1", "x/b", "x/new",
+					 TCP, 80, &verdict),
+			 -ENOENT);
+
+	gen = f->m.generation;
+	set_records(f, pods, ips, ARRAY_LEN(pods));
+	assert_true(f->m.generation > gen); /* the compile must run again */
+	compile(f);
+	ep = ep_of(f, "x/new");
+	assert_int_equal(ep->ip, ip4("10.0.9.1"));
+	assert_int_equal(ep->flags, SL_EP_F_INGRESS_ISOLATED);
+	probe(f, "x/b", "x/new", TCP, 80, true);
+	probe(f, "x/c", "x/new", TCP, 80, false);
+	probe(f, "z/b", "x/new", UDP, 81, true);
+	/* As a peer, by its record address too: its egress is open. */
+	probe(f, "x/new", "x/b", TCP, 80, true);
+	/* A record is where the pod is attached, whatever status.podIP says
+	 * (an older sandbox's): x/a is an endpoint at 10.0.9.2 only. */
+	assert_int_equal(ep_of(f, "x/a")->ip, ip4("10.0.9.2"));
+	assert_null(sl_policy_endpoint_find(&f->out, "10.0.1.1"));
+	/* An address two pods claim: the one a record has there. y/late was
+	 * attached at y/b's stale podIP; y/b (no record) loses it. */
+	assert_string_equal(sl_policy_endpoint_find(&f->out, "10.0.2.2")->pod,
+			    "y/late");
+	/* A record of a pod the model has on another node is its
+	 * predecessor's: no endpoint here. */
+	assert_null(sl_policy_endpoint_find(&f->out, "10.0.9.3"));
+	assert_null(sl_policy_endpoint_find(&f->out, "x/moved"));
+
+	/* The kubelet reports the podIP: nothing moves, nothing changes. */
+	add_pod(f, "x", "new", "10.0.9.1", "n1", "'pod':'a'", SERVE_PORTS,
+		false);
+	compile(f);
+	assert_int_equal(ep_of(f, "x/new")->ip, ip4("10.0.9.1"));
+	/* The same set again is no change; a shorter one is. */
+	gen = f->m.generation;
+	set_records(f, pods, ips, ARRAY_LEN(pods));
+	assert_int_equal(f->m.generation, gen);
+	set_records(f, pods, ips, 1);
+	assert_true(f->m.generation > gen);
+	fx_free(f);
+}
+
 /* A pod no policy selects is not isolated; a policy selects in its own
  * namespace only ("policies never select pods in other namespaces"). */
 static void test_not_selected(void **state)
@@ -1422,6 +1504,7 @@ int main(void)
 		cmocka_unit_test(test_both_ends),
 		cmocka_unit_test(test_reverse_denied),
 		cmocka_unit_test(test_lifecycle),
+		cmocka_unit_test(test_record_addresses),
 		cmocka_unit_test(test_not_selected),
 		cmocka_unit_test(test_relabel),
 		cmocka_unit_test(test_namespace_expressions),

@@ -302,6 +302,10 @@ static uint32_t ep_flags(struct mem_eps *m, const char *ip)
 #define B "10.244.1.3"
 #define C "10.244.1.4"
 #define FAR "10.244.2.9"
+/* Pods the plugin attached (records): d, ghost; ghost in other. */
+#define D "10.244.1.5"
+#define G "10.244.1.6"
+#define O "10.244.1.7"
 
 struct fx {
 	struct sl_model m;
@@ -363,31 +367,46 @@ static void fx_free(struct fx *f)
 	free(f);
 }
 
-static struct sl_ep_desired record(const char *ip, int ifindex,
-				   const char *name)
+static struct sl_ep_desired record_in(const char *ns, const char *ip,
+				      int ifindex, const char *name)
 {
 	struct sl_ep_desired d = { .ip = ip4(ip) };
 
 	d.ep.ifindex = (__u32)ifindex;
-	snprintf(d.ns, sizeof(d.ns), "shop");
+	snprintf(d.ns, sizeof(d.ns), "%s", ns);
 	snprintf(d.name, sizeof(d.name), "%s", name);
 	return d;
 }
 
-/* One agent sync's policy and endpoint steps, in agent/loop.c's order. */
+static struct sl_ep_desired record(const char *ip, int ifindex,
+				   const char *name)
+{
+	return record_in("shop", ip, ifindex, name);
+}
+
+/* One agent sync's policy and endpoint steps for the records want, in
+ * agent/loop.c's order. */
+static void sync_records(struct fx *f, struct sl_ep_desired *want, size_t n,
+			 int expect_write, struct sl_ep_stats *st)
+{
+	assert_int_equal(sl_model_refresh_identities(&f->m), 0);
+	assert_int_equal(sl_endpoints_publish(&f->m, want, n), 0);
+	assert_int_equal(sl_policy_sync_compile(&f->st, &f->m, "n1"), 0);
+	assert_int_equal(sl_policy_sync_write(&f->be, &f->st), expect_write);
+	sl_endpoints_assign_isolation(want, n, &f->st);
+	assert_int_equal(sl_endpoints_sync(&f->ep_be, &f->m, want, n, st), 0);
+	if (!expect_write)
+		assert_int_equal(sl_policy_sync_prune(&f->be, &f->st), 0);
+}
+
+/* The same with the records of a, b and c. */
 static void sync_all(struct fx *f, int expect_write)
 {
 	struct sl_ep_desired want[3] = { record(A, 3, "a"), record(B, 4, "b"),
 					 record(C, 5, "c") };
 	struct sl_ep_stats st;
 
-	assert_int_equal(sl_model_refresh_identities(&f->m), 0);
-	assert_int_equal(sl_policy_sync_compile(&f->st, &f->m, "n1"), 0);
-	assert_int_equal(sl_policy_sync_write(&f->be, &f->st), expect_write);
-	sl_endpoints_assign_isolation(want, 3, &f->st);
-	assert_int_equal(sl_endpoints_sync(&f->ep_be, &f->m, want, 3, &st), 0);
-	if (!expect_write)
-		assert_int_equal(sl_policy_sync_prune(&f->be, &f->st), 0);
+	sync_records(f, want, 3, expect_write, &st);
 }
 
 /* Index of the first op of kind on endpoint ip (map m, -1 any), or -1. */
@@ -613,6 +632,104 @@ static void test_room_and_failure(void **state)
 	fx_free(f);
 }
 
+/* Entries of endpoint ip in the policy map. */
+static size_t entries_at(struct mem_pol *p, const char *ip)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->maps[SL_POL_MAP_POLICY].n; i++)
+		n += ep_of(p->maps[SL_POL_MAP_POLICY].e[i]) == ip4(ip);
+	return n;
+}
+
+static uint32_t ep_identity(struct mem_eps *m, const char *ip)
+{
+	struct sl_endpoint ep;
+
+	assert_int_equal(ep_lookup(m, ip4(ip), &ep), 0);
+	return ep.identity;
+}
+
+/* a's record, and the new pods': d, ghost, other/ghost. */
+static void new_pod_records(struct sl_ep_desired want[4])
+{
+	want[0] = record(A, 3, "a");
+	want[1] = record(D, 10, "d");
+	want[2] = record(G, 11, "ghost");
+	want[3] = record_in("other", O, 12, "ghost");
+}
+
+/*
+ * SPECS E.5, the new-pod window. The plugin writes a new pod's entry
+ * closed (SL_EP_F_PENDING and both isolation bits); one sync clears
+ * SL_EP_F_PENDING as soon as the pod's isolation is decided: a Pod object
+ * without a podIP yet is compiled at its record's address; a pod not
+ * known yet in a namespace without NetworkPolicies cannot be isolated;
+ * one in a namespace with some stays closed until its Pod arrives.
+ */
+static void test_new_pods(void **state)
+{
+	const uint32_t closed = SL_EP_F_PENDING | SL_EP_F_INGRESS_ISOLATED |
+				SL_EP_F_EGRESS_ISOLATED;
+	struct fx *f = fx_new(SL_POLICY_MAX, SL_POLICY_CIDR_MAX);
+	const struct sl_identity *id;
+	struct sl_ep_desired want[4];
+	struct sl_ep_stats st;
+	long entry, flags;
+
+	(void)state;
+	model_load(&f->m, ALLOW_B(80));
+	/* d: its Pod object has no podIP yet (the kubelet reports it after
+	 * ADD), labels the policy selects. */
+	add_pod(f, "d", "", "n1", "a");
+	sync_all(f, 0);
+	new_pod_records(want);
+	for (int i = 1; i < 4; i++) /* as the plugin wrote them */
+		ep_update(&f->eps, want[i].ip,
+			  &(struct sl_endpoint){ .ifindex = want[i].ep.ifindex,
+						 .flags = closed });
+	n_ops = 0;
+	sync_records(f, want, 4, 0, &st);
+
+	/* Known: programmed as compiled, at the record's address. */
+	assert_int_equal(ep_flags(&f->eps, D), SL_EP_F_INGRESS_ISOLATED);
+	assert_int_equal(ep_identity(&f->eps, D),
+			 sl_model_identity(&f->m, "shop/d")->id);
+	assert_int_equal(entries_at(&f->pol, D), 2); /* b on 80, the node */
+	entry = first_op(OP_WRITE, SL_POL_MAP_POLICY, D);
+	flags = first_op(OP_EP_WRITE, -1, D);
+	assert_true(entry >= 0 && flags > entry);
+	/* Unknown, and shop has a policy: kept closed. */
+	assert_int_equal(ep_flags(&f->eps, G), closed);
+	assert_int_equal(ep_identity(&f->eps, G), 0);
+	assert_int_equal(st.pending, 1);
+	assert_int_equal(st.unknown_pods, 2);
+	/* Unknown, no policy in its namespace: open, identity unknown. */
+	assert_int_equal(ep_flags(&f->eps, O), 0);
+	assert_int_equal(ep_identity(&f->eps, O), 0);
+
+	/* ghost's Pod arrives, not selected: open, with its identity. */
+	add_pod(f, "ghost", "", "n1", "c");
+	new_pod_records(want);
+	sync_records(f, want, 4, 0, &st);
+	assert_int_equal(ep_flags(&f->eps, G), 0);
+	id = sl_model_identity(&f->m, "shop/ghost");
+	assert_int_equal(ep_identity(&f->eps, G), id->id);
+	assert_int_equal(st.pending, 0);
+
+	/* other gains a policy while its pod is still unknown: closed
+	 * again, never open to what the policy may deny. */
+	model_load(&f->m,
+		   "{'apiVersion':'networking.k8s.io/v1','kind':'NetworkPolicy',"
+		   "'metadata':{'namespace':'other','name':'deny'},"
+		   "'spec':{'podSelector':{}}}");
+	new_pod_records(want);
+	sync_records(f, want, 4, 0, &st);
+	assert_int_equal(ep_flags(&f->eps, O), closed);
+	assert_int_equal(st.pending, 1);
+	fx_free(f);
+}
+
 /* Something else wrote the maps: the mirror does not see it until the
  * resync, which reads back and repairs every kind of drift. */
 static void test_invalidate_repairs(void **state)
@@ -785,6 +902,7 @@ int main(void)
 		cmocka_unit_test(test_order),
 		cmocka_unit_test(test_overflow),
 		cmocka_unit_test(test_room_and_failure),
+		cmocka_unit_test(test_new_pods),
 		cmocka_unit_test(test_invalidate_repairs),
 		cmocka_unit_test(test_api_views),
 	};

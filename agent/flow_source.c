@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* The sl_events reader and the names of flow records; see flow_source.h. */
+#include "flow_source.h"
+#include "log.h"
+#include "prometheus.h"
+#include "policy_sync.h"
+#include "service.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sluice/config.h>
+#include <sluice/event.h>
+
+static int pod_cmp(const void *a, const void *b)
+{
+	const struct sl_flow_pod *x = a, *y = b;
+
+	return x->ip < y->ip ? -1 : x->ip > y->ip;
+}
+
+/* Pods with an address (not on the host network: their address is the
+ * node's), sorted for lookups by address. */
+static void pods_rebuild(struct sl_flow_source *s)
+{
+	const struct sl_table *t = &s->model->objects[SL_KIND_POD];
+	size_t n = 0, cap = t->len;
+	struct sl_flow_pod *pods;
+	const char *key;
+	void *val;
+
+	pods = cap ? calloc(cap, sizeof(*pods)) : NULL;
+	if (cap && !pods)
+		return; /* keep the old index: names lag, nothing breaks */
+	for (size_t i = 0; sl_table_next(t, &i, &key, &val) && n < cap;) {
+		const struct sl_model_obj *mo = val;
+		const struct sl_pod *p = &mo->obj.pod;
+
+		if (!p->ip || p->host_network)
+			continue;
+		pods[n++] = (struct sl_flow_pod){
+			.ip = p->ip, .key = mo->obj.key,
+			.identity = mo->identity ? mo->identity->id : 0,
+		};
+	}
+	if (n)
+		qsort(pods, n, sizeof(*pods), pod_cmp);
+	free(s->pods);
+	s->pods = pods;
+	s->n_pods = n;
+	s->pods_generation = s->model->generation;
+	s->pods_valid = true;
+}
+
+static const char *pod_at(void *ctx, uint32_t ip, uint32_t *identity)
+{
+	struct sl_flow_source *s = ctx;
+	struct sl_flow_pod want = { .ip = ip }, *p;
+
+	if (!s->pods_valid || s->pods_generation != s->model->generation)
+		pods_rebuild(s);
+	p = s->n_pods ? bsearch(&want, s->pods, s->n_pods, sizeof(want),
+				pod_cmp) :
+			NULL;
+	if (!p)
+		return NULL;
+	*identity = p->identity;
+	return p->key;
+}
+
+static const char *labels_of(void *ctx, uint32_t identity)
+{
+	struct sl_flow_source *s = ctx;
+	const struct sl_identity *id;
+	char num[16];
+
+	snprintf(num, sizeof(num), "%u", identity);
+	id = sl_table_get(&s->model->identity_ids, num);
+	return id ? id->labels : NULL;
+}
+
+static const char *service_of(void *ctx, uint32_t svc_id)
+{
+	struct sl_flow_source *s = ctx;
+
+	return s->svc ? sl_svc_name(s->svc, svc_id) : NULL;
+}
+
+static const char *policy_of(void *ctx, uint32_t policy_id)
+{
+	struct sl_flow_source *s = ctx;
+
+	return s->pol && s->pol->compiled ?
+		       sl_policy_name(&s->pol->out, policy_id) :
+		       NULL;
+}
+
+static int on_ring_record(void *ctx, void *data, size_t size)
+{
+	struct sl_flow_source *s = ctx;
+
+	return sl_flows_event(&s->flows, data, size);
+}
+
+int sl_flow_source_init(struct sl_flow_source *s, int events_fd,
+			int event_stats_fd, size_t cap,
+			const struct sl_model *model,
+			const struct sl_svc_state *svc,
+			const struct sl_pol_state *pol, const char *node_name)
+{
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	s->event_stats_fd = event_stats_fd;
+	s->model = model;
+	s->svc = svc;
+	s->pol = pol;
+	s->names = (struct sl_flow_names){
+		.pod_at = pod_at, .labels_of = labels_of,
+		.service_of = service_of, .policy_of = policy_of,
+		.node_name = node_name, .ctx = s,
+	};
+	err = sl_flows_init(&s->flows, cap, &s->names);
+	if (err < 0)
+		return err;
+	if (events_fd < 0) {
+		log_warn("the pinned datapath has no event ring: no flows until it is upgraded");
+		return 0;
+	}
+	s->rb = ring_buffer__new(events_fd, on_ring_record, s, NULL);
+	if (!s->rb) {
+		err = -errno;
+		log_error("reading sl_events: %s", strerror(-err));
+		sl_flows_free(&s->flows);
+		return err;
+	}
+	return 0;
+}
+
+void sl_flow_source_free(struct sl_flow_source *s)
+{
+	ring_buffer__free(s->rb);
+	s->rb = NULL;
+	sl_flows_free(&s->flows);
+	free(s->pods);
+	s->pods = NULL;
+}
+
+int sl_flow_events_configure(int config_fd, uint32_t rate, uint32_t burst,
+			     bool flows_off)
+{
+	struct sl_config cfg = { 0 };
+	__u32 key = 0;
+
+	if (config_fd < 0)
+		return 0;
+	if (bpf_map_lookup_elem(config_fd, &key, &cfg) < 0)
+		return -errno;
+	cfg.event_rate = rate;
+	cfg.event_burst = burst;
+	cfg.flags = (cfg.flags & ~SL_CFG_F_NO_FLOW_EVENTS) |
+		    (flows_off ? SL_CFG_F_NO_FLOW_EVENTS : 0);
+	return bpf_map_update_elem(config_fd, &key, &cfg, BPF_ANY) < 0 ? -errno :
+									  0;
+}
+
+int sl_flow_source_fd(const struct sl_flow_source *s)
+{
+	return s->rb ? ring_buffer__epoll_fd(s->rb) : -1;
+}
+
+/* sl_event_stats of one type, summed over its subtypes and the CPUs. */
+static int event_stats_sum(int fd, unsigned int type,
+			   struct sl_event_stats_val *sum)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct sl_event_stats_val *v;
+
+	memset(sum, 0, sizeof(*sum));
+	if (fd < 0 || ncpu <= 0)
+		return -ENOENT;
+	v = calloc((size_t)ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (unsigned int sub = 0; sub < 256; sub++) {
+		__u32 idx = sl_event_stats_index(type, sub);
+
+		if (bpf_map_lookup_elem(fd, &idx, v) < 0)
+			continue;
+		for (int c = 0; c < ncpu; c++) {
+			sum->sent += v[c].sent;
+			sum->shed_rate += v[c].shed_rate;
+			sum->shed_full += v[c].shed_full;
+		}
+	}
+	free(v);
+	return 0;
+}
+
+void sl_flow_source_collect(struct sl_prom *out, void *arg)
+{
+	static const char *const kinds[] = { "start", "end", "drop",
+					     "policy-verdict" };
+	static const struct {
+		unsigned int type;
+		const char *name;
+	} types[] = {
+		{ SL_EVENT_DROP, "drop" },
+		{ SL_EVENT_POLICY, "policy" },
+		{ SL_EVENT_FLOW, "flow" },
+	};
+	const struct sl_flow_source *s = arg;
+	struct sl_event_stats_val st;
+
+	sl_prom_family(out, "sluice_flows_total", SL_PROM_COUNTER,
+		       "Flow records the agent made, by kind and verdict");
+	for (size_t k = 0; k < 4; k++)
+		for (int d = 0; d < 2; d++)
+			sl_prom_sample_u64(out, SL_PROM_LABELS(
+				{ "kind", kinds[k] },
+				{ "verdict", d ? "dropped" : "forwarded" }),
+				s->flows.by_kind[k][d]);
+	sl_prom_counter(out, "sluice_flow_decode_errors_total",
+			"Events read off the ring that could not be decoded",
+			(double)s->flows.decode_errors);
+	sl_prom_gauge(out, "sluice_flow_followers",
+		      "Clients following the flow stream",
+		      (double)s->flows.n_followers);
+	sl_prom_family(out, "sluice_events_total", SL_PROM_COUNTER,
+		       "Datapath events by type: sent, or shed over the CPU's "
+		       "budget or with the ring full (never blocking a packet)");
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		if (event_stats_sum(s->event_stats_fd, types[i].type, &st) < 0)
+			continue;
+		sl_prom_sample_u64(out, SL_PROM_LABELS({ "type", types[i].name },
+						       { "outcome", "sent" }),
+				   st.sent);
+		sl_prom_sample_u64(out, SL_PROM_LABELS({ "type", types[i].name },
+						       { "outcome", "shed_rate" }),
+				   st.shed_rate);
+		sl_prom_sample_u64(out, SL_PROM_LABELS({ "type", types[i].name },
+						       { "outcome", "shed_full" }),
+				   st.shed_full);
+	}
+}
+
+void sl_flow_source_read(struct sl_flow_source *s)
+{
+	int n;
+
+	if (!s->rb)
+		return;
+	n = ring_buffer__consume(s->rb);
+	if (n < 0)
+		log_warn("reading sl_events: %s", strerror(-n));
+}
