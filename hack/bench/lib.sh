@@ -44,6 +44,19 @@ bench_build() {
 	fi
 }
 
+# bench_private_mounts ARGS...: first thing, with the script's arguments:
+# re-runs the script in a private mount namespace with a tmpfs over
+# /run/netns, so that the netns bind mounts and the nodes' bpffs mounts
+# vanish with it, however it ends.
+bench_private_mounts() {
+	if [[ -z ${SL_BENCH_INNER:-} ]]; then
+		exec unshare --mount --propagation private env SL_BENCH_INNER=1 \
+			"$0" "$@"
+	fi
+	mkdir -p /run/netns
+	mount -t tmpfs sluice-bench /run/netns
+}
+
 # bench_init NAME: per-run id, work directory, cleanup on any exit.
 bench_init() {
 	BENCH_ID=$(head -c3 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -258,4 +271,163 @@ bridge_conflist() {
 	  ]
 	}
 	JSON
+}
+
+# --- sluice nodes and their agents (hack/lib/cluster.sh) ---------------------
+
+# secs_since T0: seconds since $EPOCHREALTIME was T0, 2 decimals.
+secs_since() {
+	awk -v t0="$1" -v t1="$EPOCHREALTIME" 'BEGIN { printf "%.2f\n", t1 - t0 }'
+}
+
+# snapshot_bins: copies of the plugin, agent and CLI for the whole run, in
+# SNAP (empty when there are none): other work in the tree may rebuild
+# build/bin meanwhile, and a run must measure one build. Waits (3 min at
+# most) until the binaries are there and 5 s old, i.e. not being linked.
+# Sets BUILD_INFO, and CNIRUN to the copy.
+SNAP=''
+# shellcheck disable=SC2034 # BUILD_INFO is the caller's
+snapshot_bins() {
+	local deadline=$((SECONDS + 180)) f ok dirty=""
+	while :; do
+		ok=1
+		for f in sluice sluiced sluicectl; do
+			[[ -x $BENCH_BIN/$f ]] &&
+				(($(date +%s) - $(stat -c %Y "$BENCH_BIN/$f") >= 5)) || ok=0
+		done
+		((ok)) && break
+		((SECONDS < deadline)) || return 0
+		sleep 2
+	done
+	mkdir -p "$BENCH_WORK/bin"
+	cp "$BENCH_BIN"/{sluice,sluiced,sluicectl,sl-cnirun} "$BENCH_WORK/bin/"
+	SNAP=$BENCH_WORK/bin CNIRUN=$SNAP/sl-cnirun
+	git -C "$BENCH_TOP" diff --quiet HEAD -- 2>/dev/null || dirty=" + uncommitted changes"
+	BUILD_INFO="build/bin/sluice of $(date -u -d @"$(stat -c %Y "$BENCH_BIN/sluice")" \
+		+%Y-%m-%dT%H:%MZ), tree $(git -C "$BENCH_TOP" rev-parse --short HEAD 2>/dev/null)$dirty"
+}
+
+# cluster_start: hack/lib/cluster.sh on the snapshot.
+cluster_start() {
+	export SL_BIN=$SNAP SL_CNI_BIN=$SNAP SL_STATE=$BENCH_WORK/cluster
+	# shellcheck source=hack/lib/cluster.sh
+	. "$BENCH_TOP/hack/lib/cluster.sh"
+	cluster_init "bench-$BENCH_ID"
+}
+
+ctl() { # NODE ARGS...: sluicectl of NODE's agent
+	local node=$1
+	shift
+	node_exec "$node" "$SNAP/sluicectl" --run-dir "$(node_run_dir "$node")" \
+		--bpf-root "$(node_bpf_root "$node")" "$@"
+}
+
+# agent_start NODE DIR | agent_start NODE SOURCE-ARGS...: sluiced on the
+# manifests folder DIR (or on e.g. --kubeconfig F); sets AGENT (its pid:
+# nsenter execs it) and AGENT_T0. Its socket programs (for host processes)
+# go nowhere: they would outlive it on the machine's cgroup root.
+# shellcheck disable=SC2034 # AGENT and AGENT_T0 are the caller's
+agent_start() {
+	local node=$1 cg=()
+	shift
+	[[ $# == 1 ]] && set -- --source "$1"
+	"$SNAP/sluiced" --help 2>&1 | grep -q -- --cgroup-root &&
+		cg=(--cgroup-root none)
+	AGENT_T0=$EPOCHREALTIME
+	bench_bg "$BENCH_WORK/agent-$node.log" "$(node_ns "$node")" \
+		"$SNAP/sluiced" --node-name "$node" "$@" "${cg[@]}" \
+		--bpf-root "$(node_bpf_root "$node")" \
+		--run-dir "$(node_run_dir "$node")" --log-level info </dev/null
+	AGENT=$BENCH_LAST_PID
+}
+
+agent_stop() { # PID
+	local pid=$1 i
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	for i in "${!BENCH_PIDS[@]}"; do
+		[[ ${BENCH_PIDS[i]} == "$pid" ]] && unset 'BENCH_PIDS[i]'
+	done
+	return 0
+}
+
+# --- rr runs and the cells of their results ----------------------------------
+
+# field LINE KEY: the value of KEY=value in an rr output line.
+field() { sed -n "s/.*\\b$2=\\([^ ]*\\).*/\\1/p" <<<"$1"; }
+
+# rr_once NAME NS IP PORT MODE: one rr client run of SECS seconds from NS,
+# pinned to CPU0; sets R_RATE R_P50 R_P99 R_ERR. Its output goes to
+# NAME.errors when it fails.
+rr_once() {
+	local out
+	if ! out=$(bns_exec "$2" taskset -c 0 "$RR" client -H "$3" -p "$4" \
+		-m "$5" -t "$SECS" 2>&1); then
+		log "$1 $5 failed: $out"
+		echo "$out" >>"$BENCH_WORK/$1.errors"
+		return 1
+	fi
+	R_RATE=$(field "$out" rate) R_P50=$(field "$out" p50_us)
+	R_P99=$(field "$out" p99_us) R_ERR=$(field "$out" errors)
+}
+
+# rr_measure NAME MODE NS IP PORT: rr_once through measure_clean (rows
+# in res/NAME.MODE), the rate on stderr.
+rr_measure() {
+	measure_clean "$1" "$2" rr_once "$1" "$3" "$4" "$5" "$2" || return 0
+	printf ' %s/s' "$R_RATE" >&2
+	((R_CLEAN)) || printf '(kept, busy)' >&2
+	return 0
+}
+
+# res_rows FILE: the clean rows of a measure_clean file, or all when none
+# is clean.
+res_rows() {
+	[[ -f $1 ]] || return 0
+	awk '$6 == 1' "$1" | grep . || cat "$1"
+}
+
+res_med() { # FILE [COL]: median of column COL (2, the rate) of res_rows
+	local m _lo _hi
+	read -r m _lo _hi < <(stat3 <(res_rows "$1" | awk -v c="${2:-2}" '{ print $c }'))
+	echo "$m"
+}
+
+res_cell() { # FILE: "median [min-max] n/N" of the rates, * when none clean
+	local m lo hi n all
+	[[ -f $1 ]] || { echo "-"; return 0; }
+	read -r m lo hi < <(stat3 <(res_rows "$1" | awk '{ print $2 }'))
+	n=$(awk '$6 == 1' "$1" | wc -l)
+	all=$(wc -l <"$1")
+	printf '%.0f [%.0f-%.0f] %s/%s%s' "$m" "$lo" "$hi" "$n" "$all" \
+		"$( ((n)) || echo '*')"
+}
+
+# res_paired A B: median [min-max] of the per-repetition ratios A/B (clean
+# pairs, or all pairs when none is clean).
+res_paired() {
+	local f=$BENCH_WORK/pair m lo hi
+	[[ -f $1 && -f $2 ]] || { echo "-"; return 0; }
+	join <(sort -k1,1 "$1") <(sort -k1,1 "$2") |
+		awk '$6 == 1 && $11 == 1 && $7 > 0 { print $2 / $7 }' >"$f"
+	[[ -s $f ]] || join <(sort -k1,1 "$1") <(sort -k1,1 "$2") |
+		awk '$7 > 0 { print $2 / $7 }' >"$f"
+	read -r m lo hi < <(stat3 "$f")
+	[[ $m == - ]] && { echo "-"; return 0; }
+	printf '%.2f [%.2f-%.2f]' "$m" "$lo" "$hi"
+}
+
+res_spread() { # FILE: (max-min)/median of the rates used, in percent
+	local m lo hi
+	read -r m lo hi < <(stat3 <(res_rows "$1" | awk '{ print $2 }'))
+	awk -v m="$m" -v lo="$lo" -v hi="$hi" 'BEGIN {
+		if (m == "-" || m + 0 == 0) print 0
+		else printf "%.0f\n", (hi - lo) / m * 100 }'
+}
+
+# ms_pcts FILE: "p50 p99 max" of the numbers in FILE (microseconds), in
+# milliseconds.
+ms_pcts() {
+	awk -v a="$(pctl "$1" 50)" -v b="$(pctl "$1" 99)" -v c="$(pctl "$1" 100)" \
+		'BEGIN { printf "%.1f %.1f %.1f\n", a / 1000, b / 1000, c / 1000 }'
 }

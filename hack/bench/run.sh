@@ -14,9 +14,10 @@
 #
 # BENCH_SUITES picks the benchmarks, in order (default "datapath
 # cni_latency agent"); "services" (services.sh, Services against kube-proxy's
-# iptables and nftables rulesets, about 13 more minutes) runs only when
-# named, e.g. BENCH_SUITES="datapath cni_latency agent services" or
-# BENCH_SUITES=services.
+# iptables and nftables rulesets, about 13 more minutes) and "policy"
+# (policy.sh, NetworkPolicy at 0 to 10,000 entries and its propagation,
+# about 12 minutes) run only when named, e.g.
+# BENCH_SUITES="datapath cni_latency agent services" or BENCH_SUITES=policy.
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -30,7 +31,7 @@ fi
 suites=${BENCH_SUITES:-datapath cni_latency agent}
 for s in $suites; do
 	case $s in
-	datapath | cni_latency | agent | services) ;;
+	datapath | cni_latency | agent | services | policy) ;;
 	*) echo "run.sh: unknown suite '$s' in BENCH_SUITES" >&2; exit 2 ;;
 	esac
 done
@@ -52,8 +53,13 @@ fi
 if [[ " $suites " == *" services "* ]]; then
 	command -v iptables-restore >/dev/null || pkgs+=(iptables)
 	command -v nft >/dev/null || pkgs+=(nftables)
+fi
+if [[ " $suites " == *" services "* || " $suites " == *" policy "* ]]; then
 	command -v python3 >/dev/null || pkgs+=(python3)
 	command -v bpftool >/dev/null || pkgs+=(bpftool)
+fi
+if [[ " $suites " == *" policy "* && ! -x build/bin/sl-fakeapi ]]; then
+	command -v go >/dev/null || pkgs+=(golang-go)
 fi
 if ((${#pkgs[@]})); then
 	echo "run.sh: installing ${pkgs[*]}" >&2

@@ -459,11 +459,6 @@ if __name__ == "__main__":
 PY
 }
 
-# secs_since T0: seconds since $EPOCHREALTIME was T0, 2 decimals.
-secs_since() {
-	awk -v t0="$1" -v t1="$EPOCHREALTIME" 'BEGIN { printf "%.2f\n", t1 - t0 }'
-}
-
 # --- configurations ------------------------------------------------------
 
 # bridge_node CFG N: a node netns with the bridge plugin's client and server
@@ -531,39 +526,6 @@ setup_nft() {
 	VIP[n$n]=$(svcgen vip "$n" 1 "$SRV_IP" "$RR_PORT")
 }
 
-ctl() { # NODE ARGS...
-	local node=$1
-	shift
-	node_exec "$node" "$SNAP/sluicectl" --run-dir "$(node_run_dir "$node")" \
-		--bpf-root "$(node_bpf_root "$node")" "$@"
-}
-
-# agent_start NODE DIR: sluiced on the manifests folder DIR; sets AGENT
-# (its pid: nsenter execs it) and AGENT_T0. Its socket programs (for
-# host processes) go nowhere: they would outlive it on the machine's
-# cgroup root.
-agent_start() {
-	local node=$1 cg=()
-	"$SNAP/sluiced" --help 2>&1 | grep -q -- --cgroup-root &&
-		cg=(--cgroup-root none)
-	AGENT_T0=$EPOCHREALTIME
-	bench_bg "$BENCH_WORK/agent-$node.log" "$(node_ns "$node")" \
-		"$SNAP/sluiced" --node-name "$node" --source "$2" "${cg[@]}" \
-		--bpf-root "$(node_bpf_root "$node")" \
-		--run-dir "$(node_run_dir "$node")" --log-level info </dev/null
-	AGENT=$BENCH_LAST_PID
-}
-
-agent_stop() { # PID
-	local pid=$1 i
-	kill "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-	for i in "${!BENCH_PIDS[@]}"; do
-		[[ ${BENCH_PIDS[i]} == "$pid" ]] && unset 'BENCH_PIDS[i]'
-	done
-	return 0
-}
-
 # agent_counts NODE: "FRONTENDS BACKENDS" from sluicectl status, or "- -".
 agent_counts() {
 	ctl "$1" -o json status 2>/dev/null |
@@ -591,33 +553,6 @@ wait_programmed() {
 # build/bin meanwhile, and a run must measure one build. Waits (3 min at
 # most) until the binaries are there and 5 s old, i.e. not being linked.
 SNAP=''
-snapshot_bins() {
-	local deadline=$((SECONDS + 180)) f ok dirty=""
-	while :; do
-		ok=1
-		for f in sluice sluiced sluicectl; do
-			[[ -x $BENCH_BIN/$f ]] &&
-				(($(date +%s) - $(stat -c %Y "$BENCH_BIN/$f") >= 5)) || ok=0
-		done
-		((ok)) && break
-		((SECONDS < deadline)) || return 0
-		sleep 2
-	done
-	mkdir -p "$BENCH_WORK/bin"
-	cp "$BENCH_BIN"/{sluice,sluiced,sluicectl,sl-cnirun} "$BENCH_WORK/bin/"
-	SNAP=$BENCH_WORK/bin CNIRUN=$SNAP/sl-cnirun
-	git -C "$BENCH_TOP" diff --quiet HEAD -- 2>/dev/null || dirty=" + uncommitted changes"
-	BUILD_INFO="build/bin/sluice of $(date -u -d @"$(stat -c %Y "$BENCH_BIN/sluice")" \
-		+%Y-%m-%dT%H:%MZ), tree $(git -C "$BENCH_TOP" rev-parse --short HEAD 2>/dev/null)$dirty"
-}
-
-# cluster_start: hack/lib/cluster.sh on the snapshot.
-cluster_start() {
-	export SL_BIN=$SNAP SL_CNI_BIN=$SNAP SL_STATE=$BENCH_WORK/cluster
-	# shellcheck source=hack/lib/cluster.sh
-	. "$BENCH_TOP/hack/lib/cluster.sh"
-	cluster_init "bench-$BENCH_ID"
-}
 
 SL_NODES=0
 SL_AGENTS=()
@@ -664,8 +599,6 @@ start_server() { # COMBO
 
 # --- measuring (as datapath.sh) ---------------------------------------------
 
-field() { sed -n "s/.*\\b$2=\\([^ ]*\\).*/\\1/p" <<<"$1"; }
-
 # run_rr COMBO MODE: sets R_RATE R_P50 R_P99 R_ERR.
 run_rr() {
 	local combo=$1 out
@@ -692,40 +625,9 @@ measure() {
 
 # --- report ----------------------------------------------------------------
 
-rows() { # FILE: its clean rows, or all when none is clean
-	[[ -f $1 ]] || return 0
-	awk '$6 == 1' "$1" | grep . || cat "$1"
-}
 
-med() { # FILE [COL]: median of column COL (2, the rate)
-	local m _lo _hi
-	read -r m _lo _hi < <(stat3 <(rows "$1" | awk -v c="${2:-2}" '{ print $c }'))
-	echo "$m"
-}
 
-cell() { # FILE: "median [min-max] n/N" of the rates
-	local m lo hi n all
-	[[ -f $1 ]] || { echo "-"; return 0; }
-	read -r m lo hi < <(stat3 <(rows "$1" | awk '{ print $2 }'))
-	n=$(awk '$6 == 1' "$1" | wc -l)
-	all=$(wc -l <"$1")
-	printf '%.0f [%.0f-%.0f] %s/%s%s' "$m" "$lo" "$hi" "$n" "$all" \
-		"$( ((n)) || echo '*')"
-}
 
-# paired A B: median [min-max] of the per-repetition ratios A/B (clean
-# pairs, or all pairs when none is clean).
-paired() {
-	local f=$BENCH_WORK/pair m lo hi
-	[[ -f $1 && -f $2 ]] || { echo "-"; return 0; }
-	join <(sort -k1,1 "$1") <(sort -k1,1 "$2") |
-		awk '$6 == 1 && $11 == 1 && $7 > 0 { print $2 / $7 }' >"$f"
-	[[ -s $f ]] || join <(sort -k1,1 "$1") <(sort -k1,1 "$2") |
-		awk '$7 > 0 { print $2 / $7 }' >"$f"
-	read -r m lo hi < <(stat3 "$f")
-	[[ $m == - ]] && { echo "-"; return 0; }
-	printf '%.2f [%.2f-%.2f]' "$m" "$lo" "$hi"
-}
 
 ok() { # COMBO: measured
 	[[ -z ${STATUS[$1]:-} && -f $BENCH_WORK/res/$1.crr ]]
@@ -736,15 +638,15 @@ ok() { # COMBO: measured
 ratio_row() {
 	local res=$BENCH_WORK/res r verdict=""
 	ok "$2" && ok "$3" || return 0
-	r=$(ratio "$(med "$res/$2.crr")" "$(med "$res/$3.crr")")
+	r=$(ratio "$(res_med "$res/$2.crr")" "$(res_med "$res/$3.crr")")
 	if [[ -n ${4:-} ]]; then
 		verdict=$(awk -v r="$r" -v g="$4" 'BEGIN {
 			print (r != "-" && r >= g) ? "met" : "NOT met" }')
 		verdict="goal >= $4: $verdict"
 	fi
 	printf '%-30s %-26s %-26s %s\n' "$1" \
-		"$r ($(paired "$res/$2.crr" "$res/$3.crr"))" \
-		"$(ratio "$(med "$res/$2.rr")" "$(med "$res/$3.rr")") ($(paired \
+		"$r ($(res_paired "$res/$2.crr" "$res/$3.crr"))" \
+		"$(ratio "$(res_med "$res/$2.rr")" "$(res_med "$res/$3.rr")") ($(res_paired \
 			"$res/$2.rr" "$res/$3.rr"))" "$verdict"
 }
 
@@ -775,10 +677,10 @@ report() {
 				continue
 			fi
 			printf '%-16s %6s  %-26s %-26s %7s %7s %7s %7s %6s\n' \
-				"${LABEL[$cfg]}" "$n" "$(cell "$res/$c.crr")" \
-				"$(cell "$res/$c.rr")" "$(med "$res/$c.crr" 3)" \
-				"$(med "$res/$c.crr" 4)" "$(med "$res/$c.rr" 3)" \
-				"$(med "$res/$c.rr" 4)" "$(cat "$res/$c.crr" "$res/$c.rr" \
+				"${LABEL[$cfg]}" "$n" "$(res_cell "$res/$c.crr")" \
+				"$(res_cell "$res/$c.rr")" "$(res_med "$res/$c.crr" 3)" \
+				"$(res_med "$res/$c.crr" 4)" "$(res_med "$res/$c.rr" 3)" \
+				"$(res_med "$res/$c.rr" 4)" "$(cat "$res/$c.crr" "$res/$c.rr" \
 					2>/dev/null | awk '{ s += $5 } END { print s + 0 }')"
 		done
 	done
@@ -815,7 +717,7 @@ report() {
 		for n in $COUNTS; do
 			ok "$cfg$n" || continue
 			for t in crr rr; do
-				read -r m lo hi < <(stat3 <(rows "$res/$cfg$n.$t" | awk '{ print $2 }'))
+				read -r m lo hi < <(stat3 <(res_rows "$res/$cfg$n.$t" | awk '{ print $2 }'))
 				s=$(awk -v m="$m" -v lo="$lo" -v hi="$hi" \
 					'BEGIN { printf "%.0f", (m > 0 ? (hi - lo) / m * 100 : 0) }')
 				if ((s > 10)); then
@@ -832,14 +734,6 @@ report() {
 }
 
 # --- control plane ------------------------------------------------------------
-
-# p50 p99 max of the numbers in FILE (microseconds) as milliseconds.
-ms_pcts() {
-	printf '%s %s %s\n' \
-		"$(awk -v v="$(pctl "$1" 50)" 'BEGIN { printf "%.1f", v / 1000 }')" \
-		"$(awk -v v="$(pctl "$1" 99)" 'BEGIN { printf "%.1f", v / 1000 }')" \
-		"$(awk -v v="$(pctl "$1" 100)" 'BEGIN { printf "%.1f", v / 1000 }')"
-}
 
 # timed OUT NS CMD...: run CMD in NS with stdin as given; append its
 # duration in seconds to OUT.
