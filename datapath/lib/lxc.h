@@ -122,6 +122,34 @@ static __always_inline int lxc_new_to_pod(struct __sk_buff *skb,
 	return ct_create(t, &m, skb, SL_DIR_INGRESS, now);
 }
 
+/*
+ * The connection a packet answers, if any: a Service connection's, from
+ * its backend (translated back), or a plain one's (its OUT entry under the
+ * reversed tuple). Replies are always admitted. Sets *answered; returns 1
+ * when the packet was translated, 0 when not, or a negated drop reason.
+ */
+static __always_inline int lxc_reply(struct __sk_buff *skb, struct l4_tuple *t,
+				     __u8 dir, __u32 now, bool *answered)
+{
+	struct sl_ct_entry *e;
+	struct sl_ct_key k;
+	int ret;
+
+	*answered = true;
+	if (t->ports) {
+		ret = lb4_from_backend(skb, t, dir, now, false);
+		if (ret)
+			return ret;
+	}
+	e = ct_lookup_reply(t, now, &k);
+	if (e) {
+		ct_account_flow(e, &k, 1, t, skb, dir, now);
+		return 0;
+	}
+	*answered = false;
+	return 0;
+}
+
 /**
  * lxc_ipv4_conn - conntrack, Services and policy for a packet at a veth
  * @skb: the packet; packet pointers are stale when this returns 1
@@ -129,16 +157,18 @@ static __always_inline int lxc_new_to_pod(struct __sk_buff *skb,
  * @src: the sending pod, at its veth (sl_from_pod); NULL in sl_to_pod
  * @dir: SL_DIR_EGRESS in sl_from_pod, SL_DIR_INGRESS in sl_to_pod
  *
- * Lookups in the order packets need them: the connection the packet
- * continues (one lookup for a client's packets, translated if it is a
- * Service connection's), then the connection it answers, a Service's
- * (from its backend, translated back) before a plain one (replies are
- * always admitted; this order costs a plain reply one miss and keeps a
- * Service reply as cheap as before conntrack tracked every flow); and
- * only for the first packet, the frontend and the policies. ICMP errors
- * are translated as the connection they speak of and otherwise pass.
- * Fragments after the first pass as they are: without their first, which
- * carries the ports and was judged, they reassemble into nothing.
+ * A packet continues a connection (its OUT entry: translated if it is a
+ * Service connection's) or answers one (lxc_reply()); only the first
+ * packet of a connection goes on to the frontend and the policies. Which
+ * of the two to look up first is a guess from the ports, since every
+ * packet would otherwise pay a miss: an initiator sends from an ephemeral
+ * port above its server's, so a packet from the lower port is most likely
+ * a reply. On a miss the other way is looked up too, so the guess costs
+ * nothing when wrong; a TCP SYN answers nothing and skips the replies.
+ * ICMP errors are translated as the connection they speak of and
+ * otherwise pass. Fragments after the first pass as they are: without
+ * their first, which carries the ports and was judged, they reassemble
+ * into nothing.
  *
  * Returns 1 when the packet was rewritten, 0 when untouched, or a negated
  * drop reason.
@@ -147,6 +177,7 @@ static __always_inline int lxc_ipv4_conn(struct __sk_buff *skb,
 					 struct iphdr *ip,
 					 const struct sl_endpoint *src, __u8 dir)
 {
+	bool opens, reply_first, answered;
 	struct sl_ct_entry *e;
 	struct sl_ct_key k;
 	struct l4_tuple t;
@@ -169,6 +200,14 @@ static __always_inline int lxc_ipv4_conn(struct __sk_buff *skb,
 	if (t.frag)
 		return 0;
 	now = ct_now();
+	opens = t.proto == IPPROTO_TCP &&
+		(t.tcp_flags & (TCP_FL_SYN | TCP_FL_ACK)) == TCP_FL_SYN;
+	reply_first = !opens && bpf_ntohs(t.sport) < bpf_ntohs(t.dport);
+	if (reply_first) {
+		ret = lxc_reply(skb, &t, dir, now, &answered);
+		if (ret || answered)
+			return ret;
+	}
 	e = ct_lookup_key(&t, SL_CT_OUT, now, &k);
 	if (e && (e->flags & SL_CT_F_SERVICE)) {
 		if (dir == SL_DIR_EGRESS) {
@@ -181,15 +220,10 @@ static __always_inline int lxc_ipv4_conn(struct __sk_buff *skb,
 		ct_account_flow(e, &k, 0, &t, skb, dir, now);
 		return 0;
 	}
-	if (t.ports) {
-		ret = lb4_from_backend(skb, &t, dir, now, false);
-		if (ret)
+	if (!reply_first && !opens) {
+		ret = lxc_reply(skb, &t, dir, now, &answered);
+		if (ret || answered)
 			return ret;
-	}
-	e = ct_lookup_reply(&t, now, &k);
-	if (e) {
-		ct_account_flow(e, &k, 1, &t, skb, dir, now);
-		return 0;
 	}
 	if (dir == SL_DIR_EGRESS)
 		return lxc_new_from_pod(skb, &t, src, now);
