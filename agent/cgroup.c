@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Host-network processes to Services: the cgroup socket programs attached
- * where every host process sits (the cgroup v2 root in production).
+ * The cgroup socket programs (cgroup.h), attached where every process
+ * sits (the cgroup v2 root in production): Service load balancing for
+ * host-network processes, and flow attribution for every process.
  *
  * A cgroup hook runs every program attached with BPF_F_ALLOW_MULTI, ours
  * and anyone else's, so the rules are strict:
@@ -46,12 +47,16 @@ static const struct {
 	const char *hook; /* in the record file */
 	const char *name; /* the program's (and its pin's) name */
 	enum bpf_attach_type type;
-} progs[SL_SOCK_PROGS] = {
-	{ "connect4", SL_PROG_SOCK_CONNECT4, BPF_CGROUP_INET4_CONNECT },
-	{ "sendmsg4", SL_PROG_SOCK_SENDMSG4, BPF_CGROUP_UDP4_SENDMSG },
-	{ "recvmsg4", SL_PROG_SOCK_RECVMSG4, BPF_CGROUP_UDP4_RECVMSG },
+	bool observe;     /* flow attribution's, not load balancing's */
+} progs[SL_SOCK_ALL_PROGS] = {
+	{ "connect4", SL_PROG_SOCK_CONNECT4, BPF_CGROUP_INET4_CONNECT, false },
+	{ "sendmsg4", SL_PROG_SOCK_SENDMSG4, BPF_CGROUP_UDP4_SENDMSG, false },
+	{ "recvmsg4", SL_PROG_SOCK_RECVMSG4, BPF_CGROUP_UDP4_RECVMSG, false },
 	{ "getpeername4", SL_PROG_SOCK_GETPEERNAME4,
-	  BPF_CGROUP_INET4_GETPEERNAME },
+	  BPF_CGROUP_INET4_GETPEERNAME, false },
+	{ "post_bind4", SL_PROG_SOCK_POST_BIND4, BPF_CGROUP_INET4_POST_BIND,
+	  true },
+	{ "sock_ops", SL_PROG_SOCK_OPS, BPF_CGROUP_SOCK_OPS, true },
 };
 
 struct record {
@@ -62,12 +67,20 @@ struct record {
 
 static int prog_fd(const struct sl_datapath *dp, int i)
 {
-	const int fds[SL_SOCK_PROGS] = { dp->sock_connect4_fd,
-					 dp->sock_sendmsg4_fd,
-					 dp->sock_recvmsg4_fd,
-					 dp->sock_getpeername4_fd };
+	const int fds[SL_SOCK_ALL_PROGS] = {
+		dp->sock_connect4_fd,     dp->sock_sendmsg4_fd,
+		dp->sock_recvmsg4_fd,     dp->sock_getpeername4_fd,
+		dp->sock_post_bind4_fd,   dp->sock_ops_fd,
+	};
 
 	return fds[i];
+}
+
+/* Where a program's kernel id is shown (the agent's status). */
+static unsigned int *prog_id_slot(struct sl_sock_lb *s, int i)
+{
+	return progs[i].observe ? &s->observe_prog_ids[i - SL_SOCK_PROGS] :
+				  &s->prog_ids[i];
 }
 
 static bool is_cgroup2(const char *path)
@@ -77,12 +90,24 @@ static bool is_cgroup2(const char *path)
 	return statfs(path, &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC;
 }
 
-/* 1 with the directory in out, 0 when off, -EINVAL for a bad flag. */
-static int resolve_root(const char *flag, char *out)
+bool sl_cgroup_v2_mount(char *out)
 {
 	static const char *const candidates[] = { "/sys/fs/cgroup",
 						  "/sys/fs/cgroup/unified" };
 
+	for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]);
+	     i++) {
+		if (is_cgroup2(candidates[i])) {
+			snprintf(out, PATH_MAX, "%s", candidates[i]);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* 1 with the directory in out, 0 when off, -EINVAL for a bad flag. */
+static int resolve_root(const char *flag, char *out)
+{
 	if (flag && !strcmp(flag, "none"))
 		return 0;
 	if (flag) {
@@ -93,13 +118,8 @@ static int resolve_root(const char *flag, char *out)
 		}
 		return 1;
 	}
-	for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]);
-	     i++) {
-		if (is_cgroup2(candidates[i])) {
-			snprintf(out, PATH_MAX, "%s", candidates[i]);
-			return 1;
-		}
-	}
+	if (sl_cgroup_v2_mount(out))
+		return 1;
 	log_warn("no cgroup v2 mount at /sys/fs/cgroup or /sys/fs/cgroup/unified: host-network processes cannot reach Services; ignoring (see --cgroup-root)");
 	return 0;
 }
@@ -185,7 +205,7 @@ static size_t read_records(const char *run_dir, struct record *recs)
 		if (sscanf(line, "%15s %u %n", hook, &recs[n].id, &off) != 2 ||
 		    !off || line[off] != '/')
 			continue;
-		for (int i = 0; i < SL_SOCK_PROGS; i++) {
+		for (int i = 0; i < SL_SOCK_ALL_PROGS; i++) {
 			if (strcmp(hook, progs[i].hook))
 				continue;
 			recs[n].prog = i;
@@ -252,42 +272,89 @@ out:
 	return ret;
 }
 
-/* Attach the pinned programs at s->cgroup; 0 when all are attached. */
-static int attach_all(struct sl_agent *a, const struct record *cur)
+/*
+ * Attach the current programs at s->cgroup. Returns 0 when the load
+ * balancing ones all are (a failure is in s->error); s->observing says
+ * whether the attribution ones are.
+ */
+static int attach_all(struct sl_agent *a, const struct record *cur,
+		      size_t n_cur)
 {
 	struct sl_sock_lb *s = &a->sock_lb;
-	int cg_fd, err = 0;
+	int cg_fd, err = 0, observe = 0;
 
 	cg_fd = open(s->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cg_fd < 0)
 		return -errno;
-	for (int i = 0; i < SL_SOCK_PROGS; i++) {
-		int ret = is_attached(cg_fd, progs[i].type, cur[i].id);
+	for (size_t n = 0; n < n_cur; n++) {
+		int i = cur[n].prog;
+		int ret = is_attached(cg_fd, progs[i].type, cur[n].id);
 
 		if (ret == 0 && bpf_prog_attach(prog_fd(&a->dp, i), cg_fd,
 						progs[i].type,
 						BPF_F_ALLOW_MULTI) < 0)
 			ret = -errno;
+		if (ret < 0 && progs[i].observe) {
+			log_warn("attaching %s to %s: %s; ignoring, flows go without processes",
+				 progs[i].name, s->cgroup, strerror(-ret));
+			continue;
+		}
 		if (ret < 0) {
 			snprintf(s->error, sizeof(s->error),
 				 "attaching %s to %s: %s", progs[i].name,
 				 s->cgroup, strerror(-ret));
 			log_error("%s", s->error);
 			err = err ? err : ret;
-		} else if (ret == 0) {
-			log_debug("attached %s (id %u) to %s", progs[i].name,
-				  cur[i].id, s->cgroup);
+			continue;
 		}
+		if (ret == 0)
+			log_debug("attached %s (id %u) to %s", progs[i].name,
+				  cur[n].id, s->cgroup);
+		observe += progs[i].observe;
 	}
+	s->observing = observe == SL_SOCK_OBSERVE_PROGS;
 	close(cg_fd);
 	return err;
 }
 
+/*
+ * The pinned programs to attach, into cur; their number, or 0 when the
+ * pinned datapath has no load balancing programs (an older one lacking
+ * only the attribution programs still serves Services).
+ */
+static size_t current_progs(struct sl_agent *a, struct record *cur)
+{
+	struct sl_sock_lb *s = &a->sock_lb;
+	size_t n = 0;
+
+	for (int i = 0; i < SL_SOCK_ALL_PROGS; i++) {
+		if (prog_fd(&a->dp, i) < 0 && progs[i].observe) {
+			log_warn("the datapath under %s has no %s: flows go without processes",
+				 a->bpf_root, progs[i].name);
+			continue;
+		}
+		if (prog_fd(&a->dp, i) < 0 || a->dp.config_fd < 0) {
+			snprintf(s->error, sizeof(s->error),
+				 "the datapath under %s has no socket programs",
+				 a->bpf_root);
+			log_error("%s; host-network processes cannot reach Services",
+				  s->error);
+			return 0;
+		}
+		cur[n].prog = i;
+		cur[n].id = sl_prog_id(prog_fd(&a->dp, i));
+		snprintf(cur[n].path, sizeof(cur[n].path), "%s", s->cgroup);
+		*prog_id_slot(s, i) = cur[n].id;
+		n++;
+	}
+	return n;
+}
+
 int sl_cgroup_attach(struct sl_agent *a)
 {
-	struct record *old, cur[SL_SOCK_PROGS], *keep;
+	struct record *old, cur[SL_SOCK_ALL_PROGS], *keep;
 	struct sl_sock_lb *s = &a->sock_lb;
-	size_t n_old, n_keep = 0;
+	size_t n_old, n_cur = 0, n_keep = 0;
 	int on, err = 0;
 
 	memset(s, 0, sizeof(*s));
@@ -297,28 +364,17 @@ int sl_cgroup_attach(struct sl_agent *a)
 	if (!on)
 		s->cgroup[0] = '\0';
 	old = calloc(MAX_RECORDS, sizeof(*old));
-	keep = calloc(MAX_RECORDS + SL_SOCK_PROGS, sizeof(*keep));
+	keep = calloc(MAX_RECORDS + SL_SOCK_ALL_PROGS, sizeof(*keep));
 	if (!old || !keep) {
 		err = -ENOMEM;
 		goto out;
 	}
 	n_old = read_records(a->run_dir, old);
 
-	for (int i = 0; on && i < SL_SOCK_PROGS; i++) {
-		if (prog_fd(&a->dp, i) < 0 || a->dp.config_fd < 0) {
-			snprintf(s->error, sizeof(s->error),
-				 "the datapath under %s has no socket programs",
-				 a->bpf_root);
-			log_error("%s; host-network processes cannot reach Services",
-				  s->error);
-			goto out; /* and leave older attachments be */
-		}
-		cur[i].prog = i;
-		cur[i].id = sl_prog_id(prog_fd(&a->dp, i));
-		snprintf(cur[i].path, sizeof(cur[i].path), "%s", s->cgroup);
-		s->prog_ids[i] = cur[i].id;
-	}
 	if (on) {
+		n_cur = current_progs(a, cur);
+		if (!n_cur)
+			goto out; /* and leave older attachments be */
 		/* Before any program is attached: a program attached with a
 		 * cookie of 0 acts in every namespace, other nodes' too. */
 		s->netns_cookie = netns_cookie();
@@ -332,10 +388,10 @@ int sl_cgroup_attach(struct sl_agent *a)
 		/* Record first: attached and then killed, we must still know
 		 * these are ours. */
 		memcpy(keep, old, n_old * sizeof(*old));
-		memcpy(keep + n_old, cur, sizeof(cur));
-		err = write_records(a->run_dir, keep, n_old + SL_SOCK_PROGS);
+		memcpy(keep + n_old, cur, n_cur * sizeof(*cur));
+		err = write_records(a->run_dir, keep, n_old + n_cur);
 		if (!err)
-			err = attach_all(a, cur);
+			err = attach_all(a, cur, n_cur);
 		if (err < 0) {
 			if (!s->error[0])
 				snprintf(s->error, sizeof(s->error), "%s: %s",
@@ -345,11 +401,11 @@ int sl_cgroup_attach(struct sl_agent *a)
 			goto out;
 		}
 		s->attached = true;
-		s->econnrefused = libbpf_probe_bpf_helper(
-					  BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
-					  BPF_FUNC_set_retval, NULL) > 0;
-		memcpy(keep, cur, sizeof(cur));
-		n_keep = SL_SOCK_PROGS;
+		s->econnrefused = sl_bpf_helper_usable(
+			BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
+			BPF_CGROUP_INET4_CONNECT, BPF_FUNC_set_retval);
+		memcpy(keep, cur, n_cur * sizeof(*cur));
+		n_keep = n_cur;
 	}
 
 	/* Older attachments of ours, once the current ones serve (or all of
@@ -364,7 +420,10 @@ int sl_cgroup_attach(struct sl_agent *a)
 			continue;
 		ret = detach_record(&old[i]);
 		if (ret > 0) {
-			s->detached++;
+			if (progs[old[i].prog].observe)
+				s->observe_detached++;
+			else
+				s->detached++;
 			log_info("detached %s (id %u, an older datapath's) from %s",
 				 progs[old[i].prog].name, old[i].id,
 				 old[i].path);
@@ -380,11 +439,12 @@ int sl_cgroup_attach(struct sl_agent *a)
 		log_warn("recording the cgroup attachments in %s: %s", a->run_dir,
 			 strerror(-err));
 	if (s->attached)
-		log_info("socket load balancing attached to %s (netns cookie %llu, refusals %s)",
+		log_info("socket load balancing attached to %s (netns cookie %llu, refusals %s); flow attribution %s",
 			 s->cgroup, (unsigned long long)s->netns_cookie,
-			 s->econnrefused ? "ECONNREFUSED" : "EPERM");
+			 s->econnrefused ? "ECONNREFUSED" : "EPERM",
+			 s->observing ? "on" : "off");
 	else if (!on && !s->error[0])
-		log_info("socket load balancing off: host-network processes do not reach Services");
+		log_info("socket load balancing off: host-network processes do not reach Services; flows go without processes");
 out:
 	free(old);
 	free(keep);

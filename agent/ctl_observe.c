@@ -8,11 +8,11 @@
  * 20) and exits; with it, it streams new ones (after the last N, when
  * given). Filters (all must match; the flow's either end for the peer
  * filters): --namespace NS, --pod NS/POD, --label K=V, --service NS/NAME,
- * --verdict FORWARDED|DROPPED, --drop-reason NAME, --protocol
- * tcp|udp|sctp|icmp, --port N, --traffic-direction ingress|egress, --type
- * start|end|drop|policy-verdict. Filtering happens here, on the records
- * as the agent renders them (agent/flows.h); -o json prints them as JSON
- * lines.
+ * --process COMM, --verdict FORWARDED|DROPPED, --drop-reason NAME,
+ * --protocol tcp|udp|sctp|icmp, --port N, --traffic-direction
+ * ingress|egress, --type start|end|drop|policy-verdict. Filtering happens
+ * here, on the records as the agent renders them (agent/flows.h); -o json
+ * prints them as JSON lines.
  */
 #include "ctl.h"
 
@@ -30,8 +30,8 @@
 #define OBSERVE_LAST_DEFAULT 20
 
 struct observe_filter {
-	const char *ns, *pod, *label, *service, *verdict, *reason, *proto,
-		*dir, *type;
+	const char *ns, *pod, *label, *service, *process, *verdict, *reason,
+		*proto, *dir, *type;
 	long port;
 };
 
@@ -117,6 +117,10 @@ static bool matches(json_object *flow, const struct observe_filter *f)
 		if (!svc || strcmp(buf, f->service))
 			return false;
 	}
+	if (f->process &&
+	    strcmp(str(get(flow, "process"), "comm"), f->process) &&
+	    strcmp(str(get(flow, "destination_process"), "comm"), f->process))
+		return false;
 	if (f->verdict && strcasecmp(str(flow, "verdict"), f->verdict))
 		return false;
 	if (f->reason && strcasecmp(str(flow, "drop_reason_desc"), f->reason))
@@ -155,11 +159,51 @@ static void peer_str(json_object *flow, const char *ipkey, json_object *ep,
 	}
 }
 
+/* "curl[1234]" for a process object; nothing when NULL. */
+static void process_str(json_object *p, char *buf, size_t len)
+{
+	json_object *pid = get(p, "pid");
+	const char *comm = str(p, "comm");
+
+	buf[0] = '\0';
+	if (!p)
+		return;
+	if (pid)
+		snprintf(buf, len, "%s[%lld]", *comm ? comm : "?",
+			 (long long)json_object_get_int64(pid));
+	else if (*str(p, "container_id"))
+		snprintf(buf, len, "container %.12s", str(p, "container_id"));
+	else
+		snprintf(buf, len, "cgroup %lld", (long long)json_object_get_int64(
+							   get(p, "cgroup_id")));
+}
+
+/* The processes and RTT after what extra says already. */
+static void add_sockets(json_object *flow, char *extra, size_t len)
+{
+	char src[64], dst[64];
+	json_object *rtt = get(flow, "rtt");
+	size_t n = strlen(extra);
+
+	process_str(get(flow, "process"), src, sizeof(src));
+	process_str(get(flow, "destination_process"), dst, sizeof(dst));
+	if (*src || *dst)
+		n += (size_t)snprintf(extra + n, n < len ? len - n : 0,
+				      "%s%s%s%s", n ? ", " : "", *src ? src : "?",
+				      *dst ? " -> " : "", dst);
+	if (rtt && n < len)
+		snprintf(extra + n, len - n, "%srtt %.2fms min %.2fms retrans %lld",
+			 n ? " " : "",
+			 (double)json_object_get_int64(get(rtt, "srtt_us")) / 1e3,
+			 (double)json_object_get_int64(get(rtt, "min_us")) / 1e3,
+			 (long long)json_object_get_int64(get(rtt, "retransmits")));
+}
+
 static void print_human(json_object *flow)
 {
 	const char *proto, *type = str(flow, "flow_event");
 	json_object *l4 = l4_of(flow, &proto), *x;
-	char src[320], dst[320], flags[64] = "", extra[256] = "";
+	char src[320], dst[320], flags[64] = "", extra[384] = "";
 	const char *t = str(flow, "time");
 
 	peer_str(flow, "source", get(flow, "source"),
@@ -204,6 +248,7 @@ static void print_human(json_object *flow)
 			snprintf(extra, sizeof(extra), "%s: no policy allows it",
 				 str(flow, "traffic_direction"));
 	}
+	add_sockets(flow, extra, sizeof(extra));
 	/* The time without the date: "07:58:14.123456". */
 	printf("%.15s  %-30s -> %-30s %-5s %-8s %-14s %-9s %s\n",
 	       strlen(t) > 11 ? t + 11 : t, src, dst, proto, flags, type,
@@ -309,6 +354,7 @@ int sl_ctl_observe(const struct sl_ctl *ctl, int argc, char **argv)
 		{ "pod", required_argument, NULL, 'P' },
 		{ "label", required_argument, NULL, 'l' },
 		{ "service", required_argument, NULL, 's' },
+		{ "process", required_argument, NULL, 'c' },
 		{ "verdict", required_argument, NULL, 'v' },
 		{ "drop-reason", required_argument, NULL, 'R' },
 		{ "protocol", required_argument, NULL, 'p' },
@@ -356,6 +402,7 @@ int sl_ctl_observe(const struct sl_ctl *ctl, int argc, char **argv)
 		case 'P': f.pod = optarg; break;
 		case 'l': f.label = optarg; break;
 		case 's': f.service = optarg; break;
+		case 'c': f.process = optarg; break;
 		case 'v':
 			if (strcasecmp(optarg, "FORWARDED") &&
 			    strcasecmp(optarg, "DROPPED")) {

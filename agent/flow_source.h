@@ -25,10 +25,21 @@ struct sl_flow_pod {
 	uint32_t identity;
 };
 
+/* A cgroup's container id, once looked up: cgroup ids are never reused. */
+struct sl_flow_cgroup {
+	uint64_t id;        /* 0: an empty slot */
+	char container[72]; /* "" when the cgroup names none */
+};
+
+#define SL_FLOW_CGROUPS 1024 /* cached, by id modulo */
+
 struct sl_flow_source {
 	struct sl_flows flows;
 	struct sl_flow_names names;
 	struct ring_buffer *rb;
+	/* What the loop watches: the ring, and the timer of the ends held
+	 * for their sockets (flows.h). */
+	int epoll_fd, timer_fd;
 	int event_stats_fd; /* sl_event_stats, for metrics; -1 without */
 	const struct sl_model *model;
 	const struct sl_svc_state *svc;
@@ -39,6 +50,10 @@ struct sl_flow_source {
 	size_t n_pods;
 	uint64_t pods_generation;
 	bool pods_valid;
+	/* Container ids by cgroup id, and the cgroup v2 mount they are
+	 * looked up under (-1: not opened yet, -2: none). */
+	struct sl_flow_cgroup *cgroups;
+	int cgroup_fd;
 };
 
 /*
@@ -66,7 +81,8 @@ void sl_flow_source_free(struct sl_flow_source *s);
 int sl_flow_events_configure(int config_fd, uint32_t rate, uint32_t burst,
 			     bool flows_off);
 
-/* The fd to watch for readable events; -1 without a ring. */
+/* The fd to watch for readable events (the ring's, or a held end's
+ * wait over); -1 without a ring. */
 int sl_flow_source_fd(const struct sl_flow_source *s);
 
 /* Metrics (agent/metrics.h collector; arg is the flow source): records
@@ -75,7 +91,18 @@ int sl_flow_source_fd(const struct sl_flow_source *s);
 struct sl_prom;
 void sl_flow_source_collect(struct sl_prom *out, void *arg);
 
-/* Everything the ring holds, into flows. */
+/* Everything the ring holds, into flows; and the held ends whose wait is
+ * over, out. Called again within SL_FLOW_SOURCE_TICK_NS whatever comes
+ * (the fd turns readable): events that wake nobody are read then. */
+#define SL_FLOW_SOURCE_TICK_NS 1000000000ull
 void sl_flow_source_read(struct sl_flow_source *s);
+
+/*
+ * sl_flow_cgroup_path - the path of the cgroup v2 directory whose id (its
+ * inode number, what bpf_get_current_cgroup_id() returns) is @id, under
+ * the cgroup v2 mount open at @root_fd: by file handle (kernfs hands
+ * them out for cgroups), else by walking the tree. Returns 0 or -errno.
+ */
+int sl_flow_cgroup_path(int root_fd, uint64_t id, char *out, size_t len);
 
 #endif /* SL_AGENT_FLOW_SOURCE_H */

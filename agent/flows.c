@@ -42,14 +42,35 @@ static void offset_refresh(struct sl_flows *f)
 	f->boot_offset_ns = ts_of(&boot) - ts_of(&mono);
 }
 
+static int socks_init(struct sl_flow_socks *t, size_t cap)
+{
+	memset(t, 0, sizeof(*t));
+	t->cap = cap;
+	for (t->n_buckets = 1; t->n_buckets < cap; t->n_buckets <<= 1)
+		;
+	t->slot = calloc(cap, sizeof(*t->slot));
+	t->bucket = calloc(t->n_buckets, sizeof(*t->bucket));
+	if (!t->slot || !t->bucket)
+		return -ENOMEM;
+	/* Every slot free, chained through hash_next. */
+	for (size_t i = 0; i + 1 < cap; i++)
+		t->slot[i].hash_next = (uint32_t)(i + 2);
+	t->free_head = 1;
+	return 0;
+}
+
 int sl_flows_init(struct sl_flows *f, size_t cap,
 		  const struct sl_flow_names *names)
 {
 	memset(f, 0, sizeof(*f));
 	f->cap = cap ? cap : SL_FLOWS_RECENT_DEFAULT;
 	f->ring = calloc(f->cap, sizeof(*f->ring));
-	if (!f->ring)
+	f->pending = calloc(SL_FLOWS_PENDING_MAX, sizeof(*f->pending));
+	if (!f->ring || !f->pending ||
+	    socks_init(&f->socks, SL_FLOWS_SOCKS_MAX) < 0) {
+		sl_flows_free(f);
 		return -ENOMEM;
+	}
 	f->names = names;
 	offset_refresh(f);
 	return 0;
@@ -62,18 +83,39 @@ static void follower_drop(struct sl_flows *f, size_t i)
 	f->followers[i] = f->followers[--f->n_followers];
 }
 
+static void pending_sweep(struct sl_flows *f, uint64_t now_ns,
+			  const struct sl_flow_sock_key *closed,
+			  uint64_t *next_ns);
+
 void sl_flows_free(struct sl_flows *f)
 {
+	/* What waits goes out as it is: sinks still open get it. */
+	if (f->ring && f->pending)
+		pending_sweep(f, UINT64_MAX, NULL, NULL);
 	while (f->n_followers)
 		follower_drop(f, 0);
 	free(f->ring);
+	free(f->pending);
+	free(f->socks.slot);
+	free(f->socks.bucket);
 	f->ring = NULL;
+	f->pending = NULL;
+	f->socks.slot = NULL;
+	f->socks.bucket = NULL;
+}
+
+/* The sum of a datapath time and an offset, computed in unsigned
+ * arithmetic: a time off the ring is whatever the bytes said, and a wrap
+ * is a wrong time, not undefined behaviour. */
+static int64_t time_add(uint64_t ns, int64_t offset_ns)
+{
+	return (int64_t)(ns + (uint64_t)offset_ns);
 }
 
 /* The datapath's CLOCK_MONOTONIC nanoseconds as wall-clock time. */
 static struct timespec realtime_of(const struct sl_flows *f, uint64_t mono_ns)
 {
-	int64_t t = (int64_t)mono_ns + f->realtime_offset_ns;
+	int64_t t = time_add(mono_ns, f->realtime_offset_ns);
 
 	return (struct timespec){ .tv_sec = t / 1000000000,
 				  .tv_nsec = t % 1000000000 };
@@ -225,6 +267,7 @@ static void flow_from_ct(const struct sl_flows *f, struct sl_flow_rec *r,
 	r->svc_id = e->svc_id;
 	r->policy_id[0] = e->policy_id[0];
 	r->policy_id[1] = e->policy_id[1];
+	r->created_ns = e->created_ns;
 	memcpy(r->packets, e->packets, sizeof(r->packets));
 	memcpy(r->bytes, e->bytes, sizeof(r->bytes));
 }
@@ -241,6 +284,7 @@ static int on_flow(struct sl_flows *f, const struct sl_flow_event *ev,
 		.svc_id = ev->svc_id, .backend_id = ev->backend_id,
 		.created_ns = ev->created_ns,
 	};
+	int64_t closed;
 
 	memcpy(e.tcp_flags, ev->tcp_flags, sizeof(e.tcp_flags));
 	memcpy(e.policy_id, ev->policy_id, sizeof(e.policy_id));
@@ -253,15 +297,440 @@ static int on_flow(struct sl_flows *f, const struct sl_flow_event *ev,
 		r->end_reason = end_reason_of(ev->tcp_flags, ev->proto);
 		/* The entry's birth is boot time, the event's time
 		 * monotonic. */
-		if ((int64_t)ev->hdr.ts_ns + f->boot_offset_ns >
-		    (int64_t)ev->created_ns)
-			r->duration_ns = (uint64_t)((int64_t)ev->hdr.ts_ns +
-						    f->boot_offset_ns) -
-					 ev->created_ns;
+		closed = time_add(ev->hdr.ts_ns, f->boot_offset_ns);
+		if (closed > (int64_t)ev->created_ns)
+			r->duration_ns = (uint64_t)closed - ev->created_ns;
 	} else {
 		return -EINVAL;
 	}
 	flow_from_ct(f, r, &k, &e);
+	return 0;
+}
+
+/* --- the socket join (see flows.h) --------------------------------------- */
+
+static uint32_t sock_hash(const struct sl_flow_sock_key *k)
+{
+	const uint32_t w[4] = { k->laddr, k->raddr,
+				(uint32_t)k->lport << 16 | k->rport, k->proto };
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < 4; i++) {
+		h = (h ^ w[i]) * 16777619u;
+		h ^= h >> 15;
+	}
+	return h;
+}
+
+static bool sock_key_eq(const struct sl_flow_sock_key *a,
+			const struct sl_flow_sock_key *b)
+{
+	return a->laddr == b->laddr && a->raddr == b->raddr &&
+	       a->lport == b->lport && a->rport == b->rport &&
+	       a->proto == b->proto;
+}
+
+/* Slots are named by index + 1, so 0 ends a list. */
+static struct sl_flow_sock *slot_of(struct sl_flow_socks *t, uint32_t i)
+{
+	return i ? &t->slot[i - 1] : NULL;
+}
+
+static uint32_t *bucket_of(struct sl_flow_socks *t,
+			   const struct sl_flow_sock_key *k)
+{
+	return &t->bucket[sock_hash(k) & (t->n_buckets - 1)];
+}
+
+static struct sl_flow_sock *socks_find(struct sl_flow_socks *t,
+				       const struct sl_flow_sock_key *k)
+{
+	struct sl_flow_sock *s;
+
+	for (s = slot_of(t, *bucket_of(t, k)); s; s = slot_of(t, s->hash_next))
+		if (sock_key_eq(&s->key, k))
+			return s;
+	return NULL;
+}
+
+static void lru_unlink(struct sl_flow_socks *t, struct sl_flow_sock *s)
+{
+	uint32_t self = (uint32_t)(s - t->slot) + 1;
+
+	if (s->lru_prev)
+		slot_of(t, s->lru_prev)->lru_next = s->lru_next;
+	else if (t->lru_head == self)
+		t->lru_head = s->lru_next;
+	if (s->lru_next)
+		slot_of(t, s->lru_next)->lru_prev = s->lru_prev;
+	else if (t->lru_tail == self)
+		t->lru_tail = s->lru_prev;
+	s->lru_prev = s->lru_next = 0;
+}
+
+/* Most recently updated: the last to be pushed out. */
+static void socks_touch(struct sl_flow_socks *t, struct sl_flow_sock *s)
+{
+	uint32_t self = (uint32_t)(s - t->slot) + 1;
+
+	lru_unlink(t, s);
+	s->lru_next = t->lru_head;
+	if (t->lru_head)
+		slot_of(t, t->lru_head)->lru_prev = self;
+	t->lru_head = self;
+	if (!t->lru_tail)
+		t->lru_tail = self;
+}
+
+static void socks_remove(struct sl_flow_socks *t, struct sl_flow_sock *s)
+{
+	uint32_t self = (uint32_t)(s - t->slot) + 1, *link;
+
+	for (link = bucket_of(t, &s->key); *link != self;
+	     link = &slot_of(t, *link)->hash_next)
+		;
+	*link = s->hash_next;
+	lru_unlink(t, s);
+	memset(s, 0, sizeof(*s));
+	s->hash_next = t->free_head;
+	t->free_head = self;
+	t->count--;
+}
+
+/* A new entry; the least recently updated one makes room when full. */
+static struct sl_flow_sock *socks_insert(struct sl_flow_socks *t,
+					 const struct sl_flow_sock_key *k)
+{
+	struct sl_flow_sock *s;
+	uint32_t self, *head;
+
+	if (!t->free_head) {
+		socks_remove(t, slot_of(t, t->lru_tail));
+		t->evicted++;
+	}
+	self = t->free_head;
+	s = slot_of(t, self);
+	t->free_head = s->hash_next;
+	memset(s, 0, sizeof(*s));
+	s->key = *k;
+	s->used = true;
+	head = bucket_of(t, k);
+	s->hash_next = *head;
+	*head = self;
+	socks_touch(t, s);
+	t->count++;
+	return s;
+}
+
+/* The owner as a record shows it: comm is whatever the process set
+ * (prctl), so only printable ASCII is kept. */
+static void proc_from_owner(const struct sl_flows *f,
+			    struct sl_flow_process *p,
+			    const struct sl_sock_owner *o)
+{
+	const char *container = NULL;
+
+	memset(p, 0, sizeof(*p));
+	p->cgroup_id = o->cgroup_id;
+	p->pid = o->tgid;
+	p->tid = o->pid;
+	for (size_t i = 0; i < sizeof(p->comm) - 1 && o->comm[i]; i++)
+		p->comm[i] = o->comm[i] >= 0x20 && o->comm[i] < 0x7f ?
+				     o->comm[i] : '?';
+	if (o->cgroup_id && f->names && f->names->container_of)
+		container = f->names->container_of(f->names->ctx, o->cgroup_id);
+	if (container)
+		snprintf(p->container, sizeof(p->container), "%s", container);
+}
+
+/*
+ * The socket at one end of a record: its view is (source, destination)
+ * for the source, (the destination reached, source) for the destination.
+ * A UDP socket bound to no address is found by port. Not one that named
+ * another flow's start (its tuple was reused), nor an ambiguous one.
+ */
+static struct sl_flow_sock_key sock_view(const struct sl_flow_rec *r, int end)
+{
+	struct sl_flow_sock_key k = { .proto = r->proto };
+
+	if (end == 0) {
+		k.laddr = r->src.ip;
+		k.lport = r->src.port;
+		k.raddr = r->dst.ip;
+		k.rport = r->dst.port;
+	} else {
+		k.laddr = r->nat_ip ? r->nat_ip : r->dst.ip;
+		k.lport = r->nat_ip ? r->nat_port : r->dst.port;
+		k.raddr = r->src.ip;
+		k.rport = r->src.port;
+	}
+	return k;
+}
+
+static struct sl_flow_sock *sock_of(struct sl_flows *f,
+				    const struct sl_flow_rec *r, int end)
+{
+	struct sl_flow_sock_key k = sock_view(r, end);
+	struct sl_flow_sock *s;
+
+	if (r->proto != IPPROTO_TCP && r->proto != IPPROTO_UDP)
+		return NULL;
+	s = socks_find(&f->socks, &k);
+	if (!s && r->proto == IPPROTO_UDP) {
+		k.laddr = 0;
+		s = socks_find(&f->socks, &k);
+	}
+	if (!s || s->ambiguous ||
+	    (s->flow_created_ns && s->flow_created_ns != r->created_ns))
+		return NULL;
+	return s;
+}
+
+/* Fill r from its sockets (s: each end's, or NULL). The source's RTT
+ * first: it is the one a client would see. */
+static void join(struct sl_flows *f, struct sl_flow_rec *r,
+		 struct sl_flow_sock *s[2])
+{
+	for (int end = 0; end < 2; end++) {
+		s[end] = sock_of(f, r, end);
+		if (!s[end])
+			continue;
+		if (sl_flow_process_known(&s[end]->proc))
+			r->proc[end] = s[end]->proc;
+		if (s[end]->rtt.valid && !r->rtt.valid) {
+			r->rtt = s[end]->rtt;
+			r->rtt.at_dst = (uint8_t)end;
+		}
+	}
+}
+
+/* A start: named by the sockets known now, which it claims. */
+static void start_commit(struct sl_flows *f, struct sl_flow_rec *r)
+{
+	struct sl_flow_sock *s[2];
+
+	join(f, r, s);
+	for (int end = 0; end < 2; end++)
+		if (s[end] && !s[end]->flow_created_ns)
+			s[end]->flow_created_ns = r->created_ns;
+	commit(f, r);
+}
+
+/* An end: named, then its sockets are done (a TCP socket's tuple is
+ * reused only by a new socket; a UDP socket may start a new flow). */
+static void end_commit(struct sl_flows *f, struct sl_flow_rec *r)
+{
+	struct sl_flow_sock *s[2];
+
+	join(f, r, s);
+	for (int end = 0; end < 2; end++) {
+		if (!s[end] || (end == 1 && s[1] == s[0]))
+			continue;
+		if (r->proto == IPPROTO_TCP)
+			socks_remove(&f->socks, s[end]);
+		else
+			s[end]->flow_created_ns = 0;
+	}
+	commit(f, r);
+}
+
+/* A TCP end with a socket of its connection still to report its close. */
+static bool end_incomplete(struct sl_flows *f, const struct sl_flow_rec *r)
+{
+	struct sl_flow_sock *s;
+
+	if (r->proto != IPPROTO_TCP)
+		return false;
+	for (int end = 0; end < 2; end++) {
+		s = sock_of(f, r, end);
+		if (s && !s->closed)
+			return true;
+	}
+	return false;
+}
+
+static struct sl_flow_pending *pending_at(struct sl_flows *f, size_t i)
+{
+	return &f->pending[(f->pending_head + i) % SL_FLOWS_PENDING_MAX];
+}
+
+/* Is the socket of key k one of r's two ends? */
+static bool sock_of_rec(const struct sl_flow_sock_key *k,
+			const struct sl_flow_rec *r)
+{
+	for (int end = 0; end < 2; end++) {
+		struct sl_flow_sock_key v = sock_view(r, end);
+
+		if (sock_key_eq(&v, k))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Send the held ends that are complete, or whose wait is over at now_ns
+ * (0: none is), keeping the others in order. @closed: only ends of the
+ * socket that just closed can have completed (NULL: any). The next
+ * deadline into *next_ns (0: none) when asked.
+ */
+static void pending_sweep(struct sl_flows *f, uint64_t now_ns,
+			  const struct sl_flow_sock_key *closed,
+			  uint64_t *next_ns)
+{
+	size_t kept = 0, n = f->n_pending;
+
+	if (next_ns)
+		*next_ns = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct sl_flow_pending *p = pending_at(f, i);
+		bool late = p->deadline_ns <= now_ns;
+
+		if (late || ((!closed || sock_of_rec(closed, &p->rec)) &&
+			     !end_incomplete(f, &p->rec))) {
+			f->ends_waited[late ? 1 : 0]++;
+			end_commit(f, &p->rec);
+			continue;
+		}
+		if (next_ns && (!*next_ns || p->deadline_ns < *next_ns))
+			*next_ns = p->deadline_ns;
+		if (kept != i)
+			*pending_at(f, kept) = *p;
+		kept++;
+	}
+	f->n_pending = kept;
+}
+
+/* A TCP close from conntrack: out now, or once its sockets reported. */
+static void end_commit_or_hold(struct sl_flows *f, struct sl_flow_rec *r,
+			       uint64_t deadline_ns)
+{
+	if (!end_incomplete(f, r)) {
+		end_commit(f, r);
+		return;
+	}
+	if (f->n_pending == SL_FLOWS_PENDING_MAX) {
+		/* The oldest goes as it is. */
+		f->ends_waited[1]++;
+		end_commit(f, &pending_at(f, 0)->rec);
+		f->pending_head = (f->pending_head + 1) % SL_FLOWS_PENDING_MAX;
+		f->n_pending--;
+	}
+	*pending_at(f, f->n_pending++) = (struct sl_flow_pending){
+		.rec = *r, .deadline_ns = deadline_ns,
+	};
+}
+
+static int on_sock(struct sl_flows *f, const struct sl_sock_event *ev)
+{
+	struct sl_flow_sock_key k = {
+		.laddr = ntohl(ev->laddr), .raddr = ntohl(ev->raddr),
+		.lport = ntohs(ev->lport), .rport = ntohs(ev->rport),
+		.proto = ev->proto,
+	};
+	struct sl_flow_sock *s = socks_find(&f->socks, &k);
+	uint64_t ts = ev->hdr.ts_ns;
+
+	if (ev->hdr.subtype != SL_SOCK_OPEN && ev->hdr.subtype != SL_SOCK_CLOSE)
+		return -EINVAL;
+	f->sock_events++;
+	if (s && s->cookie != ev->cookie && ev->hdr.subtype == SL_SOCK_OPEN &&
+	    !k.laddr && s->netns != ev->netns_cookie &&
+	    ts < s->updated_ns + SL_FLOWS_UDP_REUSE_NS) {
+		/* Two namespaces' sockets, one unbound key: say nothing. */
+		s->ambiguous = true;
+		memset(&s->proc, 0, sizeof(s->proc));
+		s->updated_ns = ts;
+		socks_touch(&f->socks, s);
+		return 0;
+	}
+	/* Another socket on this tuple: the old one is done. */
+	if (s && s->cookie != ev->cookie) {
+		socks_remove(&f->socks, s);
+		s = NULL;
+	}
+	if (!s)
+		s = socks_insert(&f->socks, &k);
+	s->cookie = ev->cookie;
+	s->updated_ns = ts;
+	socks_touch(&f->socks, s);
+	if (ev->hdr.subtype == SL_SOCK_OPEN) {
+		s->netns = ev->netns_cookie;
+		proc_from_owner(f, &s->proc, &ev->owner);
+		return 0;
+	}
+	s->closed = true;
+	s->rtt = (struct sl_flow_rtt){ .srtt_us = ev->srtt_us,
+				       .min_us = ev->rtt_min_us,
+				       .retrans = ev->retrans, .valid = 1 };
+	pending_sweep(f, 0, &k, NULL);
+	return 0;
+}
+
+uint64_t sl_flows_flush(struct sl_flows *f, uint64_t now_ns)
+{
+	struct sl_flow_socks *t = &f->socks;
+	uint64_t next;
+
+	pending_sweep(f, now_ns, NULL, &next);
+	/* Once a second at most: a sweep reads every slot. */
+	if (now_ns < t->swept_ns + 1000000000ull)
+		return next;
+	t->swept_ns = now_ns;
+	for (size_t i = 0; i < t->cap; i++) {
+		struct sl_flow_sock *s = &t->slot[i];
+
+		if (s->used && s->closed &&
+		    s->updated_ns + SL_FLOWS_SOCK_LINGER_NS < now_ns)
+			socks_remove(t, s);
+	}
+	return next;
+}
+
+/* Lowercase only: runtimes name cgroups by their ids as they print them. */
+static bool is_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!s[i] || !strchr("0123456789abcdef", s[i]))
+			return false;
+	return true;
+}
+
+size_t sl_flow_container_id(const char *cgroup_path, char *out, size_t len)
+{
+	/* "" last: cgroupfs' bare id. */
+	static const char *const prefixes[] = { "cri-containerd-", "crio-",
+						"docker-", "libpod-", "" };
+	const char *end = cgroup_path + strlen(cgroup_path);
+
+	if (len)
+		out[0] = '\0';
+	while (end > cgroup_path) {
+		const char *start;
+
+		while (end > cgroup_path && end[-1] == '/')
+			end--;
+		for (start = end; start > cgroup_path && start[-1] != '/';
+		     start--)
+			;
+		for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]);
+		     i++) {
+			size_t pl = strlen(prefixes[i]);
+			size_t n = (size_t)(end - start);
+
+			if (n < pl || strncmp(start, prefixes[i], pl))
+				continue;
+			n -= pl;
+			/* systemd's driver adds ".scope"; cgroupfs' not. */
+			if (pl && n > 6 && !memcmp(start + pl + n - 6, ".scope", 6))
+				n -= 6;
+			if (n == 64 && is_hex(start + pl, n) && len > n) {
+				memcpy(out, start + pl, n);
+				out[n] = '\0';
+				return n;
+			}
+		}
+		end = start;
+	}
 	return 0;
 }
 
@@ -281,6 +750,13 @@ int sl_flows_event(struct sl_flows *f, const void *data, size_t size)
 	r.time = realtime_of(f, h->ts_ns);
 	r.dir = h->dir;
 	r.ifindex = h->ifindex;
+	if (h->type == SL_EVENT_SOCK) {
+		/* Not a record: what records are joined with. */
+		if (size != sizeof(struct sl_sock_event) ||
+		    on_sock(f, data) < 0)
+			f->decode_errors++;
+		return 0;
+	}
 	if (h->type == SL_EVENT_DROP && size == sizeof(struct sl_drop_event))
 		err = on_drop(f, data, &r);
 	else if (h->type == SL_EVENT_POLICY &&
@@ -293,7 +769,12 @@ int sl_flows_event(struct sl_flows *f, const void *data, size_t size)
 		f->decode_errors++;
 		return 0;
 	}
-	commit(f, &r);
+	if (r.kind == SL_FLOW_REC_START)
+		start_commit(f, &r);
+	else if (r.kind == SL_FLOW_REC_END)
+		end_commit_or_hold(f, &r, h->ts_ns + SL_FLOWS_JOIN_WAIT_NS);
+	else
+		commit(f, &r);
 	return 0;
 }
 
@@ -313,7 +794,8 @@ void sl_flows_expired(struct sl_flows *f, const struct sl_ct_key *k,
 	flow_from_ct(f, &r, k, e);
 	if (now_boot_ns > e->created_ns)
 		r.duration_ns = now_boot_ns - e->created_ns;
-	commit(f, &r);
+	/* Its sockets spoke long ago: nothing to wait for. */
+	end_commit(f, &r);
 }
 
 int sl_flows_add_sink(struct sl_flows *f, const struct sl_flow_sink *sink)
@@ -479,6 +961,46 @@ static void add_policies(const struct sl_flows *f, json_object *o,
 	json_object_object_add(o, key, arr);
 }
 
+static json_object *process_json(const struct sl_flow_process *p)
+{
+	json_object *o = json_object_new_object();
+
+	if (p->pid) {
+		json_object_object_add(o, "pid", json_object_new_int64(p->pid));
+		json_object_object_add(o, "tid", json_object_new_int64(p->tid));
+	}
+	if (p->comm[0])
+		json_object_object_add(o, "comm", jstr(p->comm));
+	if (p->cgroup_id)
+		json_object_object_add(o, "cgroup_id", json_object_new_int64(
+			(int64_t)p->cgroup_id));
+	if (p->container[0])
+		json_object_object_add(o, "container_id", jstr(p->container));
+	return o;
+}
+
+/* Who and how fast, where known: sluice's own fields. */
+static void add_sockets(json_object *o, const struct sl_flow_rec *r)
+{
+	json_object *x;
+
+	if (sl_flow_process_known(&r->proc[0]))
+		json_object_object_add(o, "process", process_json(&r->proc[0]));
+	if (sl_flow_process_known(&r->proc[1]))
+		json_object_object_add(o, "destination_process",
+				       process_json(&r->proc[1]));
+	if (!r->rtt.valid)
+		return;
+	x = json_object_new_object();
+	json_object_object_add(x, "srtt_us", json_object_new_int64(r->rtt.srtt_us));
+	json_object_object_add(x, "min_us", json_object_new_int64(r->rtt.min_us));
+	json_object_object_add(x, "retransmits",
+			       json_object_new_int64(r->rtt.retrans));
+	json_object_object_add(x, "measured_at",
+			       jstr(r->rtt.at_dst ? "destination" : "source"));
+	json_object_object_add(o, "rtt", x);
+}
+
 json_object *sl_flow_json(const struct sl_flows *f,
 			  const struct sl_flow_rec *r)
 {
@@ -557,6 +1079,7 @@ json_object *sl_flow_json(const struct sl_flows *f,
 			(int64_t)r->bytes[1]));
 		json_object_object_add(o, "flow_end", x);
 	}
+	add_sockets(o, r);
 	x = json_object_new_object();
 	json_object_object_add(x, "index", json_object_new_int64(r->ifindex));
 	json_object_object_add(o, "interface", x);

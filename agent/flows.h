@@ -13,11 +13,27 @@
  * for is looked up when a record is shown (those ids are never reused
  * while the agent runs).
  *
+ * Processes and round trips come from the sockets (SL_EVENT_SOCK,
+ * datapath/lib/sockops.h), joined to records by tuple through a bounded
+ * table of recent sockets, keyed by each socket's own view (local end,
+ * remote end): a record's source is the socket whose view is (source,
+ * destination), its destination the socket whose view is (the destination
+ * reached, after Service translation; source). A start names what is
+ * known when it is read: the client, whose socket is announced before its
+ * first packet leaves. An end waits for its sockets' close (RTT and
+ * retransmits): a TCP close seen by conntrack is held until every socket
+ * of the connection the table knows has reported its close, or
+ * SL_FLOWS_JOIN_WAIT_NS, whichever comes first (the close of the end that
+ * receives a reset arrives after the reset has passed the veth). An end
+ * from conntrack's expiry comes long after its sockets spoke and is never
+ * held. Held ends go out from sl_flows_flush(), on the agent's loop.
+ *
  * JSON follows Hubble's Flow field names where a field has an equivalent
  * (time, verdict, drop_reason_desc, IP, l4, source, destination,
  * traffic_direction, node_name, is_reply, destination_service,
  * egress_allowed_by, ingress_allowed_by, Summary); what Hubble has no
- * field for is under sluice's own names (flow_event, flow_end, nat).
+ * field for is under sluice's own names (flow_event, flow_end, nat,
+ * process, destination_process, rtt).
  */
 #ifndef SL_AGENT_FLOWS_H
 #define SL_AGENT_FLOWS_H
@@ -47,6 +63,41 @@ enum sl_flow_end_reason {
 	SL_FLOW_END_FIN,
 	SL_FLOW_END_RST,
 	SL_FLOW_END_TIMEOUT,
+};
+
+/* The join's bounds: sockets remembered, ends held, for how long. */
+#define SL_FLOWS_SOCKS_MAX 16384
+#define SL_FLOWS_PENDING_MAX 1024
+#define SL_FLOWS_JOIN_WAIT_NS 1000000000ull
+/* A closed socket no end claimed (its conntrack close was shed) goes. */
+#define SL_FLOWS_SOCK_LINGER_NS (10 * 1000000000ull)
+/* A UDP socket whose address is unbound (0) is keyed by port; another
+ * namespace's socket on the same key within this long makes the key
+ * ambiguous (no name is better than a wrong one), after it replaces. */
+#define SL_FLOWS_UDP_REUSE_NS (60 * 1000000000ull)
+
+/* The process at one end of a flow, from its socket's owner
+ * (include/sluice/sock_owner.h). */
+struct sl_flow_process {
+	uint64_t cgroup_id;  /* 0 with pid 0: nobody known */
+	uint32_t pid;        /* the process (the kernel's tgid) */
+	uint32_t tid;        /* its thread that opened the socket */
+	char comm[16];
+	char container[72];  /* from the cgroup's path; "" when none */
+};
+
+static inline bool sl_flow_process_known(const struct sl_flow_process *p)
+{
+	return p->cgroup_id || p->pid || p->comm[0];
+}
+
+/* A TCP connection's round trip, as one of its sockets measured it. */
+struct sl_flow_rtt {
+	uint32_t srtt_us;    /* smoothed */
+	uint32_t min_us;
+	uint32_t retrans;    /* segments that socket retransmitted */
+	uint8_t valid;
+	uint8_t at_dst;      /* measured by the destination's socket */
 };
 
 /* One end of a flow as it was when the event was read. */
@@ -79,6 +130,9 @@ struct sl_flow_rec {
 	uint64_t packets[2];    /* ends: [0] from the initiator */
 	uint64_t bytes[2];
 	uint64_t duration_ns;   /* ends */
+	uint64_t created_ns;    /* starts, ends: the conntrack entry's birth */
+	struct sl_flow_process proc[2]; /* [0] the source's, [1] the dest's */
+	struct sl_flow_rtt rtt; /* ends of TCP connections */
 };
 
 /* What the ids in a record stand for: the agent's tables, looked up when
@@ -92,8 +146,48 @@ struct sl_flow_names {
 	const char *(*service_of)(void *ctx, uint32_t svc_id);
 	/* "namespace/name" of a NetworkPolicy id. */
 	const char *(*policy_of)(void *ctx, uint32_t policy_id);
+	/* The container id of a cgroup (by its id), captured when a socket
+	 * is announced: the cgroup may be gone by the flow's end. */
+	const char *(*container_of)(void *ctx, uint64_t cgroup_id);
 	const char *node_name;
 	void *ctx;
+};
+
+/* A socket the join knows, by its own view of its tuple. */
+struct sl_flow_sock_key {
+	uint32_t laddr;  /* host order; 0: a UDP socket bound to no address */
+	uint32_t raddr;
+	uint16_t lport;
+	uint16_t rport;
+	uint8_t proto;
+};
+
+struct sl_flow_sock {
+	struct sl_flow_sock_key key;
+	uint64_t cookie;          /* the socket's: a new one replaces */
+	uint64_t netns;           /* UDP: its namespace */
+	uint64_t updated_ns;      /* CLOCK_MONOTONIC of its last event */
+	uint64_t flow_created_ns; /* the flow start it named; 0: none yet */
+	struct sl_flow_process proc;
+	struct sl_flow_rtt rtt;
+	bool used, closed, ambiguous;
+	uint32_t hash_next;           /* slot + 1; 0 ends the chain */
+	uint32_t lru_prev, lru_next;  /* slot + 1; head: most recent */
+};
+
+/* The table: slots, hash chains, least recently updated first out. */
+struct sl_flow_socks {
+	struct sl_flow_sock *slot;
+	uint32_t *bucket;         /* slot + 1 */
+	size_t cap, n_buckets, count;
+	uint32_t lru_head, lru_tail, free_head;
+	uint64_t evicted;         /* pushed out while still wanted */
+	uint64_t swept_ns;        /* the last sweep of closed ones */
+};
+
+struct sl_flow_pending {
+	struct sl_flow_rec rec;
+	uint64_t deadline_ns;     /* CLOCK_MONOTONIC */
 };
 
 struct sl_flows_follower {
@@ -132,6 +226,12 @@ struct sl_flows {
 	 * CLOCK_BOOTTIME - CLOCK_MONOTONIC, for conntrack's. */
 	int64_t realtime_offset_ns;
 	int64_t boot_offset_ns;
+	/* The join (see above). */
+	struct sl_flow_socks socks;
+	struct sl_flow_pending *pending; /* ends waiting: a ring, oldest */
+	size_t pending_head, n_pending;  /* at pending_head */
+	uint64_t sock_events;     /* SL_EVENT_SOCK read */
+	uint64_t ends_waited[2];  /* held ends: [0] completed, [1] timed out */
 };
 
 int sl_flows_init(struct sl_flows *f, size_t cap,
@@ -146,6 +246,26 @@ void sl_flows_free(struct sl_flows *f);
  * decode_errors and skipped. Returns 0 (never stops the ring's reader).
  */
 int sl_flows_event(struct sl_flows *f, const void *data, size_t size);
+
+/*
+ * sl_flows_flush - send the held ends whose wait is over, and forget the
+ * closed sockets no end claimed
+ * @now_ns: CLOCK_MONOTONIC (the datapath's clock)
+ *
+ * Returns the time of the next deadline (CLOCK_MONOTONIC), 0 with
+ * nothing held: when to call it again.
+ */
+uint64_t sl_flows_flush(struct sl_flows *f, uint64_t now_ns);
+
+/*
+ * sl_flow_container_id - the container id in a cgroup's path: the deepest
+ * component shaped as a container runtime names its cgroups
+ * (cri-containerd-ID.scope, crio-ID.scope, docker-ID.scope,
+ * libpod-ID.scope with systemd's driver; a bare ID with cgroupfs'), ID
+ * being 64 hex digits. Writes it NUL-terminated to out (len > 64) and
+ * returns its length, or 0 when the path names no container.
+ */
+size_t sl_flow_container_id(const char *cgroup_path, char *out, size_t len);
 
 /* A connection whose conntrack entry expired (the agent's GC): its end,
  * unless it was closed already (a TCP close was recorded then). */

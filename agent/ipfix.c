@@ -73,6 +73,12 @@ enum field {
 	F_SRC_IDENTITY,
 	F_DST_IDENTITY,
 	F_DROP_REASON,
+	F_SRC_PID,
+	F_DST_PID,
+	F_SRTT,
+	F_MIN_RTT,
+	F_RETRANS,
+	F_RTT_AT,
 	F_STRINGS, /* the variable-length ones from here */
 	F_SRC_NAMESPACE = F_STRINGS,
 	F_SRC_POD,
@@ -85,6 +91,10 @@ enum field {
 	F_EGRESS_POLICY,
 	F_NODE,
 	F_DROP_REASON_NAME,
+	F_SRC_COMM,
+	F_DST_COMM,
+	F_SRC_CONTAINER,
+	F_DST_CONTAINER,
 	F_MAX
 };
 
@@ -131,16 +141,38 @@ static const struct ie ies[F_MAX] = {
 	[F_NODE] = { SL_IPFIX_IE_NODE_NAME, VARLEN, SL_IPFIX_PEN },
 	[F_DROP_REASON_NAME] = { SL_IPFIX_IE_DROP_REASON_NAME, VARLEN,
 				 SL_IPFIX_PEN },
+	[F_SRC_PID] = { SL_IPFIX_IE_SRC_PROCESS_ID, 4, SL_IPFIX_PEN },
+	[F_DST_PID] = { SL_IPFIX_IE_DST_PROCESS_ID, 4, SL_IPFIX_PEN },
+	[F_SRTT] = { SL_IPFIX_IE_TCP_SRTT, 4, SL_IPFIX_PEN },
+	[F_MIN_RTT] = { SL_IPFIX_IE_TCP_MIN_RTT, 4, SL_IPFIX_PEN },
+	[F_RETRANS] = { SL_IPFIX_IE_TCP_RETRANSMITS, 4, SL_IPFIX_PEN },
+	[F_RTT_AT] = { SL_IPFIX_IE_RTT_AT, 1, SL_IPFIX_PEN },
+	[F_SRC_COMM] = { SL_IPFIX_IE_SRC_PROCESS_COMMAND, VARLEN,
+			 SL_IPFIX_PEN },
+	[F_DST_COMM] = { SL_IPFIX_IE_DST_PROCESS_COMMAND, VARLEN,
+			 SL_IPFIX_PEN },
+	[F_SRC_CONTAINER] = { SL_IPFIX_IE_SRC_CONTAINER_ID, VARLEN,
+			      SL_IPFIX_PEN },
+	[F_DST_CONTAINER] = { SL_IPFIX_IE_DST_CONTAINER_ID, VARLEN,
+			      SL_IPFIX_PEN },
 };
 
-static const uint8_t tpl_flow_end[] = {
-	F_FLOW_ID, F_START_MS, F_END_MS, F_SRC_IP, F_DST_IP, F_SRC_PORT,
-	F_DST_PORT, F_PROTO, F_TCP_FLAGS, F_REV_TCP_FLAGS, F_OCTETS,
-	F_PACKETS, F_REV_OCTETS, F_REV_PACKETS, F_END_REASON,
-	F_POST_NAT_DST_IP, F_POST_NAT_DST_PORT, F_DIRECTION, F_IN_IF,
-	F_OUT_IF, F_SRC_IDENTITY, F_DST_IDENTITY, F_SRC_NAMESPACE, F_SRC_POD,
-	F_DST_NAMESPACE, F_DST_POD, F_SRC_LABELS, F_DST_LABELS,
-	F_DST_SERVICE, F_INGRESS_POLICY, F_EGRESS_POLICY, F_NODE,
+#define FLOW_END_FIELDS                                                       \
+	F_FLOW_ID, F_START_MS, F_END_MS, F_SRC_IP, F_DST_IP, F_SRC_PORT,       \
+		F_DST_PORT, F_PROTO, F_TCP_FLAGS, F_REV_TCP_FLAGS, F_OCTETS,   \
+		F_PACKETS, F_REV_OCTETS, F_REV_PACKETS, F_END_REASON,          \
+		F_POST_NAT_DST_IP, F_POST_NAT_DST_PORT, F_DIRECTION, F_IN_IF,  \
+		F_OUT_IF, F_SRC_IDENTITY, F_DST_IDENTITY, F_SRC_NAMESPACE,     \
+		F_SRC_POD, F_DST_NAMESPACE, F_DST_POD, F_SRC_LABELS,           \
+		F_DST_LABELS, F_DST_SERVICE, F_INGRESS_POLICY,                 \
+		F_EGRESS_POLICY, F_NODE
+
+static const uint8_t tpl_flow_end[] = { FLOW_END_FIELDS };
+
+/* An end whose sockets were seen: the same, then who and how fast. */
+static const uint8_t tpl_flow_end_proc[] = {
+	FLOW_END_FIELDS, F_SRC_PID, F_DST_PID, F_SRTT, F_MIN_RTT, F_RETRANS,
+	F_RTT_AT, F_SRC_COMM, F_DST_COMM, F_SRC_CONTAINER, F_DST_CONTAINER,
 };
 
 /* A drop is one packet: start and end are its time. */
@@ -159,6 +191,8 @@ static const struct {
 } templates[] = {
 	{ SL_IPFIX_TPL_FLOW_END, tpl_flow_end, sizeof(tpl_flow_end) },
 	{ SL_IPFIX_TPL_DROP, tpl_drop, sizeof(tpl_drop) },
+	{ SL_IPFIX_TPL_FLOW_END_PROC, tpl_flow_end_proc,
+	  sizeof(tpl_flow_end_proc) },
 };
 
 /* --- encoding ------------------------------------------------------------- */
@@ -409,6 +443,19 @@ static uint8_t *field_encode(uint8_t *p, enum field f, const struct view *v)
 	case F_DROP_REASON:
 		*p = r->reason;
 		return p + 1;
+	case F_SRC_PID:
+		return put32(p, r->proc[0].pid);
+	case F_DST_PID:
+		return put32(p, r->proc[1].pid);
+	case F_SRTT:
+		return put32(p, r->rtt.srtt_us);
+	case F_MIN_RTT:
+		return put32(p, r->rtt.min_us);
+	case F_RETRANS:
+		return put32(p, r->rtt.retrans);
+	case F_RTT_AT:
+		*p = r->rtt.at_dst;
+		return p + 1;
 	default:
 		return p; /* unreachable: every fixed field is above */
 	}
@@ -457,6 +504,10 @@ static void view_init(struct view *v, const struct sl_ipfix *x,
 	str_set0(&v->st, F_NODE, x->node_name);
 	str_set0(&v->st, F_DROP_REASON_NAME,
 		 r->kind == SL_FLOW_REC_DROP ? sl_reason_name(r->reason) : NULL);
+	str_set0(&v->st, F_SRC_COMM, r->proc[0].comm);
+	str_set0(&v->st, F_DST_COMM, r->proc[1].comm);
+	str_set0(&v->st, F_SRC_CONTAINER, r->proc[0].container);
+	str_set0(&v->st, F_DST_CONTAINER, r->proc[1].container);
 }
 
 /* Room for a record's strings in a message that also carries the
@@ -592,7 +643,11 @@ static void on_record(void *ctx, const struct sl_flows *f,
 
 	if (!x->running)
 		return;
-	if (r->kind == SL_FLOW_REC_END)
+	if (r->kind == SL_FLOW_REC_END &&
+	    (sl_flow_process_known(&r->proc[0]) ||
+	     sl_flow_process_known(&r->proc[1]) || r->rtt.valid))
+		t = 2;
+	else if (r->kind == SL_FLOW_REC_END)
 		t = 0;
 	else if (r->kind == SL_FLOW_REC_DROP)
 		t = 1;

@@ -16,16 +16,21 @@
  *  - drops (SL_FLOW_REC_DROP), template SL_IPFIX_TPL_DROP: the packet's
  *    tuple, forwardingStatus "dropped" with the nearest RFC 7270 reason,
  *    and sluice's own reason by code and name.
+ *  - connection ends whose sockets were seen (a process named at either
+ *    end, or a TCP round trip), template SL_IPFIX_TPL_FLOW_END_PROC: the
+ *    same elements and after them each end's process id, command and
+ *    container id, and the RTT. Only such records use it: a field sent
+ *    empty in every record would tell a collector nothing and cost bytes.
  * Starts are not exported: the end carries everything a start does, plus
  * counters, and a collector that sums records would count a connection
  * twice. Policy verdicts are not exported either: a denial is a drop.
  *
  * Whatever has no IANA element (pods, namespaces, labels, identities,
- * Services, NetworkPolicies, the node) goes in sluice's own elements under
- * SL_IPFIX_PEN, strings as variable-length fields (RFC 7011 section 7).
- * The process elements are defined but left out of the templates until a
- * record carries a pid and command: a field sent empty in every record
- * would tell a collector nothing and cost bytes.
+ * Services, NetworkPolicies, the node, processes, containers) goes in
+ * sluice's own elements under SL_IPFIX_PEN, strings as variable-length
+ * fields (RFC 7011 section 7). IANA's registry has no element for a
+ * round-trip time or a retransmission count either (its TCP elements are
+ * header fields and flag counters): those are sluice's too.
  *
  * The observation domain is the node: a hash of its name (FNV-1a), the
  * same on every restart, different per node, so a collector keeps each
@@ -70,6 +75,7 @@
 enum sl_ipfix_template_id {
 	SL_IPFIX_TPL_FLOW_END = 256,
 	SL_IPFIX_TPL_DROP = 257,
+	SL_IPFIX_TPL_FLOW_END_PROC = 258,
 };
 
 /*
@@ -94,8 +100,18 @@ enum sl_ipfix_ie {
 	SL_IPFIX_IE_NODE_NAME = 112,        /* string */
 	SL_IPFIX_IE_DROP_REASON = 113,      /* unsigned8, include/sluice/drop.h */
 	SL_IPFIX_IE_DROP_REASON_NAME = 114, /* string, "POLICY_DENIED_INGRESS" */
-	SL_IPFIX_IE_PROCESS_ID = 115,       /* unsigned32: not exported yet */
-	SL_IPFIX_IE_PROCESS_COMMAND = 116,  /* string: not exported yet */
+	SL_IPFIX_IE_SRC_PROCESS_ID = 115,   /* unsigned32, the source's pid */
+	SL_IPFIX_IE_SRC_PROCESS_COMMAND = 116, /* string, its comm */
+	SL_IPFIX_IE_DST_PROCESS_ID = 117,   /* unsigned32 */
+	SL_IPFIX_IE_DST_PROCESS_COMMAND = 118, /* string */
+	SL_IPFIX_IE_SRC_CONTAINER_ID = 119, /* string, 64 hex digits */
+	SL_IPFIX_IE_DST_CONTAINER_ID = 120, /* string */
+	SL_IPFIX_IE_TCP_SRTT = 121,         /* unsigned32, microseconds */
+	SL_IPFIX_IE_TCP_MIN_RTT = 122,      /* unsigned32, microseconds */
+	SL_IPFIX_IE_TCP_RETRANSMITS = 123,  /* unsigned32, segments */
+	SL_IPFIX_IE_RTT_AT = 124,           /* unsigned8: 0 the source's
+					     * socket measured it, 1 the
+					     * destination's */
 };
 
 /* For metrics: counts since the exporter opened. */

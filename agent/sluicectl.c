@@ -57,7 +57,7 @@ static void usage(FILE *out)
 		"          [--label K=V] [--service NS/NAME] [--verdict FORWARDED|DROPPED]\n"
 		"          [--drop-reason NAME] [--protocol P] [--port N]\n"
 		"          [--traffic-direction ingress|egress]\n"
-		"          [--type start|end|drop|policy-verdict]\n"
+		"          [--type start|end|drop|policy-verdict] [--process COMM]\n"
 		"              flows: the recent ones, or those to come\n");
 }
 

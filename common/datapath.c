@@ -68,6 +68,7 @@ void sl_datapath_close(struct sl_datapath *dp)
 		       &dp->backends_fd, &dp->affinity_fd, &dp->ct_fd,
 		       &dp->sock_connect4_fd, &dp->sock_sendmsg4_fd,
 		       &dp->sock_recvmsg4_fd, &dp->sock_getpeername4_fd,
+		       &dp->sock_post_bind4_fd, &dp->sock_ops_fd,
 		       &dp->config_fd, &dp->maglev_fd, &dp->policy_fd,
 		       &dp->policy_cidr_fd, &dp->events_fd,
 		       &dp->event_stats_fd };
@@ -101,6 +102,8 @@ int sl_datapath_open_pinned(struct sl_datapath *dp, const char *bpf_root)
 		{ &dp->sock_sendmsg4_fd, SL_PROG_SOCK_SENDMSG4 },
 		{ &dp->sock_recvmsg4_fd, SL_PROG_SOCK_RECVMSG4 },
 		{ &dp->sock_getpeername4_fd, SL_PROG_SOCK_GETPEERNAME4 },
+		{ &dp->sock_post_bind4_fd, SL_PROG_SOCK_POST_BIND4 },
+		{ &dp->sock_ops_fd, SL_PROG_SOCK_OPS },
 		{ &dp->config_fd, SL_CONFIG_MAP },
 		{ &dp->maglev_fd, SL_MAGLEV_MAP },
 		{ &dp->policy_fd, SL_POLICY_MAP },
@@ -267,28 +270,100 @@ static int size_ct(struct bpf_map *map, const char *path)
 	return err;
 }
 
-int sl_datapath_load_and_pin(const char *bpf_root)
+bool sl_bpf_helper_usable(enum bpf_prog_type type,
+			  enum bpf_attach_type attach, enum bpf_func_id helper)
+{
+	/* r0 = helper(r1 = ctx, ...); exit: whatever else the verifier
+	 * objects to (the arguments, the return value) means it got past
+	 * the helper's check. */
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_JMP | BPF_CALL, .imm = helper },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts);
+	char log[4096] = "";
+	int fd;
+
+	opts.expected_attach_type = attach;
+	opts.log_buf = log;
+	opts.log_size = sizeof(log);
+	opts.log_level = 1;
+	fd = bpf_prog_load(type, NULL, "GPL", insns, 2, &opts);
+	if (fd >= 0) {
+		close(fd);
+		return true;
+	}
+	/* An unknown id, then (until 6.x) a known one the type may not
+	 * call, then today's wording of the latter: libbpf 1.1's own probe
+	 * knows only the first two, and says yes to everything on 6.x. */
+	return log[0] && !strstr(log, "invalid func ") &&
+	       !strstr(log, "unknown func ") &&
+	       !strstr(log, "program of this type cannot use helper");
+}
+
+/* What the kernel's socket hooks may call, into the object's switches
+ * (datapath/lib/sock.h, sockops.h); all off for @attribution false. */
+static void probe_sock_helpers(struct sluice_bpf *skel, bool attribution)
+{
+	const enum bpf_prog_type addr = BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
+				 sock = BPF_PROG_TYPE_CGROUP_SOCK;
+	const enum bpf_attach_type connect = BPF_CGROUP_INET4_CONNECT,
+				   bind = BPF_CGROUP_INET4_POST_BIND;
+	const enum bpf_func_id pid = BPF_FUNC_get_current_pid_tgid,
+			       comm = BPF_FUNC_get_current_comm;
+
+	/* Without it (before 5.18) the verifier never sees the call, and a
+	 * refused host connect() fails with EPERM, not ECONNREFUSED. */
+	skel->rodata->sock_have_set_retval =
+		sl_bpf_helper_usable(addr, connect, BPF_FUNC_set_retval);
+	if (!attribution)
+		return;
+	skel->rodata->sock_owner_at_connect =
+		sl_bpf_helper_usable(addr, connect, BPF_FUNC_sk_storage_get);
+	skel->rodata->sock_owner_task_at_connect =
+		sl_bpf_helper_usable(addr, connect, pid) &&
+		sl_bpf_helper_usable(addr, connect, comm);
+	skel->rodata->sock_owner_at_bind =
+		sl_bpf_helper_usable(sock, bind, BPF_FUNC_sk_storage_get);
+	skel->rodata->sock_owner_task_at_bind =
+		sl_bpf_helper_usable(sock, bind, pid) &&
+		sl_bpf_helper_usable(sock, bind, comm);
+	/* What sl_sock_ops needs to say anything at all. */
+	skel->rodata->sockops_on =
+		sl_bpf_helper_usable(BPF_PROG_TYPE_SOCK_OPS, 0,
+				     BPF_FUNC_get_socket_cookie) &&
+		sl_bpf_helper_usable(BPF_PROG_TYPE_SOCK_OPS, 0,
+				     BPF_FUNC_ringbuf_reserve);
+	skel->rodata->sockops_read_owner =
+		skel->rodata->sockops_on &&
+		sl_bpf_helper_usable(BPF_PROG_TYPE_SOCK_OPS, 0,
+				     BPF_FUNC_sk_storage_get);
+	log_info("flow attribution: TCP sockets %s; owners at connect %s, at bind %s, read by sock_ops %s; pid and command %s",
+		 skel->rodata->sockops_on ? "yes" : "no",
+		 skel->rodata->sock_owner_at_connect ? "yes" : "no",
+		 skel->rodata->sock_owner_at_bind ? "yes" : "no",
+		 skel->rodata->sockops_read_owner ? "yes" : "no",
+		 skel->rodata->sock_owner_task_at_connect ? "yes" :
+							    "no (Linux 6.1+)");
+}
+
+/*
+ * Open the embedded object and load it with maps reused from bpf_root.
+ * @attribution false: every process-attribution switch off, the object
+ * as the oldest kernel takes it.
+ */
+static int load(const char *bpf_root, bool attribution,
+		struct sluice_bpf **out)
 {
 	struct sluice_bpf *skel;
 	struct bpf_map *map;
 	char path[PATH_MAX];
 	int err;
 
-	err = sl_mkdir_p(bpf_root, 0700);
-	if (err < 0) {
-		log_error("cannot create bpfRoot %s: %s", bpf_root,
-			  strerror(-err));
-		return err;
-	}
-
 	skel = sluice_bpf__open();
 	if (!skel)
 		return -errno ? -errno : -EINVAL;
-	/* Without it (before 5.18) the verifier never sees the call, and a
-	 * refused host connect() fails with EPERM, not ECONNREFUSED. */
-	skel->rodata->sock_have_set_retval =
-		libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
-					BPF_FUNC_set_retval, NULL) > 0;
+	probe_sock_helpers(skel, attribution);
 
 	/* Reuse maps already pinned (their contents survive a reload). */
 	bpf_object__for_each_map(map, skel->obj) {
@@ -308,10 +383,38 @@ int sl_datapath_load_and_pin(const char *bpf_root)
 	}
 
 	err = sluice_bpf__load(skel);
+out:
+	if (err < 0)
+		sluice_bpf__destroy(skel);
+	else
+		*out = skel;
+	return err;
+}
+
+int sl_datapath_load_and_pin(const char *bpf_root)
+{
+	struct sluice_bpf *skel = NULL;
+	int err;
+
+	err = sl_mkdir_p(bpf_root, 0700);
+	if (err < 0) {
+		log_error("cannot create bpfRoot %s: %s", bpf_root,
+			  strerror(-err));
+		return err;
+	}
+	err = load(bpf_root, true, &skel);
+	/* Attribution is the newest code in the object, and the one part
+	 * pods can do without: a kernel whose verifier refuses it still
+	 * gets a datapath. */
+	if (err < 0) {
+		log_warn("loading the datapath object failed (%s); retrying without process attribution",
+			 strerror(-err));
+		err = load(bpf_root, false, &skel);
+	}
 	if (err < 0) {
 		log_error("loading the datapath object failed: %s",
 			  strerror(-err));
-		goto out;
+		return err;
 	}
 	err = write_info(skel);
 	if (err < 0)
@@ -330,6 +433,10 @@ int sl_datapath_load_and_pin(const char *bpf_root)
 		err = pin_prog(skel->progs.sl_sock_recvmsg4, bpf_root);
 	if (!err)
 		err = pin_prog(skel->progs.sl_sock_getpeername4, bpf_root);
+	if (!err)
+		err = pin_prog(skel->progs.sl_sock_post_bind4, bpf_root);
+	if (!err)
+		err = pin_prog(skel->progs.sl_sock_ops, bpf_root);
 	if (!err)
 		err = pin_prog(skel->progs.sl_from_pod, bpf_root);
 	if (err < 0)

@@ -7,6 +7,7 @@
 #define SL_COMMON_DATAPATH_H
 
 #include <limits.h>
+#include <linux/bpf.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -27,6 +28,8 @@ struct sl_datapath {
 	int sock_sendmsg4_fd;
 	int sock_recvmsg4_fd;
 	int sock_getpeername4_fd;
+	int sock_post_bind4_fd; /* flow attribution */
+	int sock_ops_fd;
 	int config_fd;
 	int maglev_fd;
 	int policy_fd;
@@ -41,17 +44,18 @@ struct sl_datapath {
 	  .metrics_fd = -1, .ipcache_fd = -1, .services_fd = -1,               \
 	  .backends_fd = -1, .affinity_fd = -1, .ct_fd = -1,                   \
 	  .sock_connect4_fd = -1, .sock_sendmsg4_fd = -1,                      \
-	  .sock_recvmsg4_fd = -1, .sock_getpeername4_fd = -1, .config_fd = -1, \
-	  .maglev_fd = -1, .policy_fd = -1, .policy_cidr_fd = -1,            \
+	  .sock_recvmsg4_fd = -1, .sock_getpeername4_fd = -1,                  \
+	  .sock_post_bind4_fd = -1, .sock_ops_fd = -1, .config_fd = -1,        \
+	  .maglev_fd = -1, .policy_fd = -1, .policy_cidr_fd = -1,              \
 	  .events_fd = -1, .event_stats_fd = -1 }
 
 /* True when path, or its nearest existing ancestor, is on a bpffs mount. */
 bool sl_bpffs_at(const char *path);
 
 /* Open the pinned programs and maps; -ENOENT when something required is
- * missing (the cgroup socket programs, sl_config, sl_maglev, sl_policy,
- * sl_policy_cidr, sl_events and sl_event_stats are not: an older build's
- * datapath lacks them until the agent upgrades it). */
+ * missing (the cgroup socket and sock_ops programs, sl_config, sl_maglev,
+ * sl_policy, sl_policy_cidr, sl_events and sl_event_stats are not: an
+ * older build's datapath lacks them until the agent upgrades it). */
 int sl_datapath_open_pinned(struct sl_datapath *dp, const char *bpf_root);
 
 /*
@@ -87,6 +91,15 @@ uint64_t sl_datapath_embedded_hash(void);
 /* What the loader recorded in the pinned sl_info; -ENOENT without it. */
 struct sl_info;
 int sl_datapath_pinned_info(const char *bpf_root, struct sl_info *info);
+
+/*
+ * sl_bpf_helper_usable - may a program of @type (attached at @attach)
+ * call @helper on this kernel? Asks the verifier, as libbpf's probe does,
+ * but reads every wording the verifier has used for "no" (libbpf 1.1
+ * misses 6.x's and answers yes for everything there).
+ */
+bool sl_bpf_helper_usable(enum bpf_prog_type type,
+			  enum bpf_attach_type attach, enum bpf_func_id helper);
 
 /* Kernel id of the program behind fd, or 0. */
 unsigned int sl_prog_id(int prog_fd);

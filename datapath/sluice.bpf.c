@@ -7,6 +7,7 @@
 #include "lib/drop.h"
 #include "lib/lxc.h"
 #include "lib/sock.h"
+#include "lib/sockops.h"
 #include "lib/netdev.h"
 
 SEC("tc")
@@ -33,17 +34,29 @@ int sl_to_netdev(struct __sk_buff *skb)
 	return sl_finish(skb, netdev_to_outside(skb), SL_DIR_EGRESS);
 }
 
-/* Host-network processes to Services, at the socket (lib/sock.h). */
+/*
+ * Host-network processes to Services, at the socket (lib/sock.h); and
+ * every process's sockets named for flow records (lib/sockops.h), once
+ * translated, so a host socket's peer is the backend its flow has.
+ */
 SEC("cgroup/connect4")
 int sl_sock_connect4(struct bpf_sock_addr *ctx)
 {
-	return sock_finish(sock4_xlate_fwd(ctx));
+	int ret = sock4_xlate_fwd(ctx);
+
+	if (ret >= 0)
+		sock_owner_connect4(ctx);
+	return sock_finish(ret);
 }
 
 SEC("cgroup/sendmsg4")
 int sl_sock_sendmsg4(struct bpf_sock_addr *ctx)
 {
-	return sock_finish(sock4_xlate_fwd(ctx));
+	int ret = sock4_xlate_fwd(ctx);
+
+	if (ret >= 0)
+		sock_udp_announce(ctx);
+	return sock_finish(ret);
 }
 
 SEC("cgroup/recvmsg4")
@@ -59,6 +72,22 @@ SEC("cgroup/getpeername4")
 int sl_sock_getpeername4(struct bpf_sock_addr *ctx)
 {
 	sock4_xlate_rev(ctx);
+	return 1;
+}
+
+/* Servers: a listener's owner, inherited by what it accepts. */
+SEC("cgroup/post_bind4")
+int sl_sock_post_bind4(struct bpf_sock *ctx)
+{
+	sock_owner_bind4(ctx);
+	return 1; /* never refuses a bind */
+}
+
+/* TCP connections' ends and RTT (lib/sockops.h). */
+SEC("sockops")
+int sl_sock_ops(struct bpf_sock_ops *ctx)
+{
+	sockops_observe(ctx);
 	return 1;
 }
 

@@ -15,6 +15,7 @@
 #include <sluice/pins.h>
 #include <sluice/policy.h>
 #include <sluice/service.h>
+#include <sluice/sock_owner.h>
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -102,6 +103,16 @@ struct {
 	__type(value, struct sl_sock_nat_val);
 	__uint(max_entries, SL_SOCK_NAT_MAX);
 } sl_sock_nat SEC(".maps");
+
+/* Who opened each socket (see sock_owner.h): no size, the kernel frees
+ * an entry with its socket; BPF_F_CLONE hands a listener's entry to the
+ * sockets accept() returns. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__type(key, int);
+	__type(value, struct sl_sock_owner_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
+} sl_sock_owner SEC(".maps");
 
 /* NetworkPolicy (see policy.h): per-endpoint allow entries with the port
  * matched by prefix, and ipBlock CIDRs to CIDR identities. Written by the

@@ -16,7 +16,8 @@
  * namespace. They act only in the node's own namespace (sl_config, see
  * include/sluice/config.h): pods' sockets are translated per packet at
  * their veth, and other nodes sharing the machine in tests bring their own
- * programs.
+ * programs. (connect4 and sendmsg4 also name sockets' owners for flow
+ * records, in every namespace: sockops.h.)
  */
 #ifndef SL_LIB_SOCK_H
 #define SL_LIB_SOCK_H
@@ -37,16 +38,25 @@
  */
 const volatile __u8 sock_have_set_retval = 0;
 
-/* Whether this socket belongs to the node's network namespace. */
-static __always_inline int sock_in_node(void *ctx)
+/*
+ * Whether this socket belongs to the node's network namespace; @unknown
+ * when the agent could not tell which that is (before 5.14).
+ */
+static __always_inline int sock_netns_is_node(void *ctx, int unknown)
 {
 	struct sl_config *cfg;
 	__u32 key = 0;
 
 	cfg = bpf_map_lookup_elem(&sl_config, &key);
 	if (!cfg || !cfg->netns_cookie)
-		return 1; /* unknown: one node per machine */
+		return unknown;
 	return bpf_get_netns_cookie(ctx) == cfg->netns_cookie;
+}
+
+/* Translation's scope; unknown, it is one node per machine. */
+static __always_inline int sock_in_node(void *ctx)
+{
+	return sock_netns_is_node(ctx, 1);
 }
 
 static __always_inline int sock4_remember(__u64 cookie, __be32 addr,

@@ -14,6 +14,8 @@
 
 #include <linux/types.h>
 
+#include <sluice/sock_owner.h>
+
 #define SL_EVENTS_MAP "sl_events"
 #define SL_EVENTS_BYTES (1u << 20)
 
@@ -23,7 +25,10 @@ enum sl_event_type {
 	SL_EVENT_DROP = 1,   /* subtype: enum sl_reason */
 	SL_EVENT_POLICY = 2, /* subtype: enum sl_verdict_kind */
 	SL_EVENT_FLOW = 3,   /* subtype: enum sl_flow_kind */
-	SL_EVENT_TYPE_MAX = 4,
+	SL_EVENT_SOCK = 4,   /* subtype: enum sl_sock_kind */
+	/* A power of two above the last type: sl_event_stats_index() masks
+	 * with it. */
+	SL_EVENT_TYPE_MAX = 8,
 };
 
 /* Per CPU: enough for a busy node's connection churn, small enough that
@@ -150,5 +155,75 @@ struct sl_flow_event {
 	__u64 bytes[2];
 };
 _Static_assert(sizeof(struct sl_flow_event) == 112, "sl_flow_event ABI");
+
+/*
+ * A connection's socket, from the socket's side (datapath/lib/sockops.h),
+ * for the agent to name the process at each end of a flow and to give
+ * TCP connections their round-trip time. Sent only for sockets whose
+ * connection this node tracks (a local pod's address at either end).
+ *
+ *  - SL_SOCK_OPEN, TCP: as a client connect()s, before its SYN leaves
+ *    (the tuple is final then: the source port is bound), and as a
+ *    server's connection is established (accept()'s socket). UDP: at the
+ *    first datagram a socket sends to a peer (sendto()/sendmsg() with an
+ *    address; connected UDP sockets are not seen).
+ *  - SL_SOCK_CLOSE, TCP only: as the socket leaves ESTABLISHED (its first
+ *    FIN, sent or received, or a reset), or fails to connect, with the
+ *    kernel's RTT estimate and retransmit count at that moment.
+ *
+ * The tuple is the socket's own view, local end first: a client's remote
+ * is what it connect()ed to (a ClusterIP for a pod: translation happens
+ * at its veth; the backend for a host process: translated at connect()),
+ * a server's remote is the client. laddr is 0 for a UDP socket bound to
+ * no address (the route picks the source per datagram).
+ *
+ * They do not wake the reader (BPF_RB_NO_WAKEUP): the flow event each
+ * precedes does, and the reader also reads the ring every second.
+ */
+enum sl_sock_kind {
+	SL_SOCK_OPEN = 1,
+	SL_SOCK_CLOSE = 2,
+};
+
+enum sl_sock_side {
+	SL_SOCK_ACTIVE = 1,   /* TCP: connect()ed, the flow's source */
+	SL_SOCK_PASSIVE = 2,  /* TCP: accepted, the flow's destination */
+	SL_SOCK_DATAGRAM = 3, /* UDP: a sender, either end */
+};
+
+/* The kernel's TCP states (include/net/tcp_states.h), as
+ * SL_SOCK_CLOSE's state says which one the socket entered. */
+enum sl_tcp_state {
+	SL_TCP_ESTABLISHED = 1,
+	SL_TCP_SYN_SENT = 2,
+	SL_TCP_SYN_RECV = 3,
+	SL_TCP_FIN_WAIT1 = 4,
+	SL_TCP_FIN_WAIT2 = 5,
+	SL_TCP_TIME_WAIT = 6,
+	SL_TCP_CLOSE = 7,
+	SL_TCP_CLOSE_WAIT = 8,
+	SL_TCP_LAST_ACK = 9,
+};
+
+struct sl_sock_event {
+	struct sl_event_hdr hdr; /* subtype: enum sl_sock_kind */
+	__be32 laddr;
+	__be32 raddr;
+	__be16 lport;
+	__be16 rport;
+	__u8 proto;
+	__u8 side;          /* enum sl_sock_side; 0 on CLOSE */
+	__u8 state;         /* CLOSE: enum sl_tcp_state entered */
+	__u8 pad;
+	__u64 cookie;       /* bpf_get_socket_cookie(): one socket's events */
+	__u64 netns_cookie; /* UDP: the socket's network namespace; else 0 */
+	struct sl_sock_owner owner; /* zeroes where unknown */
+	/* CLOSE: the kernel's estimates (struct tcp_sock). */
+	__u32 srtt_us;      /* smoothed RTT, microseconds */
+	__u32 rtt_min_us;   /* the lowest RTT seen (windowed minimum) */
+	__u32 retrans;      /* segments retransmitted over its life */
+	__u32 pad2;
+};
+_Static_assert(sizeof(struct sl_sock_event) == 104, "sl_sock_event ABI");
 
 #endif /* SLUICE_EVENT_H */

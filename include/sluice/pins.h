@@ -19,6 +19,9 @@
 #define SL_PROG_SOCK_SENDMSG4 "sl_sock_sendmsg4"
 #define SL_PROG_SOCK_RECVMSG4 "sl_sock_recvmsg4"
 #define SL_PROG_SOCK_GETPEERNAME4 "sl_sock_getpeername4"
+/* Flow attribution (datapath/lib/sockops.h), attached with the above. */
+#define SL_PROG_SOCK_POST_BIND4 "sl_sock_post_bind4"
+#define SL_PROG_SOCK_OPS "sl_sock_ops"
 #define SL_PROG_FROM_NETDEV "sl_from_netdev"
 #define SL_PROG_TO_NETDEV "sl_to_netdev"
 

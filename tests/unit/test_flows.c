@@ -2,16 +2,22 @@
 /*
  * Flow records (agent/flows.c): each kind of datapath event decoded into a
  * record, the names captured and looked up, the Hubble-style JSON, the
- * recent buffer wrapping, expiry ends, sinks and followers.
+ * recent buffer wrapping, expiry ends, sinks and followers; the join of
+ * socket events (processes, RTT) in either order, its wait and its
+ * bounds; container ids from cgroup paths.
  */
 #include "unit.h"
 
+#include "cgroup.h"
 #include "flow_file.h"
+#include "flow_source.h"
 #include "flows.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sluice/drop.h>
@@ -57,9 +63,19 @@ static const char *policy_of(void *ctx, uint32_t id)
 	return id == 77 ? "shop/allow-client" : NULL;
 }
 
+#define CONTAINER_ID \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static const char *container_of(void *ctx, uint64_t cgroup_id)
+{
+	(void)ctx;
+	return cgroup_id == 4242 ? CONTAINER_ID : NULL;
+}
+
 static const struct sl_flow_names names = {
 	.pod_at = pod_at, .labels_of = labels_of, .service_of = service_of,
-	.policy_of = policy_of, .node_name = "n1",
+	.policy_of = policy_of, .container_of = container_of,
+	.node_name = "n1",
 };
 
 static void hdr_fill(struct sl_event_hdr *h, uint8_t type, uint8_t subtype,
@@ -344,6 +360,410 @@ static void test_expired(void **state)
 	sl_flows_free(&f);
 }
 
+/* --- the socket join ------------------------------------------------------ */
+
+/* A socket's event: its view (local first), owner, and at close an RTT. */
+static struct sl_sock_event sock_event(uint8_t kind, uint8_t side,
+				       const char *laddr, uint16_t lport,
+				       const char *raddr, uint16_t rport,
+				       uint64_t cookie, uint32_t pid,
+				       const char *comm)
+{
+	struct sl_sock_event ev = { 0 };
+
+	hdr_fill(&ev.hdr, SL_EVENT_SOCK, kind,
+		 side == SL_SOCK_PASSIVE ? SL_DIR_INGRESS : SL_DIR_EGRESS,
+		 sizeof(ev));
+	ev.laddr = htonl(ip4(laddr));
+	ev.raddr = htonl(ip4(raddr));
+	ev.lport = htons(lport);
+	ev.rport = htons(rport);
+	ev.proto = IPPROTO_TCP;
+	ev.side = side;
+	ev.cookie = cookie;
+	ev.owner.tgid = pid;
+	ev.owner.pid = pid + 1;
+	ev.owner.cgroup_id = pid ? 4242 : 0;
+	snprintf(ev.owner.comm, sizeof(ev.owner.comm), "%s", comm ? comm : "");
+	if (kind == SL_SOCK_CLOSE) {
+		ev.state = SL_TCP_FIN_WAIT1;
+		ev.srtt_us = 100 + (uint32_t)cookie;
+		ev.rtt_min_us = 50;
+		ev.retrans = 1;
+	}
+	return ev;
+}
+
+static void feed(struct sl_flows *f, const void *ev, size_t len)
+{
+	uint64_t errors = f->decode_errors;
+
+	assert_int_equal(sl_flows_event(f, ev, len), 0);
+	assert_int_equal(f->decode_errors, errors);
+}
+
+#define FEED(f, ev) feed((f), &(ev), sizeof(ev))
+
+static int64_t json_int(json_object *o, const char *a, const char *b)
+{
+	const char *v = path_str(o, a, b);
+
+	assert_non_null(v);
+	return strtoll(v, NULL, 10);
+}
+
+/* The join's cases: flow_event()'s connection, client A:41000 (curl,
+ * socket 1) to server B:80 (nginx, socket 2), its start and its close. */
+struct join {
+	struct sl_flows f;
+	struct sl_sock_event c_open, s_open, c_close, s_close;
+	struct sl_flow_event start, end;
+	json_object *o; /* the newest record, once asked for */
+};
+
+static int join_setup(void **state)
+{
+	struct join *j = calloc(1, sizeof(*j));
+
+	assert_non_null(j);
+	assert_int_equal(sl_flows_init(&j->f, 8, &names), 0);
+	j->c_open = sock_event(SL_SOCK_OPEN, SL_SOCK_ACTIVE, IP_A, 41000,
+			       IP_B, 80, 1, 1234, "curl");
+	j->s_open = sock_event(SL_SOCK_OPEN, SL_SOCK_PASSIVE, IP_B, 80, IP_A,
+			       41000, 2, 99, "nginx");
+	j->c_close = sock_event(SL_SOCK_CLOSE, 0, IP_A, 41000, IP_B, 80, 1, 0,
+				NULL);
+	j->s_close = sock_event(SL_SOCK_CLOSE, 0, IP_B, 80, IP_A, 41000, 2, 0,
+				NULL);
+	j->start = flow_event(SL_FLOW_START);
+	j->end = flow_event(SL_FLOW_CLOSE);
+	*state = j;
+	return 0;
+}
+
+static int join_teardown(void **state)
+{
+	struct join *j = *state;
+
+	json_object_put(j->o);
+	sl_flows_free(&j->f);
+	free(j);
+	return 0;
+}
+
+/* The newest record's JSON, kept until the next call or the teardown. */
+static json_object *newest(struct join *j)
+{
+	json_object_put(j->o);
+	j->o = newest_json(&j->f);
+	return j->o;
+}
+
+/* Sockets before the close (the usual order): the start names the
+ * client, the end goes at once with both ends and the client's RTT. */
+static void test_join_sockets_first(void **state)
+{
+	struct join *j = *state;
+	json_object *o;
+
+	j->start.created_ns = j->end.created_ns = 555;
+	FEED(&j->f, j->c_open);
+	assert_int_equal(j->f.count, 0); /* not a record */
+	FEED(&j->f, j->start);
+	o = newest(j);
+	assert_string_equal(path_str(o, "process", "comm"), "curl");
+	assert_int_equal(json_int(o, "process", "pid"), 1234);
+	assert_int_equal(json_int(o, "process", "tid"), 1235);
+	assert_int_equal(json_int(o, "process", "cgroup_id"), 4242);
+	assert_string_equal(path_str(o, "process", "container_id"), CONTAINER_ID);
+	assert_null(path_str(o, "destination_process", NULL));
+	assert_null(path_str(o, "rtt", NULL));
+
+	FEED(&j->f, j->s_open);
+	FEED(&j->f, j->c_close);
+	FEED(&j->f, j->s_close);
+	FEED(&j->f, j->end);
+	assert_int_equal(j->f.count, 2);
+	assert_int_equal(j->f.n_pending, 0);
+	o = newest(j);
+	assert_string_equal(path_str(o, "flow_event", NULL), "end");
+	assert_string_equal(path_str(o, "process", "comm"), "curl");
+	assert_string_equal(path_str(o, "destination_process", "comm"), "nginx");
+	assert_int_equal(json_int(o, "destination_process", "pid"), 99);
+	assert_int_equal(json_int(o, "rtt", "srtt_us"), 101); /* the client's */
+	assert_int_equal(json_int(o, "rtt", "min_us"), 50);
+	assert_int_equal(json_int(o, "rtt", "retransmits"), 1);
+	assert_string_equal(path_str(o, "rtt", "measured_at"), "source");
+	/* Done with: the table forgot both sockets. */
+	assert_int_equal(j->f.socks.count, 0);
+	assert_int_equal(j->f.sock_events, 4);
+}
+
+/* The close before a socket's (a reset's receiver): held, and out as
+ * soon as the last socket reported, not before. */
+static void test_join_close_first(void **state)
+{
+	struct join *j = *state;
+	json_object *o;
+
+	FEED(&j->f, j->c_open);
+	FEED(&j->f, j->s_open);
+	FEED(&j->f, j->end);
+	assert_int_equal(j->f.count, 0);
+	assert_int_equal(j->f.n_pending, 1);
+	FEED(&j->f, j->s_close);
+	assert_int_equal(j->f.count, 0); /* the client's still open */
+	FEED(&j->f, j->c_close);
+	assert_int_equal(j->f.count, 1);
+	assert_int_equal(j->f.n_pending, 0);
+	assert_int_equal(j->f.ends_waited[0], 1);
+	assert_int_equal(j->f.ends_waited[1], 0);
+	o = newest(j);
+	assert_string_equal(path_str(o, "process", "comm"), "curl");
+	assert_string_equal(path_str(o, "destination_process", "comm"), "nginx");
+	assert_int_equal(json_int(o, "rtt", "srtt_us"), 101);
+	/* The record keeps the close's time, not the release's. */
+	assert_int_equal(j->f.ring[0].time.tv_sec,
+			 (int64_t)(j->end.hdr.ts_ns + j->f.realtime_offset_ns) /
+				 1000000000);
+}
+
+/* A socket that never reports: the end goes when the wait is over, with
+ * what is known; only the destination measured: its RTT. */
+static void test_join_timeout(void **state)
+{
+	struct join *j = *state;
+	uint64_t deadline = j->end.hdr.ts_ns + SL_FLOWS_JOIN_WAIT_NS;
+	json_object *o;
+
+	FEED(&j->f, j->c_open);
+	FEED(&j->f, j->s_open);
+	FEED(&j->f, j->s_close);
+	FEED(&j->f, j->end);
+	assert_int_equal(j->f.n_pending, 1);
+	assert_int_equal(sl_flows_flush(&j->f, deadline - 1), deadline);
+	assert_int_equal(j->f.count, 0);
+	assert_int_equal(sl_flows_flush(&j->f, deadline), 0);
+	assert_int_equal(j->f.count, 1);
+	assert_int_equal(j->f.ends_waited[1], 1);
+	o = newest(j);
+	assert_string_equal(path_str(o, "process", "comm"), "curl");
+	assert_int_equal(json_int(o, "rtt", "srtt_us"), 102);
+	assert_string_equal(path_str(o, "rtt", "measured_at"), "destination");
+
+	/* Nothing known of the sockets: no wait at all. */
+	FEED(&j->f, j->end);
+	assert_int_equal(j->f.count, 2);
+	assert_int_equal(j->f.n_pending, 0);
+	assert_null(path_str(newest(j), "process", NULL));
+}
+
+/* A Service connection: the client's socket sees the VIP, the server's
+ * the client; the record joins both through its backend. And an end
+ * from conntrack's expiry is joined at once. */
+static void test_join_service_expired(void **state)
+{
+	struct join *j = *state;
+	struct sl_ct_key k = { .saddr = htonl(ip4(IP_A)),
+			       .daddr = htonl(ip4("10.96.0.10")),
+			       .sport = htons(41000), .dport = htons(80),
+			       .proto = IPPROTO_TCP, .dir = SL_CT_OUT };
+	struct sl_ct_entry e = { .created_ns = 1000000000ull,
+				 .nat_daddr = htonl(ip4(IP_B)),
+				 .nat_dport = htons(8080), .svc_id = 42 };
+	json_object *o;
+
+	j->c_open.raddr = k.daddr;
+	j->s_open.lport = e.nat_dport;
+	FEED(&j->f, j->c_open);
+	FEED(&j->f, j->s_open);
+	sl_flows_expired(&j->f, &k, &e, 5000000000ull);
+	assert_int_equal(j->f.count, 1);
+	o = newest(j);
+	assert_string_equal(path_str(o, "process", "comm"), "curl");
+	assert_string_equal(path_str(o, "destination_process", "comm"), "nginx");
+	assert_null(path_str(o, "rtt", NULL));
+}
+
+/* UDP: a socket bound to no address is found by port; it outlives a
+ * flow (a new one may start on it); a second namespace's socket on the
+ * same key makes it ambiguous, named by nobody. */
+static void test_join_udp(void **state)
+{
+	struct join *j = *state;
+	struct sl_sock_event *open = &j->c_open;
+	struct sl_ct_key k = { .saddr = htonl(ip4(IP_A)), .daddr = htonl(ip4(IP_B)),
+			       .sport = htons(41000), .dport = htons(80),
+			       .proto = IPPROTO_UDP, .dir = SL_CT_OUT };
+	struct sl_ct_entry e = { .created_ns = 777 };
+
+	open->laddr = 0;
+	open->side = SL_SOCK_DATAGRAM;
+	open->proto = j->start.proto = IPPROTO_UDP;
+	open->netns_cookie = 5;
+	j->start.created_ns = 777;
+	FEED(&j->f, *open);
+	FEED(&j->f, j->start);
+	assert_string_equal(path_str(newest(j), "process", "comm"), "curl");
+	sl_flows_expired(&j->f, &k, &e, 5000000000ull);
+	assert_string_equal(path_str(newest(j), "flow_event", NULL), "end");
+	assert_string_equal(path_str(j->o, "process", "comm"), "curl");
+	assert_int_equal(j->f.socks.count, 1); /* kept for the next flow */
+
+	/* Another namespace's socket on the key, soon after: nobody. */
+	open->cookie = 2;
+	open->netns_cookie = 6;
+	snprintf(open->owner.comm, sizeof(open->owner.comm), "other");
+	FEED(&j->f, *open);
+	j->start.created_ns = 778;
+	FEED(&j->f, j->start);
+	assert_null(path_str(newest(j), "process", NULL));
+	/* Long after, a new socket there is named again. */
+	open->cookie = 3;
+	open->hdr.ts_ns += SL_FLOWS_UDP_REUSE_NS;
+	FEED(&j->f, *open);
+	j->start.created_ns = 779;
+	FEED(&j->f, j->start);
+	assert_string_equal(path_str(newest(j), "process", "comm"), "other");
+}
+
+/* A socket that named one flow's start does not name another flow on its
+ * tuple (a reused tuple the table missed the end of). */
+static void test_join_claimed(void **state)
+{
+	struct join *j = *state;
+
+	j->start.created_ns = 1;
+	j->end.created_ns = 2;
+	FEED(&j->f, j->c_open);
+	FEED(&j->f, j->start);
+	FEED(&j->f, j->end); /* another flow's: not held for this socket */
+	assert_int_equal(j->f.count, 2);
+	assert_null(path_str(newest(j), "process", NULL));
+}
+
+/* Bounds: the table keeps the most recent sockets, the held ends the
+ * most recent; what falls out is counted (sockets) or sent (ends). */
+static void test_join_bounds(void **state)
+{
+	struct join *j = *state;
+	struct sl_sock_event ev = j->c_open;
+
+	FEED(&j->f, j->c_open);
+	for (uint32_t i = 0; i < SL_FLOWS_SOCKS_MAX; i++) {
+		ev.cookie = 10 + i;
+		ev.lport = htons((uint16_t)(1000 + i % 30000));
+		ev.raddr = htonl(ip4("10.1.0.0") + i / 30000);
+		FEED(&j->f, ev);
+	}
+	assert_int_equal(j->f.socks.count, SL_FLOWS_SOCKS_MAX);
+	assert_int_equal(j->f.socks.evicted, 1);
+	FEED(&j->f, j->start); /* A:41000's socket was the oldest: gone */
+	assert_null(path_str(newest(j), "process", NULL));
+
+	/* One held end too many: the oldest goes as it is. */
+	ev = j->c_open;
+	for (uint32_t i = 0; i <= SL_FLOWS_PENDING_MAX; i++) {
+		ev.cookie = 100000 + i;
+		ev.lport = j->end.sport = htons((uint16_t)(50000 + i));
+		FEED(&j->f, ev);
+		FEED(&j->f, j->end);
+	}
+	assert_int_equal(j->f.n_pending, SL_FLOWS_PENDING_MAX);
+	assert_int_equal(j->f.ends_waited[1], 1);
+	assert_non_null(strstr(plain(newest(j)), "\"source_port\":50000,"));
+	assert_string_equal(path_str(j->o, "process", "comm"), "curl");
+	/* The teardown's free sends what waits. */
+}
+
+/* Closed sockets no end claimed are forgotten after a while. */
+static void test_join_linger(void **state)
+{
+	struct join *j = *state;
+	uint64_t closed = j->c_close.hdr.ts_ns;
+
+	FEED(&j->f, j->c_open);
+	FEED(&j->f, j->c_close);
+	assert_int_equal(j->f.socks.count, 1);
+	sl_flows_flush(&j->f, closed + SL_FLOWS_SOCK_LINGER_NS / 2);
+	assert_int_equal(j->f.socks.count, 1);
+	j->f.socks.swept_ns = 0;
+	sl_flows_flush(&j->f, closed + SL_FLOWS_SOCK_LINGER_NS + 1);
+	assert_int_equal(j->f.socks.count, 0);
+}
+
+static void test_container_id(void **state)
+{
+	static const struct {
+		const char *path, *want;
+	} cases[] = {
+		{ "/sys/fs/cgroup/kubepods.slice/kubepods-burstable.slice/"
+		  "kubepods-burstable-pod1234_5678.slice/cri-containerd-"
+		  CONTAINER_ID ".scope", CONTAINER_ID },
+		{ "/kubepods.slice/kubepods-pod1.slice/crio-" CONTAINER_ID
+		  ".scope", CONTAINER_ID },
+		{ "/system.slice/docker-" CONTAINER_ID ".scope", CONTAINER_ID },
+		{ "/machine.slice/libpod-" CONTAINER_ID ".scope/container",
+		  CONTAINER_ID },
+		/* cgroupfs driver: the bare id, and CRI-O's prefix */
+		{ "/kubepods/besteffort/pod1234-5678/" CONTAINER_ID, CONTAINER_ID },
+		{ "/kubepods/pod1/crio-" CONTAINER_ID, CONTAINER_ID },
+		{ "/docker/" CONTAINER_ID "/", CONTAINER_ID },
+		/* a process in a cgroup of its own inside the container */
+		{ "/k.slice/cri-containerd-" CONTAINER_ID ".scope/init.scope",
+		  CONTAINER_ID },
+		/* not containers */
+		{ "/kubepods.slice/crio-conmon-" CONTAINER_ID ".scope", "" },
+		{ "/system.slice/sshd.service", "" },
+		{ "/user.slice/user-1000.slice/session-2.scope", "" },
+		{ "/docker/" CONTAINER_ID "0", "" },
+		{ "/docker/0123456789AB", "" },
+		{ "/cri-containerd-.scope", "" },
+		{ "", "" },
+		{ "/", "" },
+	};
+	char out[72];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t n = sl_flow_container_id(cases[i].path, out, sizeof(out));
+
+		if (strcmp(out, cases[i].want) || n != strlen(cases[i].want))
+			fail_msg("%s: '%s' (%zu), want '%s'", cases[i].path, out,
+				 n, cases[i].want);
+	}
+	/* No room for an id: none written. */
+	assert_int_equal(sl_flow_container_id("/docker/" CONTAINER_ID, out, 64),
+			 0);
+	assert_string_equal(out, "");
+}
+
+/* A cgroup id back to its directory: the cgroup v2 mount's own root,
+ * and an id no cgroup has. Skipped without a cgroup v2 mount. */
+static void test_cgroup_path(void **state)
+{
+	char mount[PATH_MAX], path[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	(void)state;
+	if (!sl_cgroup_v2_mount(mount))
+		skip();
+	fd = open(mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	if (sl_flow_cgroup_path(fd, st.st_ino, path, sizeof(path)) == -EIO) {
+		close(fd);
+		skip(); /* no /proc here */
+	}
+	assert_int_equal(sl_flow_cgroup_path(fd, st.st_ino, path, sizeof(path)),
+			 0);
+	assert_string_equal(path, mount);
+	assert_int_equal(sl_flow_cgroup_path(fd, UINT64_MAX - 7, path,
+					     sizeof(path)), -ENOENT);
+	close(fd);
+}
+
 static unsigned int sink_calls;
 static uint64_t sink_last_seq;
 
@@ -508,6 +928,24 @@ int main(void)
 		cmocka_unit_test(test_followers),
 		cmocka_unit_test(test_slow_follower),
 		cmocka_unit_test(test_file_sink),
+		cmocka_unit_test_setup_teardown(test_join_sockets_first, join_setup,
+						join_teardown),
+		cmocka_unit_test_setup_teardown(test_join_close_first, join_setup,
+						join_teardown),
+		cmocka_unit_test_setup_teardown(test_join_timeout, join_setup,
+						join_teardown),
+		cmocka_unit_test_setup_teardown(test_join_service_expired, join_setup,
+						join_teardown),
+		cmocka_unit_test_setup_teardown(test_join_udp, join_setup,
+						join_teardown),
+		cmocka_unit_test_setup_teardown(test_join_claimed, join_setup,
+						join_teardown),
+		cmocka_unit_test_setup_teardown(test_join_bounds, join_setup,
+						join_teardown),
+		cmocka_unit_test_setup_teardown(test_join_linger, join_setup,
+						join_teardown),
+		cmocka_unit_test(test_container_id),
+		cmocka_unit_test(test_cgroup_path),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

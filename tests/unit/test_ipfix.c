@@ -368,7 +368,7 @@ static uint32_t fnv1a(const char *s)
 static void test_templates(void **state)
 {
 	struct fixture *fx = *state;
-	const struct tpl *end, *drop;
+	const struct tpl *end, *drop, *proc;
 
 	assert_true(recv_msg(fx, 1000));
 	assert_int_equal(fx->m.seq, 0);
@@ -376,11 +376,13 @@ static void test_templates(void **state)
 	assert_true(labs((long)fx->m.export_time - (long)time(NULL)) <= 5);
 	assert_int_equal(fx->m.n_tpl_sets, 1);
 	assert_int_equal(fx->m.n_recs, 0);
-	assert_int_equal(n_tpls, 2);
+	assert_int_equal(n_tpls, 3);
 	end = tpl_find(SL_IPFIX_TPL_FLOW_END);
 	drop = tpl_find(SL_IPFIX_TPL_DROP);
+	proc = tpl_find(SL_IPFIX_TPL_FLOW_END_PROC);
 	assert_non_null(end);
 	assert_non_null(drop);
+	assert_non_null(proc);
 	/* IANA elements at their sizes, RFC 5103 reverse counters, ours. */
 	assert_true(tpl_has(end, 0, 8, 4) && tpl_has(end, 0, 12, 4));
 	assert_true(tpl_has(end, 0, 7, 2) && tpl_has(end, 0, 11, 2));
@@ -398,8 +400,20 @@ static void test_templates(void **state)
 	assert_true(tpl_has(drop, PEN_SL, SL_IPFIX_IE_DROP_REASON, 1));
 	assert_true(tpl_has(drop, PEN_SL, SL_IPFIX_IE_DROP_REASON_NAME, VARLEN));
 	assert_false(tpl_has(drop, PEN_REV, 1, 8));
-	/* Defined, not exported until a record carries them. */
-	assert_false(tpl_has(end, PEN_SL, SL_IPFIX_IE_PROCESS_ID, 4));
+	/* Processes and RTT only in the template of the ends that have
+	 * them, after every element of the plain end. */
+	assert_false(tpl_has(end, PEN_SL, SL_IPFIX_IE_SRC_PROCESS_ID, 4));
+	assert_int_equal(proc->n, end->n + 10);
+	for (size_t i = 0; i < end->n; i++)
+		assert_memory_equal(&proc->f[i], &end->f[i], sizeof(end->f[i]));
+	assert_true(tpl_has(proc, PEN_SL, SL_IPFIX_IE_SRC_PROCESS_ID, 4));
+	assert_true(tpl_has(proc, PEN_SL, SL_IPFIX_IE_DST_PROCESS_ID, 4));
+	assert_true(tpl_has(proc, PEN_SL, SL_IPFIX_IE_SRC_PROCESS_COMMAND, VARLEN));
+	assert_true(tpl_has(proc, PEN_SL, SL_IPFIX_IE_DST_CONTAINER_ID, VARLEN));
+	assert_true(tpl_has(proc, PEN_SL, SL_IPFIX_IE_TCP_SRTT, 4));
+	assert_true(tpl_has(proc, PEN_SL, SL_IPFIX_IE_TCP_MIN_RTT, 4));
+	assert_true(tpl_has(proc, PEN_SL, SL_IPFIX_IE_TCP_RETRANSMITS, 4));
+	assert_true(tpl_has(proc, PEN_SL, SL_IPFIX_IE_RTT_AT, 1));
 	assert_int_equal(fx->x.stats.template_sets, 1);
 }
 
@@ -546,8 +560,9 @@ static void test_packing(void **state)
 	sl_ipfix_flush(&fx->x);
 	while (recv_msg(fx, 200)) {
 		assert_int_equal(fx->m.seq, total);
-		/* Several a message, but for the last one. */
-		assert_true(fx->m.n_recs >= 5 || total + fx->m.n_recs == want);
+		/* Several a message, but for the last one (a message with
+		 * the three templates has room for four). */
+		assert_true(fx->m.n_recs >= 4 || total + fx->m.n_recs == want);
 		for (size_t i = 0; i < fx->m.n_recs; i++)
 			assert_int_equal(field_u(&fx->m.recs[i], 0, 148),
 					 next_id++);
@@ -564,6 +579,45 @@ static void test_packing(void **state)
 	assert_true(max_size > SL_IPFIX_MSG_MAX - 200);
 	assert_int_equal(fx->x.stats.records, want);
 	assert_int_equal(fx->x.stats.messages, msgs + 1);
+}
+
+/* An end whose sockets were seen goes with their processes and RTT; one
+ * without, in the plain template (no empty fields sent). */
+static void test_flow_end_process(void **state)
+{
+	struct fixture *fx = *state;
+	struct sl_flow_rec r = flow_end(), plain = flow_end();
+	const struct rec *d;
+
+	assert_true(recv_msg(fx, 1000));
+	r.proc[0] = (struct sl_flow_process){ .pid = 4321, .tid = 4322,
+					      .cgroup_id = 77,
+					      .comm = "curl" };
+	snprintf(r.proc[0].container, sizeof(r.proc[0].container), "%064x", 0xabc);
+	r.proc[1] = (struct sl_flow_process){ .pid = 99, .comm = "nginx" };
+	r.rtt = (struct sl_flow_rtt){ .srtt_us = 120, .min_us = 80,
+				      .retrans = 2, .valid = 1 };
+	emit(fx, &r);
+	emit(fx, &plain);
+	sl_ipfix_flush(&fx->x);
+	assert_true(recv_msg(fx, 1000));
+	assert_int_equal(fx->m.n_recs, 2);
+	d = &fx->m.recs[0];
+	assert_int_equal(d->tpl, SL_IPFIX_TPL_FLOW_END_PROC);
+	assert_int_equal(field_u(d, 0, 8), CLIENT_IP);
+	assert_field_str(d, PEN_SL, SL_IPFIX_IE_SRC_POD, "client");
+	assert_int_equal(field_u(d, PEN_SL, SL_IPFIX_IE_SRC_PROCESS_ID), 4321);
+	assert_field_str(d, PEN_SL, SL_IPFIX_IE_SRC_PROCESS_COMMAND, "curl");
+	assert_field_str(d, PEN_SL, SL_IPFIX_IE_SRC_CONTAINER_ID,
+			 r.proc[0].container);
+	assert_int_equal(field_u(d, PEN_SL, SL_IPFIX_IE_DST_PROCESS_ID), 99);
+	assert_field_str(d, PEN_SL, SL_IPFIX_IE_DST_PROCESS_COMMAND, "nginx");
+	assert_field_str(d, PEN_SL, SL_IPFIX_IE_DST_CONTAINER_ID, "");
+	assert_int_equal(field_u(d, PEN_SL, SL_IPFIX_IE_TCP_SRTT), 120);
+	assert_int_equal(field_u(d, PEN_SL, SL_IPFIX_IE_TCP_MIN_RTT), 80);
+	assert_int_equal(field_u(d, PEN_SL, SL_IPFIX_IE_TCP_RETRANSMITS), 2);
+	assert_int_equal(field_u(d, PEN_SL, SL_IPFIX_IE_RTT_AT), 0);
+	assert_int_equal(fx->m.recs[1].tpl, SL_IPFIX_TPL_FLOW_END);
 }
 
 /* Strings of 255 bytes and more take the three-byte length; what cannot
@@ -686,6 +740,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_templates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flow_end_process, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_flow_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_packing, setup, teardown),
