@@ -211,7 +211,7 @@ static uint64_t mono_ns(void)
 	return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
 }
 
-/* Wake at next (CLOCK_MONOTONIC; 0: none), and within a second anyway:
+/* Wake at next (CLOCK_MONOTONIC; 0: none), and within a tick anyway:
  * socket events wake nobody (datapath/lib/sockops.h). */
 static int timer_arm(struct sl_flow_source *s, uint64_t now_ns, uint64_t next)
 {

@@ -68,7 +68,7 @@ static void usage(FILE *out)
 		"  (default 4096)\n"
 		"--event-rate N, --event-burst N: datapath events per second and\n"
 		"  burst, per CPU, beyond which events are shed and counted\n"
-		"  (default 20000 and 5000)\n"
+		"  (default 50000 and 10000)\n"
 		"--flow-events off: no flow start/close events (drops and policy\n"
 		"  verdicts are still reported)\n"
 		"--flows-file PATH: every flow record as a JSON line, PATH rotated\n"

@@ -137,8 +137,10 @@ static __always_inline void sock_owner_bind4(struct bpf_sock *ctx)
  *
  * Submitted with BPF_RB_NO_WAKEUP: a socket event only matters with the
  * flow event that follows it (a start after the open, a close after the
- * sockets' closes), and that one wakes the agent, which reads the ring in
- * order; the agent also reads it every second. A wakeup per socket event
+ * sockets' closes), and that one may wake the agent, which reads the
+ * ring in order; but a flow event wakes the reader only when it had read
+ * everything before it, so the agent also reads the ring on a 10 ms tick
+ * (agent/flow_source.h), which keeps it from filling. A wakeup per socket event
  * would cost an interrupt and a context switch each: measured, three
  * times what emitting the events costs.
  */

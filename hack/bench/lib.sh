@@ -249,6 +249,14 @@ bench_env_line() {
 		"$(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
+# report_env: a report's lines on the machine at the start (START_ENV,
+# a bench_env_line) and now, and on the build measured (BUILD_INFO).
+report_env() {
+	echo "start: $START_ENV"
+	echo "end:   $(bench_env_line)"
+	echo "sluice: $BUILD_INFO"
+}
+
 # bridge_conflist FILE: the reference bridge plugin with host-local IPAM,
 # the baseline both benchmarks compare sluice with.
 bridge_conflist() {
@@ -325,13 +333,15 @@ ctl() { # NODE ARGS...: sluicectl of NODE's agent
 # agent_start NODE DIR | agent_start NODE SOURCE-ARGS...: sluiced on the
 # manifests folder DIR (or on e.g. --kubeconfig F); sets AGENT (its pid:
 # nsenter execs it) and AGENT_T0. Its socket programs (for host processes)
-# go nowhere: they would outlive it on the machine's cgroup root.
+# go nowhere unless the arguments give a --cgroup-root: they would outlive
+# it on the machine's cgroup root.
 # shellcheck disable=SC2034 # AGENT and AGENT_T0 are the caller's
 agent_start() {
 	local node=$1 cg=()
 	shift
 	[[ $# == 1 ]] && set -- --source "$1"
-	"$SNAP/sluiced" --help 2>&1 | grep -q -- --cgroup-root &&
+	[[ " $* " != *" --cgroup-root "* ]] &&
+		"$SNAP/sluiced" --help 2>&1 | grep -q -- --cgroup-root &&
 		cg=(--cgroup-root none)
 	AGENT_T0=$EPOCHREALTIME
 	bench_bg "$BENCH_WORK/agent-$node.log" "$(node_ns "$node")" \
@@ -341,9 +351,18 @@ agent_start() {
 	AGENT=$BENCH_LAST_PID
 }
 
-agent_stop() { # PID
+agent_stop() { bench_stop "$@"; } # PID
+
+# bench_stop PID: stop one of bench_bg's processes and forget it.
+bench_stop() {
+	kill "$1" 2>/dev/null || true
+	bench_reap "$1"
+}
+
+# bench_reap PID: wait for one of the processes in BENCH_PIDS to end, and
+# forget it.
+bench_reap() {
 	local pid=$1 i
-	kill "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
 	for i in "${!BENCH_PIDS[@]}"; do
 		[[ ${BENCH_PIDS[i]} == "$pid" ]] && unset 'BENCH_PIDS[i]'
@@ -357,12 +376,14 @@ agent_stop() { # PID
 field() { sed -n "s/.*\\b$2=\\([^ ]*\\).*/\\1/p" <<<"$1"; }
 
 # rr_once NAME NS IP PORT MODE: one rr client run of SECS seconds from NS,
-# pinned to CPU0; sets R_RATE R_P50 R_P99 R_ERR. Its output goes to
-# NAME.errors when it fails.
+# pinned to CPU0, with RR_ARGS (e.g. -P 4, -r RATE) added and run through
+# RR_WRAP (a command that execs its arguments, e.g. into a cgroup); sets
+# R_RATE R_P50 R_P99 R_ERR. Its output goes to NAME.errors when it fails.
+RR_ARGS=() RR_WRAP=()
 rr_once() {
 	local out
-	if ! out=$(bns_exec "$2" taskset -c 0 "$RR" client -H "$3" -p "$4" \
-		-m "$5" -t "$SECS" 2>&1); then
+	if ! out=$(bns_exec "$2" "${RR_WRAP[@]}" taskset -c 0 "$RR" client \
+		-H "$3" -p "$4" -m "$5" -t "$SECS" "${RR_ARGS[@]}" 2>&1); then
 		log "$1 $5 failed: $out"
 		echo "$out" >>"$BENCH_WORK/$1.errors"
 		return 1
@@ -371,10 +392,12 @@ rr_once() {
 	R_P99=$(field "$out" p99_us) R_ERR=$(field "$out" errors)
 }
 
-# rr_measure NAME MODE NS IP PORT: rr_once through measure_clean (rows
-# in res/NAME.MODE), the rate on stderr.
+# rr_measure NAME MODE NS IP PORT: rr_once (or RR_RUN, a function taking
+# rr_once's arguments) through measure_clean (rows in res/NAME.MODE), the
+# rate on stderr.
+RR_RUN=rr_once
 rr_measure() {
-	measure_clean "$1" "$2" rr_once "$1" "$3" "$4" "$5" "$2" || return 0
+	measure_clean "$1" "$2" "$RR_RUN" "$1" "$3" "$4" "$5" "$2" || return 0
 	printf ' %s/s' "$R_RATE" >&2
 	((R_CLEAN)) || printf '(kept, busy)' >&2
 	return 0

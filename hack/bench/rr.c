@@ -4,7 +4,7 @@
  *
  *   rr server -p PORT [-B ADDR]
  *   rr client -H IP -p PORT -m rr|crr -t SECONDS [-P PARALLEL] [-w WARMUP]
- *             [-R]
+ *             [-R] [-r RATE]
  *
  * The server is one epoll loop (run it pinned to one CPU) that echoes every
  * byte it reads back on the same connection, on as many connections as the
@@ -25,6 +25,12 @@
  * per-transaction latency percentiles (log-linear histogram, < 0.8 % bucket
  * width), errors the CRR transactions that failed and were retried (e.g.
  * EADDRNOTAVAIL when the ephemeral ports run out).
+ *
+ * -r RATE paces CRR instead of running it back to back: RATE new
+ * connections per second in all, each thread starting one every
+ * PARALLEL/RATE seconds on a fixed schedule (open loop: a thread that falls
+ * behind starts the next ones at once until it is back on time, so the
+ * average holds while the machine can reach it; rate= says what it did).
  *
  * Closing in CRR: like netperf, the client closes normally (FIN), so the
  * client is the active closer and every transaction leaves one TIME_WAIT
@@ -54,6 +60,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -171,7 +178,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: rr server -p PORT [-B ADDR]\n"
 		"       rr client -H IP -p PORT -m rr|crr -t SECONDS "
-		"[-P PARALLEL] [-w WARMUP] [-R]\n");
+		"[-P PARALLEL] [-w WARMUP] [-R] [-r RATE]\n");
 	exit(2);
 }
 
@@ -341,6 +348,7 @@ static struct sockaddr_in dst;
 static enum mode mode;
 static bool rst_close;
 static uint64_t t_count_from, t_end;
+static uint64_t pace_ns; /* -r: a thread's interval between connections */
 
 struct worker {
 	pthread_t thread;
@@ -405,14 +413,36 @@ static void *rr_worker(void *arg)
 	return NULL;
 }
 
+/* -r: sleep until the next connection is due (never when late). */
+static void pace(uint64_t *next)
+{
+	struct timespec ts;
+	uint64_t now = now_ns();
+
+	if (!*next)
+		*next = now;
+	if (*next > now) {
+		ts.tv_sec = (time_t)(*next / NSEC_PER_SEC);
+		ts.tv_nsec = (long)(*next % NSEC_PER_SEC);
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts,
+				       NULL) == EINTR)
+			;
+	}
+	*next += pace_ns;
+}
+
 static void *crr_worker(void *arg)
 {
 	static const struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 	struct worker *w = arg;
-	uint64_t t0, t1;
+	uint64_t t0, t1, next = 0;
 	int fd, err;
 
 	for (t0 = now_ns(); t0 < t_end; t0 = now_ns()) {
+		if (pace_ns) {
+			pace(&next);
+			t0 = now_ns();
+		}
 		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0) {
 			w->fatal = errno;
@@ -482,8 +512,9 @@ static int run_client(int argc, char **argv)
 	struct hist *total;
 	struct worker *ws;
 	uint64_t errors = 0;
+	double rate = 0;
 
-	while ((opt = getopt(argc, argv, "H:p:m:t:P:w:R")) != -1) {
+	while ((opt = getopt(argc, argv, "H:p:m:t:P:w:Rr:")) != -1) {
 		switch (opt) {
 		case 'H':
 			host = optarg;
@@ -506,6 +537,11 @@ static int run_client(int argc, char **argv)
 		case 'R':
 			rst_close = true;
 			break;
+		case 'r':
+			rate = atof(optarg);
+			if (rate <= 0)
+				usage();
+			break;
 		default:
 			usage();
 		}
@@ -519,6 +555,13 @@ static int run_client(int argc, char **argv)
 		mode = MODE_CRR;
 	else
 		usage();
+	if (rate > 0) {
+		if (mode != MODE_CRR)
+			usage();
+		pace_ns = (uint64_t)((double)par * NSEC_PER_SEC / rate);
+		/* Sleeps of tens of microseconds must not take 50 more. */
+		prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+	}
 	dst.sin_family = AF_INET;
 	dst.sin_port = htons((uint16_t)port);
 	if (inet_pton(AF_INET, host, &dst.sin_addr) != 1) {

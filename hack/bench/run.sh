@@ -16,8 +16,10 @@
 # cni_latency agent"); "services" (services.sh, Services against kube-proxy's
 # iptables and nftables rulesets, about 13 more minutes) and "policy"
 # (policy.sh, NetworkPolicy at 0 to 10,000 entries and its propagation,
-# about 12 minutes) run only when named, e.g.
-# BENCH_SUITES="datapath cni_latency agent services" or BENCH_SUITES=policy.
+# about 12 minutes) and "flows" (flows.sh, flow visibility off vs on, event
+# rates and shedding, the agent at 10k flows/s, about 10 minutes) run only
+# when named, e.g. BENCH_SUITES="datapath cni_latency agent services" or
+# BENCH_SUITES=policy.
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -31,7 +33,7 @@ fi
 suites=${BENCH_SUITES:-datapath cni_latency agent}
 for s in $suites; do
 	case $s in
-	datapath | cni_latency | agent | services | policy) ;;
+	datapath | cni_latency | agent | services | policy | flows) ;;
 	*) echo "run.sh: unknown suite '$s' in BENCH_SUITES" >&2; exit 2 ;;
 	esac
 done
@@ -56,7 +58,13 @@ if [[ " $suites " == *" services "* ]]; then
 fi
 if [[ " $suites " == *" services "* || " $suites " == *" policy "* ]]; then
 	command -v python3 >/dev/null || pkgs+=(python3)
+fi
+if [[ " $suites " == *" services "* || " $suites " == *" policy "* ||
+      " $suites " == *" flows "* ]]; then
 	command -v bpftool >/dev/null || pkgs+=(bpftool)
+fi
+if [[ " $suites " == *" flows "* ]]; then
+	command -v curl >/dev/null || pkgs+=(curl)
 fi
 if [[ " $suites " == *" policy "* && ! -x build/bin/sl-fakeapi ]]; then
 	command -v go >/dev/null || pkgs+=(golang-go)

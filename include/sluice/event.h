@@ -31,10 +31,12 @@ enum sl_event_type {
 	SL_EVENT_TYPE_MAX = 8,
 };
 
-/* Per CPU: enough for a busy node's connection churn, small enough that
- * a flood of drops cannot fill the ring faster than the agent reads. */
-#define SL_EVENT_RATE_DEFAULT 20000
-#define SL_EVENT_BURST_DEFAULT 5000
+/* Per CPU: enough for a busy node's connection churn (a connection costs
+ * each of its two CPUs up to three events: a flow start or close and its
+ * socket's open and close), small enough that a flood of drops cannot
+ * fill the ring faster than the agent reads. */
+#define SL_EVENT_RATE_DEFAULT 50000
+#define SL_EVENT_BURST_DEFAULT 10000
 
 #define SL_EVENT_STATS_MAP "sl_event_stats"
 #define SL_EVENT_STATS_MAX (SL_EVENT_TYPE_MAX << 8)
