@@ -224,33 +224,50 @@ struct ct_meta {
 	__u32 policy_id[2]; /* by enum sl_policy_dir; 0: not isolated */
 };
 
+/**
+ * ct_insert_out - a new connection's OUT entry, and its start reported
+ * @t: the connection's first packet
+ * @e: the entry as the caller built it; its first packet's counters,
+ *     TCP flags and lifetime are filled in here
+ * @dir: enum sl_dir, where the packet was seen
+ * @skb: the packet (its device and length)
+ * @now: ct_now()
+ *
+ * Returns 0 or -SL_CT_CREATE_FAILED.
+ */
+static __always_inline int ct_insert_out(const struct l4_tuple *t,
+					 struct sl_ct_entry *e, __u8 dir,
+					 struct __sk_buff *skb, __u32 now)
+{
+	struct sl_ct_key k;
+
+	e->packets[0] = 1;
+	e->bytes[0] = skb->len;
+	e->tcp_flags[0] = t->tcp_flags;
+	e->expires = now + ct_lifetime(e, t->proto);
+	ct_key_of(&k, t, SL_CT_OUT);
+	if (bpf_map_update_elem(&sl_ct, &k, e, BPF_ANY) < 0)
+		return -SL_CT_CREATE_FAILED;
+	ct_send_flow(&k, e, SL_FLOW_START, dir, skb->ifindex, skb->len);
+	return 0;
+}
+
 /* Track a new connection that is not a Service's: one OUT entry under
- * the tuple of its first packet, and its start reported. Returns 0 or
- * -SL_CT_CREATE_FAILED. */
+ * the tuple of its first packet. Returns 0 or -SL_CT_CREATE_FAILED. */
 static __always_inline int ct_create(const struct l4_tuple *t,
 				     const struct ct_meta *m,
 				     struct __sk_buff *skb, __u8 dir,
 				     __u32 now)
 {
-	__u32 ifindex = skb->ifindex, len = skb->len;
 	struct sl_ct_entry e = {
 		.created_ns = bpf_ktime_get_boot_ns(),
 		.identity = m->identity,
-		.ifindex = ifindex,
+		.ifindex = skb->ifindex,
 	};
-	struct sl_ct_key k;
 
 	e.policy_id[0] = m->policy_id[0];
 	e.policy_id[1] = m->policy_id[1];
-	e.packets[0] = 1;
-	e.bytes[0] = len;
-	e.tcp_flags[0] = t->tcp_flags;
-	e.expires = now + ct_lifetime(&e, t->proto);
-	ct_key_of(&k, t, SL_CT_OUT);
-	if (bpf_map_update_elem(&sl_ct, &k, &e, BPF_ANY) < 0)
-		return -SL_CT_CREATE_FAILED;
-	ct_send_flow(&k, &e, SL_FLOW_START, dir, ifindex, len);
-	return 0;
+	return ct_insert_out(t, &e, dir, skb, now);
 }
 
 #endif /* SL_LIB_CONNTRACK_H */

@@ -179,7 +179,6 @@ static __always_inline int lb4_ct_create(const struct l4_tuple *t,
 					 struct __sk_buff *skb, __u32 now,
 					 bool outside)
 {
-	__u32 ifindex = skb->ifindex, len = skb->len;
 	int hairpin = be->addr == t->saddr;
 	__be32 hairpin_ip = bpf_htonl(SL_HAIRPIN_IP4);
 	struct sl_ct_entry e = {
@@ -189,7 +188,7 @@ static __always_inline int lb4_ct_create(const struct l4_tuple *t,
 		.flags = SL_CT_F_SERVICE | (hairpin ? SL_CT_F_HAIRPIN : 0) |
 			 (outside ? SL_CT_F_OUTSIDE : 0),
 		.identity = m->identity,
-		.ifindex = ifindex,
+		.ifindex = skb->ifindex,
 		.expires = ~0u, /* a REPLY entry lives as long as its OUT */
 		.nat_saddr = t->daddr,
 		.nat_sport = t->dport,
@@ -212,16 +211,8 @@ static __always_inline int lb4_ct_create(const struct l4_tuple *t,
 	e.nat_sport = 0;
 	e.nat_daddr = be->addr;
 	e.nat_dport = be->port;
-	e.packets[0] = 1;
-	e.bytes[0] = len;
-	e.tcp_flags[0] = t->tcp_flags;
-	e.expires = now + ct_lifetime(&e, t->proto);
-	ct_key_of(&k, t, SL_CT_OUT);
-	if (bpf_map_update_elem(&sl_ct, &k, &e, BPF_ANY) < 0)
-		return -SL_CT_CREATE_FAILED;
-	ct_send_flow(&k, &e, SL_FLOW_START,
-		     outside ? SL_DIR_INGRESS : SL_DIR_EGRESS, ifindex, len);
-	return 0;
+	return ct_insert_out(t, &e, outside ? SL_DIR_INGRESS : SL_DIR_EGRESS,
+			     skb, now);
 }
 
 /**
