@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* The sl_events reader and the names of flow records; see flow_source.h. */
+#include "bpfmap.h"
 #include "cgroup.h"
 #include "flow_source.h"
 #include "log.h"
@@ -333,27 +334,15 @@ int sl_flow_source_fd(const struct sl_flow_source *s)
 static int event_stats_sum(int fd, unsigned int type,
 			   struct sl_event_stats_val *sum)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	struct sl_event_stats_val *v;
-
 	memset(sum, 0, sizeof(*sum));
-	if (fd < 0 || ncpu <= 0)
+	if (fd < 0)
 		return -ENOENT;
-	v = calloc((size_t)ncpu, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
 	for (unsigned int sub = 0; sub < 256; sub++) {
 		__u32 idx = sl_event_stats_index(type, sub);
 
-		if (bpf_map_lookup_elem(fd, &idx, v) < 0)
-			continue;
-		for (int c = 0; c < ncpu; c++) {
-			sum->sent += v[c].sent;
-			sum->shed_rate += v[c].shed_rate;
-			sum->shed_full += v[c].shed_full;
-		}
+		sl_map_percpu_sum(fd, &idx, (__u64 *)(void *)sum,
+				  sizeof(*sum) / sizeof(__u64));
 	}
-	free(v);
 	return 0;
 }
 

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include "bpfmap.h"
 #include "metrics.h"
 #include "agent.h"
 #include "log.h"
@@ -394,31 +395,29 @@ void sl_metrics_datapath(struct sl_prom *out, const struct sl_metrics_val *sums)
 /* sl_metrics summed over CPUs; NULL when the map cannot be read. */
 static struct sl_metrics_val *read_datapath(int fd)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	struct sl_metrics_val *sums, *percpu;
+	struct sl_metrics_val *sums;
+	int err;
 
-	if (fd < 0 || ncpu <= 0)
+	if (fd < 0)
 		return NULL;
 	sums = calloc(SL_METRICS_MAX, sizeof(*sums));
-	percpu = calloc((size_t)ncpu, sizeof(*percpu));
-	for (unsigned int code = 1; sums && percpu && code <= SL_REASON_MAX; code++) {
+	for (unsigned int code = 1; sums && code <= SL_REASON_MAX; code++) {
 		for (unsigned int dir = 0; live_reason(code) && dir < SL_DIR_MAX; dir++) {
 			__u32 idx = sl_metrics_index(code, dir);
 
-			if (bpf_map_lookup_elem(fd, &idx, percpu) < 0) {
+			/* packets and bytes: two counters */
+			err = sl_map_percpu_sum(fd, &idx,
+						(__u64 *)(void *)&sums[idx],
+						sizeof(sums[idx]) / sizeof(__u64));
+			if (err < 0) {
 				log_debug("metrics: sl_metrics[%u]: %s", idx,
-					  strerror(errno));
+					  strerror(-err));
 				free(sums);
 				sums = NULL;
 				break;
 			}
-			for (int c = 0; c < ncpu; c++) {
-				sums[idx].packets += percpu[c].packets;
-				sums[idx].bytes += percpu[c].bytes;
-			}
 		}
 	}
-	free(percpu);
 	return sums;
 }
 

@@ -6,6 +6,7 @@
  *
  *   sluicectl [--bpf-root P] [--run-dir R] [-o json] COMMAND
  */
+#include "bpfmap.h"
 #include "conntrack.h"
 #include "ctl.h"
 #include "datapath.h"
@@ -63,32 +64,22 @@ static void usage(FILE *out)
 
 static int cmd_metrics(const struct sl_ctl *o, const struct sl_datapath *dp)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	struct sl_metrics_val *vals;
 	json_object *arr = json_object_new_array();
-
-	if (ncpu <= 0)
-		return 1;
-	vals = calloc((size_t)ncpu, sizeof(*vals));
-	if (!vals)
-		return 1;
 	if (!o->json)
 		printf("%-8s %-16s %-8s %12s %14s  %s\n", "KIND", "REASON", "DIR",
 		       "PACKETS", "BYTES", "DESCRIPTION");
 	for (__u32 dir = 0; dir < SL_DIR_MAX; dir++) {
 		for (__u32 code = 1; code <= SL_REASON_MAX; code++) {
 			__u32 idx = sl_metrics_index(code, dir);
-			__u64 pkts = 0, bytes = 0;
+			struct sl_metrics_val sum = { 0 };
 			const char *name = sl_reason_name(code);
 
 			if (!name ||
-			    bpf_map_lookup_elem(dp->metrics_fd, &idx, vals) < 0)
+			    sl_map_percpu_sum(dp->metrics_fd, &idx,
+					      (__u64 *)(void *)&sum,
+					      sizeof(sum) / sizeof(__u64)) < 0)
 				continue;
-			for (int c = 0; c < ncpu; c++) {
-				pkts += vals[c].packets;
-				bytes += vals[c].bytes;
-			}
-			if (!pkts)
+			if (!sum.packets)
 				continue;
 			if (o->json) {
 				json_object *m = json_object_new_object();
@@ -99,15 +90,15 @@ static int cmd_metrics(const struct sl_ctl *o, const struct sl_datapath *dp)
 				json_object_object_add(m, "code", json_object_new_int((int)code));
 				json_object_object_add(m, "direction",
 						       json_object_new_string(sl_dir_name(dir)));
-				json_object_object_add(m, "packets", json_object_new_int64((int64_t)pkts));
-				json_object_object_add(m, "bytes", json_object_new_int64((int64_t)bytes));
+				json_object_object_add(m, "packets", json_object_new_int64((int64_t)sum.packets));
+				json_object_object_add(m, "bytes", json_object_new_int64((int64_t)sum.bytes));
 				json_object_array_add(arr, m);
 			} else {
 				printf("%-8s %-16s %-8s %12llu %14llu  %s\n",
 				       sl_reason_is_drop(code) ? "drop" : "forward",
 				       name, sl_dir_name(dir),
-				       (unsigned long long)pkts,
-				       (unsigned long long)bytes,
+				       (unsigned long long)sum.packets,
+				       (unsigned long long)sum.bytes,
 				       sl_reason_desc(code));
 			}
 		}
@@ -115,7 +106,6 @@ static int cmd_metrics(const struct sl_ctl *o, const struct sl_datapath *dp)
 	if (o->json)
 		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY));
 	json_object_put(arr);
-	free(vals);
 	return 0;
 }
 

@@ -2,8 +2,10 @@
 #include "bpfmap.h"
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stdlib.h>
 
 #ifndef ENOTSUPP
 #define ENOTSUPP 524 /* the kernel's, which libc does not name */
@@ -84,4 +86,25 @@ int sl_map_delete_many(int fd, const void *keys, size_t n, size_t key_size)
 				return -errno;
 	}
 	return 0;
+}
+
+int sl_map_percpu_sum(int fd, const void *key, __u64 *sum, size_t n_u64)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *vals;
+	int err = 0;
+
+	if (ncpu <= 0)
+		return ncpu < 0 ? ncpu : -EINVAL;
+	/* The kernel pads each CPU's value to 8 bytes: ours need none. */
+	vals = calloc((size_t)ncpu * n_u64, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, key, vals) < 0)
+		err = -errno;
+	for (int c = 0; !err && c < ncpu; c++)
+		for (size_t i = 0; i < n_u64; i++)
+			sum[i] += vals[(size_t)c * n_u64 + i];
+	free(vals);
+	return err;
 }

@@ -8,6 +8,7 @@
 #ifndef SL_COMMON_BPFMAP_H
 #define SL_COMMON_BPFMAP_H
 
+#include <linux/types.h>
 #include <stddef.h>
 
 /*
@@ -22,5 +23,13 @@ int sl_map_update_many(int fd, const void *keys, const void *values, size_t n,
  * an error. Returns 0 or -errno.
  */
 int sl_map_delete_many(int fd, const void *keys, size_t n, size_t key_size);
+
+/*
+ * sl_map_percpu_sum - a per-CPU map's value at key, added up over the
+ * possible CPUs into sum: the value is n_u64 __u64 counters (the layout of
+ * every per-CPU map of ours), and the caller zeroes sum. Returns 0 or
+ * -errno (-ENOENT for a missing key).
+ */
+int sl_map_percpu_sum(int fd, const void *key, __u64 *sum, size_t n_u64);
 
 #endif /* SL_COMMON_BPFMAP_H */

@@ -39,6 +39,7 @@
 #include <sluice/endpoint.h>
 
 #include "reasons.h"
+#include "bpfmap.h"
 #include "runner.h"
 
 const char *reason_name(__u32 reason)
@@ -223,32 +224,14 @@ int metrics_get(__u32 idx, struct sl_metrics_val *sum)
 	return 0;
 }
 
-/* A per-CPU array's entries at key idx, summed into n u64 fields. */
-static int percpu_sum(int fd, __u32 idx, __u64 *sum, size_t n)
-{
-	size_t stride = (n * sizeof(__u64) + 7) & ~(size_t)7;
-	__u8 *vals = calloc(ncpus, stride);
-	int err = 0;
-
-	if (!vals)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, &idx, vals) < 0) {
-		err = -errno;
-	} else {
-		memset(sum, 0, n * sizeof(*sum));
-		for (int cpu = 0; cpu < ncpus; cpu++)
-			for (size_t i = 0; i < n; i++)
-				sum[i] += ((__u64 *)(vals + cpu * stride))[i];
-	}
-	free(vals);
-	return err;
-}
-
 int event_stats_get(__u8 type, __u8 subtype, struct sl_event_stats_val *sum)
 {
-	return percpu_sum(bpf_map__fd(skel->maps.sl_event_stats),
-			  sl_event_stats_index(type, subtype), (__u64 *)sum,
-			  sizeof(*sum) / sizeof(__u64));
+	__u32 idx = sl_event_stats_index(type, subtype);
+
+	memset(sum, 0, sizeof(*sum));
+	return sl_map_percpu_sum(bpf_map__fd(skel->maps.sl_event_stats), &idx,
+				 (__u64 *)(void *)sum,
+				 sizeof(*sum) / sizeof(__u64));
 }
 
 int config_set(__u32 event_rate, __u32 event_burst, __u32 flags)
