@@ -213,7 +213,7 @@ static uint64_t mono_ns(void)
 }
 
 /* Wake at next (CLOCK_MONOTONIC; 0: none), and within a tick anyway:
- * socket events wake nobody (datapath/lib/sockops.h). */
+ * events wake nobody until the ring fills (datapath/lib/events.h). */
 static int timer_arm(struct sl_flow_source *s, uint64_t now_ns, uint64_t next)
 {
 	struct itimerspec at = { 0 };

@@ -93,10 +93,11 @@ void sl_flow_source_collect(struct sl_prom *out, void *arg);
 
 /* Everything the ring holds, into flows; and the held ends whose wait is
  * over, out. Called again within SL_FLOW_SOURCE_TICK_NS whatever comes
- * (the fd turns readable): events that wake nobody are read then. Short
- * enough that socket events alone never fill the ring between reads (at
- * 100k events/s, 10 ms is 1k events of the ring's ~10k), cheap enough at
- * 100 reads a second. */
+ * (the fd turns readable only once the ring is a quarter full,
+ * datapath/lib/events.h). Short enough that a flow shows in --follow
+ * within 10 ms and the ring never fills between reads (at the default
+ * 50k events/s per CPU, 10 ms is 500 events of the ring's ~10k), cheap
+ * enough at 100 reads a second. */
 #define SL_FLOW_SOURCE_TICK_NS 10000000ull
 void sl_flow_source_read(struct sl_flow_source *s);
 

@@ -204,7 +204,7 @@ static __always_inline void ct_send_flow(const struct sl_ct_key *k,
 	ev->packets[1] = e->packets[1];
 	ev->bytes[0] = e->bytes[0];
 	ev->bytes[1] = e->bytes[1];
-	bpf_ringbuf_submit(ev, 0);
+	event_submit(ev);
 }
 
 /* ct_account() and, when the packet closed the connection, its close. */

@@ -43,7 +43,7 @@ static __always_inline void sl_send_drop_event(struct __sk_buff *skb,
 	if (bpf_skb_load_bytes(skb, 0, ev->data, cap) < 0)
 		cap = 0;
 	ev->hdr.cap_len = cap;
-	bpf_ringbuf_submit(ev, 0);
+	event_submit(ev);
 }
 
 static __always_inline int sl_finish(struct __sk_buff *skb,

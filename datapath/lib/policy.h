@@ -154,7 +154,7 @@ static __always_inline void policy_send_event(struct __sk_buff *skb,
 	ev->remote_id = v->remote_id;
 	ev->policy_id = v->policy_id;
 	ev->pad2 = 0;
-	bpf_ringbuf_submit(ev, 0);
+	event_submit(ev);
 }
 
 /**

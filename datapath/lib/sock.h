@@ -206,7 +206,7 @@ static __always_inline void sock_send_drop_event(__u32 reason)
 	if (!ev)
 		return; /* the counter already recorded it */
 	ev->hdr.hdr_len = sizeof(ev->hdr);
-	bpf_ringbuf_submit(ev, 0);
+	event_submit(ev);
 }
 
 /*

@@ -135,14 +135,8 @@ static __always_inline void sock_owner_bind4(struct bpf_sock *ctx)
  * An SL_SOCK_OPEN or SL_SOCK_CLOSE with the tuple filled by the caller;
  * the rest zeroed (ring memory is not). NULL when shed.
  *
- * Submitted with BPF_RB_NO_WAKEUP: a socket event only matters with the
- * flow event that follows it (a start after the open, a close after the
- * sockets' closes), and that one may wake the agent, which reads the
- * ring in order; but a flow event wakes the reader only when it had read
- * everything before it, so the agent also reads the ring on a 10 ms tick
- * (agent/flow_source.h), which keeps it from filling. A wakeup per socket event
- * would cost an interrupt and a context switch each: measured, three
- * times what emitting the events costs.
+ * Submitted like every event (event_submit(), datapath/lib/events.h):
+ * the agent reads them on its tick, in order with the flow events.
  */
 static __always_inline struct sl_sock_event *
 sock_event_reserve(__u8 kind, __u8 side)
@@ -200,7 +194,7 @@ static __always_inline void sock_udp_announce(struct bpf_sock_addr *ctx)
 	ev->cookie = bpf_get_socket_cookie(ctx);
 	ev->netns_cookie = bpf_get_netns_cookie(ctx);
 	ev->owner = v->owner;
-	bpf_ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
+	event_submit(ev);
 }
 
 /* A TCP socket's event, its tuple as sock_ops shows it. */
@@ -238,7 +232,7 @@ static __always_inline void sockops_send(struct bpf_sock_ops *ctx, __u8 kind,
 				ev->owner = v->owner;
 		}
 	}
-	bpf_ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
+	event_submit(ev);
 }
 
 /* One end of a tracked connection opens: announce it, and ask the

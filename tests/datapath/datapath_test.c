@@ -77,6 +77,7 @@ static void mangle_cut_in_header(struct pkt *p)
 
 static int run_ring_full(const struct dp_case *c);
 static int run_rate_limited(const struct dp_case *c);
+static int run_wake_when_filling(const struct dp_case *c);
 static int run_not_pinned(const struct dp_case *c);
 static int run_batch_writes(const struct dp_case *c);
 
@@ -419,6 +420,16 @@ const struct dp_case datapath_cases[] = {
 		.run = run_rate_limited,
 	},
 	{
+		.name = "events_wake_when_filling",
+		.desc = "an event wakes no reader until the ring is a quarter "
+			"full; then the reader is woken and finds them all",
+		.prog = FROM_POD, .dev = EP_A,
+		.pkt = { .l3 = L3_IPV4, .saddr = IP_REMOTE, .daddr = IP_B,
+			 .ttl = DEF_TTL, .l4 = IPPROTO_TCP },
+		.ret = TC_ACT_SHOT, .reason = SL_SPOOFED_SOURCE,
+		.run = run_wake_when_filling,
+	},
+	{
 		.name = "maps_not_pinned",
 		.desc = "loading the object for tests pins nothing: no pin "
 			"paths, nothing new under /sys/fs/bpf",
@@ -480,6 +491,43 @@ static int run_rate_limited(const struct dp_case *c)
  * still see every drop. The ring holds a whole number of records, each
  * the event plus the ring's 8-byte header.
  */
+/*
+ * The agent reads the ring on a tick; events wake it only when the ring
+ * fills past a quarter (datapath/lib/events.h). One drop wakes nobody;
+ * a quarter ring's worth does, and the reader then has every event.
+ */
+static int run_wake_when_filling(const struct dp_case *c)
+{
+	const unsigned int rec = (sizeof(struct sl_drop_event) + 8 + 7) & ~7u;
+	const unsigned int quarter = SL_EVENTS_BYTES / 4 / rec + 1;
+	__u32 ifindex = eps[c->dev].ifindex;
+	struct pkt in;
+	__u32 retval;
+	int err;
+
+	SETUP(config_set(1000000000, 1u << 30, 0));
+	/* An empty ring, and no wakeup left over from earlier cases. */
+	SETUP(events_read_if_woken(0) >= 0 ? 0 : -EIO);
+	build_input(c, &in);
+	err = prog_run(c->prog, ifindex, &in, NULL, 1, &retval, NULL);
+	if (!CHECK(err == 0, "BPF_PROG_TEST_RUN: %s", strerror(-err)))
+		return err;
+	err = events_read_if_woken(c->reason);
+	CHECK(err == 0, "one event woke the reader (%d, %u events)", err,
+	      events.count);
+	err = prog_run(c->prog, ifindex, &in, NULL, quarter, &retval, NULL);
+	if (!CHECK(err == 0, "BPF_PROG_TEST_RUN: %s", strerror(-err)))
+		return err;
+	err = events_read_if_woken(c->reason);
+	CHECK(err == 1, "a quarter ring (%u events) woke no reader (%d)",
+	      quarter + 1, err);
+	CHECK(events.count == quarter + 1 && events.not_drop == 0 &&
+	      events.wrong_size == 0,
+	      "read %u events (%u other, %u wrong size), want %u",
+	      events.count, events.not_drop, events.wrong_size, quarter + 1);
+	return 0;
+}
+
 static int run_ring_full(const struct dp_case *c)
 {
 	const unsigned int rec = (sizeof(struct sl_drop_event) + 8 + 7) & ~7u;

@@ -346,6 +346,19 @@ int events_read(__u8 want_subtype)
 	return n < 0 ? n : 0;
 }
 
+int events_read_if_woken(__u8 want_subtype)
+{
+	int n;
+
+	memset(&events, 0, sizeof(events));
+	events.want_subtype = want_subtype;
+	/* ring_buffer__poll() consumes only what epoll reports readable. */
+	n = ring_buffer__poll(ring, 0);
+	if (n < 0)
+		return n;
+	return events.count > 0;
+}
+
 void check_drop_event(const struct sl_drop_event *ev, __u32 reason,
 		      __u8 dir, __u32 ifindex, const struct pkt *in,
 		      __u64 t0, __u64 t1)

@@ -261,6 +261,10 @@ extern struct event_log events;
 /* Read everything sl_events holds into events. */
 int events_read(__u8 want_subtype);
 
+/* Like events_read(), but only if the ring woke its reader (epoll says
+ * it is readable): 1 when it did, 0 when not, <0 on error. */
+int events_read_if_woken(__u8 want_subtype);
+
 /*
  * A drop event must describe the frame: its reason, direction, the veth,
  * the lengths, and the first bytes of the frame as it was dropped, emitted
