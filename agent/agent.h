@@ -21,6 +21,7 @@
 #include "metrics.h"
 #include "model.h"
 #include "policy_sync.h"
+#include "routing.h"
 #include "source_dir.h"
 
 #define SL_AGENT_SOCKET "sluiced.sock"
@@ -66,6 +67,7 @@ struct sl_agent {
 	uint64_t flows_file_max;     /* --flows-file-max-mb, in bytes */
 	unsigned int flows_file_keep; /* --flows-file-keep */
 	struct sl_flow_file flow_file;
+	struct sl_routing routing; /* --routing: other nodes' pod CIDRs */
 	const char *devices;   /* --devices: names, "auto" or "none" */
 	char netdevs[256];     /* where sl_from_netdev is attached */
 	struct {
@@ -73,7 +75,8 @@ struct sl_agent {
 		unsigned long expired, orphans; /* removed since start */
 	} ct_gc;
 	size_t endpoints;
-	char node_cidr[24]; /* last written to node.json */
+	char node_cidr[24];   /* last written to node.json */
+	char node_record[64]; /* all of it */
 	char last_error[512];
 };
 

@@ -6,6 +6,8 @@
  * document and closes. A request it cannot answer gets {"error": why}.
  */
 #include "agent.h"
+
+#include <sluice/tunnel.h>
 #include "log.h"
 #include "reasons.h"
 #include "store.h"
@@ -138,6 +140,27 @@ static json_object *ct_gc_status(const struct sl_agent *a)
 }
 
 /* Host-network processes to Services (agent/cgroup.c). */
+/* Cross-node routing: the mode, routes in place, the last refusal. */
+static json_object *routing_status(const struct sl_routing *r)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "mode", jstr(sl_routing_mode_name(r->mode)));
+	if (r->mode == SL_ROUTING_VXLAN) {
+		json_object_object_add(o, "device", jstr(SL_OVERLAY_DEV));
+		json_object_object_add(o, "ifindex",
+				       json_object_new_int(r->overlay_ifindex));
+		json_object_object_add(o, "port",
+				       json_object_new_int(r->vxlan_port));
+	}
+	json_object_object_add(o, "routes", json_object_new_int64(r->routes));
+	json_object_object_add(o, "failed", json_object_new_int64(r->failed));
+	json_object_object_add(o, "podMTU",
+			       json_object_new_int64(sl_routing_pod_mtu(r)));
+	json_object_object_add(o, "lastError", jstr(r->error));
+	return o;
+}
+
 static json_object *sock_lb_status(const struct sl_agent *a)
 {
 	const struct sl_sock_lb *s = &a->sock_lb;
@@ -181,6 +204,7 @@ static json_object *status(struct sl_agent *a)
 	json_object_object_add(o, "podCIDR", jstr(a->node_cidr));
 	json_object_object_add(o, "socketLB", sock_lb_status(a));
 	json_object_object_add(o, "netdevs", jstr(a->netdevs));
+	json_object_object_add(o, "routing", routing_status(&a->routing));
 
 	if (a->kube.enabled) {
 		json_object_object_add(o, "source", sl_kube_status(&a->kube));

@@ -37,21 +37,29 @@ static int write_node_record(struct sl_agent *a)
 {
 	const struct sl_object *node = sl_model_get(&a->model, SL_KIND_NODE,
 						    a->node_name);
+	unsigned int mtu = sl_routing_pod_mtu(&a->routing);
 	char path[PATH_MAX + 16], cidr[24], json[64];
 	int err;
 
 	if (!node || !node->node.have_pod_cidr)
 		return 0;
 	sl_ip4_net_to_str(node->node.pod_cidr, node->node.pod_prefix, cidr);
-	if (!strcmp(cidr, a->node_cidr))
+	/* The plugin reads this when its conflist has no podCIDR, or no
+	 * mtu: the underlay's, less the tunnel's headers in VXLAN mode. */
+	if (mtu)
+		snprintf(json, sizeof(json),
+			 "{\"podCIDR\":\"%s\",\"mtu\":%u}\n", cidr, mtu);
+	else
+		snprintf(json, sizeof(json), "{\"podCIDR\":\"%s\"}\n", cidr);
+	if (!strcmp(json, a->node_record))
 		return 0;
-	/* The plugin reads this when its conflist has no podCIDR. */
 	snprintf(path, sizeof(path), "%s/node.json", a->run_dir);
-	snprintf(json, sizeof(json), "{\"podCIDR\":\"%s\"}\n", cidr);
 	err = sl_write_file_atomic(path, json, strlen(json), 0644);
 	if (err < 0)
 		return err;
-	log_info("node %s: podCIDR %s written to %s", a->node_name, cidr, path);
+	log_info("node %s: podCIDR %s, pod MTU %u written to %s", a->node_name,
+		 cidr, mtu, path);
+	snprintf(a->node_record, sizeof(a->node_record), "%s", json);
 	snprintf(a->node_cidr, sizeof(a->node_cidr), "%s", cidr);
 	return 0;
 }
@@ -135,6 +143,11 @@ int sl_agent_sync(struct sl_agent *a)
 	if (refreshed) /* identities moved without a new generation */
 		sl_pol_state_invalidate(&a->pol);
 	ms_ids = ms_since(&t);
+	/* Before the node record, which carries the MTU it learns; a
+	 * refused route is retried next sync and holds nothing else up. */
+	if (!err)
+		sl_routing_sync(&a->routing, &a->model, a->node_name,
+				a->dp.tunnel_fd);
 	if (!err)
 		err = write_node_record(a);
 	if (!err)
@@ -348,6 +361,9 @@ int sl_agent_start(struct sl_agent *a)
 		log_error("datapath upgrade incomplete: %s", strerror(-err));
 	/* Not fatal: pods work without it, only outside access waits. */
 	sl_netdev_attach(a);
+	/* Not fatal either: this node's pods work, other nodes' wait (the
+	 * status says why). */
+	sl_routing_open(&a->routing, &a->dp);
 	/* Host processes to Services; fails only on a bad --cgroup-root. */
 	err = sl_cgroup_attach(a);
 	if (err < 0)
@@ -463,6 +479,7 @@ int sl_agent_run(struct sl_agent *a)
 				sl_pol_state_invalidate(&a->pol);
 				ct_gc(a);
 				sl_netdev_attach(a);
+				sl_routing_open(&a->routing, &a->dp);
 			} else if (fd == a->source.inotify_fd) {
 				if (sl_source_dir_handle(&a->source) < 0)
 					log_error("reading the manifests folder failed");
@@ -518,6 +535,7 @@ void sl_agent_stop(struct sl_agent *a)
 	sl_kubeconfig_free(&a->kube_cfg);
 	sl_model_free(&a->model);
 	sl_ipc_state_free(&a->ipc);
+	sl_routing_close(&a->routing);
 	sl_svc_state_free(&a->svc);
 	sl_pol_state_free(&a->pol);
 	sl_health_close(&a->health);

@@ -19,6 +19,9 @@
  * kube-proxy replacement cannot rely on the kubernetes Service's ClusterIP.
  */
 #include "agent.h"
+#include "routing.h"
+
+#include <sluice/tunnel.h>
 #include "datapath.h"
 #include "log.h"
 
@@ -45,6 +48,7 @@ static void usage(FILE *out)
 		"               [--ipfix-collector HOST:PORT]\n"
 		"               [--flows-buffer N] [--event-rate N] [--event-burst N]\n"
 		"               [--flow-events on|off]\n"
+		"               [--routing native|vxlan] [--vxlan-port N]\n"
 		"               [--flows-file PATH [--flows-file-max-mb N] [--flows-file-keep N]]\n"
 		"               [--log-level error|warn|info|debug]\n"
 		"Without --source or --kubeconfig: in-cluster (service account).\n"
@@ -73,7 +77,11 @@ static void usage(FILE *out)
 		"  verdicts are still reported)\n"
 		"--flows-file PATH: every flow record as a JSON line, PATH rotated\n"
 		"  to PATH.1.. at --flows-file-max-mb (default 100), keeping\n"
-		"  --flows-file-keep old files (default 3)\n");
+		"  --flows-file-keep old files (default 3)\n"
+		"--routing: how other nodes' pods are reached: native (default; a\n"
+		"  route per node, podCIDR via its InternalIP) or vxlan (a tunnel\n"
+		"  device " SL_OVERLAY_DEV ", the sender's identity in the VNI)\n"
+		"--vxlan-port N: the tunnel's UDP port (default 8472)\n");
 }
 
 int main(int argc, char **argv)
@@ -99,12 +107,15 @@ int main(int argc, char **argv)
 		{ "flows-file", required_argument, NULL, 'W' },
 		{ "flows-file-max-mb", required_argument, NULL, 'X' },
 		{ "flows-file-keep", required_argument, NULL, 'K' },
+		{ "routing", required_argument, NULL, 'R' },
+		{ "vxlan-port", required_argument, NULL, 'P' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct sl_agent a = { .bpf_root = SL_DEFAULT_BPF_ROOT,
-			      .run_dir = SL_DEFAULT_RUN_DIR };
+			      .run_dir = SL_DEFAULT_RUN_DIR,
+			      .routing.vxlan_port = SL_VXLAN_PORT_DEFAULT };
 	const char *kubeconfig = NULL, *api_server = NULL, *sa_dir = NULL;
 	char why[1024];
 	int c, err;
@@ -231,6 +242,25 @@ int main(int argc, char **argv)
 			}
 			a.flow_events_off = !strcmp(optarg, "off");
 			break;
+		case 'R':
+			if (sl_routing_mode_parse(optarg, &a.routing.mode) < 0) {
+				fprintf(stderr, "sluiced: --routing takes native or vxlan\n");
+				return 2;
+			}
+			break;
+		case 'P': {
+			char *end;
+			unsigned long n;
+
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg || n < 1 || n > 65535) {
+				fprintf(stderr, "sluiced: --vxlan-port takes a UDP port, 1 to 65535\n");
+				return 2;
+			}
+			a.routing.vxlan_port = (uint16_t)n;
+			break;
+		}
 		case 'l':
 			sl_log_set_level(sl_log_level_from_string(optarg));
 			break;

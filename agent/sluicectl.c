@@ -202,6 +202,15 @@ static int cmd_status(const struct sl_ctl *o)
 	} else {
 		printf("node:        %s\n", sl_ctl_field(st, "node"));
 		printf("podCIDR:     %s\n", sl_ctl_field(st, "podCIDR"));
+		if (json_object_object_get_ex(st, "routing", &v)) {
+			printf("routing:     %s, %s routes to other nodes, pod MTU %s",
+			       sl_ctl_field(v, "mode"), sl_ctl_field(v, "routes"),
+			       sl_ctl_field(v, "podMTU"));
+			if (strcmp(sl_ctl_field(v, "failed"), "0"))
+				printf(", %s refused (%s)", sl_ctl_field(v, "failed"),
+				       sl_ctl_field(v, "lastError"));
+			printf("\n");
+		}
 		if (json_object_object_get_ex(st, "source", &v) &&
 		    !strcmp(sl_ctl_field(v, "type"), "api")) {
 			json_object *res;

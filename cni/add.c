@@ -172,7 +172,7 @@ static int create_veth(struct add_ctx *c, struct sl_err *err)
 	if (sl_random_mac(rec->host_mac) < 0 || sl_random_mac(rec->pod_mac) < 0)
 		return sl_errf(err, CNI_ERR_INTERNAL, "no randomness",
 			       "getrandom failed");
-	rec->mtu = c->conf->mtu;
+	rec->mtu = sl_resolve_mtu(c->conf);
 	ret = sl_veth_create(c->host_sk, rec->host_veth, rec->ifname,
 			     c->netns_fd, rec->mtu, rec->host_mac,
 			     rec->pod_mac);

@@ -175,6 +175,7 @@ static int parse_sluice_keys(json_object *root, struct sl_conf *conf,
 		       err) < 0)
 		return -1;
 	conf->mtu = (int)mtu;
+	conf->have_mtu = json_object_object_get_ex(root, "mtu", NULL);
 	conf->conntrack_max = (unsigned int)ct_max;
 	conf->agent_wait_ms = (unsigned int)wait_ms;
 

@@ -50,6 +50,7 @@ struct sl_conf {
 	char bpf_root[PATH_MAX];
 	char run_dir[PATH_MAX];
 	int mtu;
+	bool have_mtu; /* in the config; else the agent's node record says */
 	unsigned int conntrack_max; /* 0: SL_CT_MAX_DEFAULT */
 	/* How long ADD waits for the node's agent to program a new pod
 	 * (SL_EP_F_PENDING cleared); 0: not at all. */

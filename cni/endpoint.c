@@ -76,6 +76,27 @@ int sl_resolve_pod_cidr(const struct sl_conf *conf, struct sl_ipv4_net *net)
 	return err;
 }
 
+int sl_resolve_mtu(const struct sl_conf *conf)
+{
+	char path[PATH_MAX + 16], *buf;
+	json_object *root, *v;
+	int mtu = conf->mtu;
+
+	if (conf->have_mtu)
+		return conf->mtu;
+	node_record_path(conf, path);
+	if (sl_read_file(path, 1 << 16, &buf, NULL) < 0)
+		return mtu;
+	root = json_tokener_parse(buf);
+	free(buf);
+	if (root && json_object_object_get_ex(root, "mtu", &v) &&
+	    json_object_is_type(v, json_type_int) &&
+	    json_object_get_int(v) >= 68 && json_object_get_int(v) <= 65535)
+		mtu = json_object_get_int(v);
+	json_object_put(root);
+	return mtu;
+}
+
 static void unmap_endpoint(const struct sl_conf *conf,
 			   const struct sl_ep_record *rec)
 {

@@ -47,6 +47,13 @@ bool sl_agent_manages_node(const struct sl_conf *conf);
 int sl_resolve_pod_cidr(const struct sl_conf *conf, struct sl_ipv4_net *net);
 
 /*
+ * sl_resolve_mtu - the pods' MTU: the config's mtu, else the agent's node
+ * record's (the underlay's, less the tunnel's headers in VXLAN mode),
+ * else SL_DEFAULT_MTU.
+ */
+int sl_resolve_mtu(const struct sl_conf *conf);
+
+/*
  * sl_endpoint_teardown - undo an attachment: endpoint map entry, host veth
  * (its peer, routes and neighbours go with it), then the address. Missing
  * pieces are not errors. Takes the store lock only to free the address.

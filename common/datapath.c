@@ -18,6 +18,7 @@
 #include <sluice/drop.h>
 #include <sluice/endpoint.h>
 #include <sluice/ipcache.h>
+#include <sluice/tunnel.h>
 #include <sluice/config.h>
 #include <sluice/conntrack.h>
 #include <sluice/event.h>
@@ -71,7 +72,8 @@ void sl_datapath_close(struct sl_datapath *dp)
 		       &dp->sock_post_bind4_fd, &dp->sock_ops_fd,
 		       &dp->config_fd, &dp->maglev_fd, &dp->policy_fd,
 		       &dp->policy_cidr_fd, &dp->events_fd,
-		       &dp->event_stats_fd };
+		       &dp->event_stats_fd, &dp->from_overlay_fd,
+		       &dp->to_overlay_fd, &dp->tunnel_fd };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
@@ -110,6 +112,9 @@ int sl_datapath_open_pinned(struct sl_datapath *dp, const char *bpf_root)
 		{ &dp->policy_cidr_fd, SL_POLICY_CIDR_MAP },
 		{ &dp->events_fd, SL_EVENTS_MAP },
 		{ &dp->event_stats_fd, SL_EVENT_STATS_MAP },
+		{ &dp->from_overlay_fd, SL_PROG_FROM_OVERLAY },
+		{ &dp->to_overlay_fd, SL_PROG_TO_OVERLAY },
+		{ &dp->tunnel_fd, SL_TUNNEL_MAP },
 	};
 
 	for (size_t i = 0; i < sizeof(objs) / sizeof(objs[0]); i++) {
@@ -425,6 +430,10 @@ int sl_datapath_load_and_pin(const char *bpf_root)
 		err = pin_prog(skel->progs.sl_from_netdev, bpf_root);
 	if (!err)
 		err = pin_prog(skel->progs.sl_to_netdev, bpf_root);
+	if (!err)
+		err = pin_prog(skel->progs.sl_from_overlay, bpf_root);
+	if (!err)
+		err = pin_prog(skel->progs.sl_to_overlay, bpf_root);
 	if (!err)
 		err = pin_prog(skel->progs.sl_sock_connect4, bpf_root);
 	if (!err)

@@ -36,6 +36,9 @@ struct sl_datapath {
 	int policy_cidr_fd;
 	int events_fd;      /* sl_events, the ring */
 	int event_stats_fd;
+	int from_overlay_fd; /* VXLAN mode */
+	int to_overlay_fd;
+	int tunnel_fd;
 };
 
 #define SL_DATAPATH_INIT                                                       \
@@ -47,15 +50,17 @@ struct sl_datapath {
 	  .sock_recvmsg4_fd = -1, .sock_getpeername4_fd = -1,                  \
 	  .sock_post_bind4_fd = -1, .sock_ops_fd = -1, .config_fd = -1,        \
 	  .maglev_fd = -1, .policy_fd = -1, .policy_cidr_fd = -1,              \
-	  .events_fd = -1, .event_stats_fd = -1 }
+	  .events_fd = -1, .event_stats_fd = -1, .from_overlay_fd = -1,       \
+	  .to_overlay_fd = -1, .tunnel_fd = -1 }
 
 /* True when path, or its nearest existing ancestor, is on a bpffs mount. */
 bool sl_bpffs_at(const char *path);
 
 /* Open the pinned programs and maps; -ENOENT when something required is
  * missing (the cgroup socket and sock_ops programs, sl_config, sl_maglev,
- * sl_policy, sl_policy_cidr, sl_events and sl_event_stats are not: an
- * older build's datapath lacks them until the agent upgrades it). */
+ * sl_policy, sl_policy_cidr, sl_events, sl_event_stats, the overlay
+ * programs and sl_tunnel are not: an older build's datapath lacks them
+ * until the agent upgrades it). */
 int sl_datapath_open_pinned(struct sl_datapath *dp, const char *bpf_root);
 
 /*

@@ -9,6 +9,7 @@
 #include "lib/sock.h"
 #include "lib/sockops.h"
 #include "lib/netdev.h"
+#include "lib/overlay.h"
 
 SEC("tc")
 int sl_from_pod(struct __sk_buff *skb)
@@ -32,6 +33,19 @@ SEC("tc")
 int sl_to_netdev(struct __sk_buff *skb)
 {
 	return sl_finish(skb, netdev_to_outside(skb), SL_DIR_EGRESS);
+}
+
+/* VXLAN mode: the overlay device's two directions (lib/overlay.h). */
+SEC("tc")
+int sl_from_overlay(struct __sk_buff *skb)
+{
+	return sl_finish(skb, overlay_from_node(skb), SL_DIR_INGRESS);
+}
+
+SEC("tc")
+int sl_to_overlay(struct __sk_buff *skb)
+{
+	return sl_finish(skb, overlay_to_node(skb), SL_DIR_EGRESS);
 }
 
 /*

@@ -29,14 +29,15 @@ static __always_inline struct sl_endpoint *lookup_endpoint4(__be32 ip4)
  * sender's egress when it is a pod of this node (src), the receiver's
  * ingress when it is (dst). @t is the connection as it reaches its peer,
  * after Service translation. A pod reaching itself through a Service is
- * not judged: a pod cannot block itself (SPECS E.2). Fills m, returns 0 or
- * a negated drop reason.
+ * not judged: a pod cannot block itself (SPECS E.2). @remote_id is the
+ * sender's identity when the tunnel told it (0: the ipcache's). Fills m,
+ * returns 0 or a negated drop reason.
  */
 static __always_inline int lxc_policy(struct __sk_buff *skb,
 				      const struct l4_tuple *t,
 				      const struct sl_endpoint *src,
 				      const struct sl_endpoint *dst,
-				      struct ct_meta *m)
+				      __u32 remote_id, struct ct_meta *m)
 {
 	__u32 src_id;
 	int ret;
@@ -54,7 +55,8 @@ static __always_inline int lxc_policy(struct __sk_buff *skb,
 	}
 	if (!dst)
 		return 0;
-	src_id = src ? src->identity : policy_identity_of(t->saddr);
+	src_id = src ? src->identity :
+		 remote_id ? remote_id : policy_identity_of(t->saddr);
 	if (!src)
 		m->identity = src_id; /* the remote end, seen from dst */
 	return policy_check(skb, t, dst, SL_POLICY_INGRESS, src_id,
@@ -85,7 +87,8 @@ static __always_inline int lxc_new_from_pod(struct __sk_buff *skb,
 	if (t->ports)
 		svc = lb4_frontend(t, &k, false);
 	if (!svc) {
-		ret = lxc_policy(skb, t, src, lookup_endpoint4(t->daddr), &m);
+		ret = lxc_policy(skb, t, src, lookup_endpoint4(t->daddr), 0,
+				 &m);
 		if (ret < 0)
 			return ret;
 		return ct_create(t, &m, skb, SL_DIR_EGRESS, now);
@@ -96,7 +99,7 @@ static __always_inline int lxc_new_from_pod(struct __sk_buff *skb,
 	to = *t;
 	to.daddr = be->addr;
 	to.dport = be->port;
-	ret = lxc_policy(skb, &to, src, lookup_endpoint4(be->addr), &m);
+	ret = lxc_policy(skb, &to, src, lookup_endpoint4(be->addr), 0, &m);
 	if (ret < 0)
 		return ret;
 	return lb4_commit(skb, t, svc, be, backend_id, &m, now, false);
@@ -105,10 +108,12 @@ static __always_inline int lxc_new_from_pod(struct __sk_buff *skb,
 /*
  * The first packet of a connection to the pod behind this veth, from
  * outside this node's pods (the host, other nodes, outside clients the
- * node's interfaces let in): its ingress policy judges it.
+ * node's interfaces let in): its ingress policy judges it, against
+ * @remote_id when the tunnel carried the sender's identity.
  */
 static __always_inline int lxc_new_to_pod(struct __sk_buff *skb,
-					  const struct l4_tuple *t, __u32 now)
+					  const struct l4_tuple *t,
+					  __u32 remote_id, __u32 now)
 {
 	struct sl_endpoint *dst = lookup_endpoint4(t->daddr);
 	struct ct_meta m;
@@ -116,7 +121,7 @@ static __always_inline int lxc_new_to_pod(struct __sk_buff *skb,
 
 	if (!dst)
 		return 0; /* not a pod's address: nothing to judge */
-	ret = lxc_policy(skb, t, NULL, dst, &m);
+	ret = lxc_policy(skb, t, NULL, dst, remote_id, &m);
 	if (ret < 0)
 		return ret;
 	return ct_create(t, &m, skb, SL_DIR_INGRESS, now);
@@ -154,8 +159,10 @@ static __always_inline int lxc_reply(struct __sk_buff *skb, struct l4_tuple *t,
  * lxc_ipv4_conn - conntrack, Services and policy for a packet at a veth
  * @skb: the packet; packet pointers are stale when this returns 1
  * @ip: its validated header
- * @src: the sending pod, at its veth (sl_from_pod); NULL in sl_to_pod
- * @dir: SL_DIR_EGRESS in sl_from_pod, SL_DIR_INGRESS in sl_to_pod
+ * @src: the sending pod, at its veth (sl_from_pod); NULL toward a pod
+ * @dir: SL_DIR_EGRESS in sl_from_pod, SL_DIR_INGRESS toward a pod
+ * @remote_id: toward a pod, the sender's identity if the tunnel carried
+ *	it (sl_from_overlay); 0 otherwise
  *
  * A packet continues a connection (its OUT entry: translated if it is a
  * Service connection's) or answers one (lxc_reply()); only the first
@@ -175,7 +182,8 @@ static __always_inline int lxc_reply(struct __sk_buff *skb, struct l4_tuple *t,
  */
 static __always_inline int lxc_ipv4_conn(struct __sk_buff *skb,
 					 struct iphdr *ip,
-					 const struct sl_endpoint *src, __u8 dir)
+					 const struct sl_endpoint *src, __u8 dir,
+					 __u32 remote_id)
 {
 	bool opens, reply_first, answered;
 	struct sl_ct_entry *e;
@@ -227,7 +235,7 @@ static __always_inline int lxc_ipv4_conn(struct __sk_buff *skb,
 	}
 	if (dir == SL_DIR_EGRESS)
 		return lxc_new_from_pod(skb, &t, src, now);
-	return lxc_new_to_pod(skb, &t, now);
+	return lxc_new_to_pod(skb, &t, remote_id, now);
 }
 
 /*
@@ -244,10 +252,32 @@ static __always_inline struct sl_verdict lxc_reject(struct __sk_buff *skb,
 	return sl_pass(bpf_redirect(skb->ifindex, 0), SL_NO_SERVICE_BACKEND);
 }
 
+/*
+ * A packet for the pod dst, whose connection is settled: straight into
+ * the pod's netns (no host stack, no backlog queue), as a router hop,
+ * counted at trace. One whose TTL runs out goes to the stack instead,
+ * which answers it with ICMP time exceeded.
+ */
+static __always_inline struct sl_verdict
+lxc_to_peer(struct __sk_buff *skb, struct iphdr *ip,
+	    const struct sl_endpoint *dst, __u32 trace)
+{
+	struct ethhdr *eth;
+
+	if (ip->ttl <= 1)
+		return sl_pass(TC_ACT_OK, SL_TO_STACK);
+	/* ipv4_validate() may have pulled data: the header is at data. */
+	eth = (void *)(long)skb->data;
+	if ((void *)(eth + 1) > (void *)(long)skb->data_end)
+		return sl_drop(SL_SHORT_FRAME);
+	ipv4_dec_ttl(ip);
+	eth_set_macs(eth, dst->pod_mac, dst->host_mac);
+	return sl_pass(bpf_redirect_peer(dst->ifindex, 0), trace);
+}
+
 static __always_inline struct sl_verdict lxc_ipv4_from_pod(struct __sk_buff *skb)
 {
 	struct sl_endpoint *src, *dst;
-	struct ethhdr *eth;
 	struct iphdr *ip;
 	int ret;
 
@@ -261,7 +291,7 @@ static __always_inline struct sl_verdict lxc_ipv4_from_pod(struct __sk_buff *skb
 	if (!src || src->ifindex != skb->ifindex)
 		return sl_drop(SL_SPOOFED_SOURCE);
 
-	ret = lxc_ipv4_conn(skb, ip, src, SL_DIR_EGRESS);
+	ret = lxc_ipv4_conn(skb, ip, src, SL_DIR_EGRESS, 0);
 	if (ret == -SL_NO_SERVICE_BACKEND)
 		return lxc_reject(skb, ip);
 	if (ret < 0)
@@ -272,18 +302,7 @@ static __always_inline struct sl_verdict lxc_ipv4_from_pod(struct __sk_buff *skb
 	dst = lookup_endpoint4(ip->daddr);
 	if (!dst)
 		return sl_pass(TC_ACT_OK, SL_TO_STACK);
-	/* The kernel answers an expiring TTL with ICMP time exceeded. */
-	if (ip->ttl <= 1)
-		return sl_pass(TC_ACT_OK, SL_TO_STACK);
-
-	/* ipv4_validate() may have pulled data: the header is at data. */
-	eth = (void *)(long)skb->data;
-	if ((void *)(eth + 1) > (void *)(long)skb->data_end)
-		return sl_drop(SL_SHORT_FRAME);
-	ipv4_dec_ttl(ip);
-	eth_set_macs(eth, dst->pod_mac, dst->host_mac);
-	/* Straight into the peer's netns: no host stack, no backlog queue. */
-	return sl_pass(bpf_redirect_peer(dst->ifindex, 0), SL_REDIRECT_PEER);
+	return lxc_to_peer(skb, ip, dst, SL_REDIRECT_PEER);
 }
 
 static __always_inline struct sl_verdict lxc_from_pod(struct __sk_buff *skb)
@@ -324,7 +343,7 @@ static __always_inline struct sl_verdict lxc_to_pod(struct __sk_buff *skb)
 		ret = ipv4_validate(skb, &ip);
 		if (ret < 0)
 			return sl_drop(-ret);
-		ret = lxc_ipv4_conn(skb, ip, NULL, SL_DIR_INGRESS);
+		ret = lxc_ipv4_conn(skb, ip, NULL, SL_DIR_INGRESS, 0);
 		if (ret < 0)
 			return sl_drop(-ret);
 		return sl_pass(TC_ACT_OK, SL_TO_POD);

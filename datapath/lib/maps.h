@@ -16,6 +16,7 @@
 #include <sluice/policy.h>
 #include <sluice/service.h>
 #include <sluice/sock_owner.h>
+#include <sluice/tunnel.h>
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -153,6 +154,15 @@ struct {
 	__type(value, struct sl_event_bucket);
 	__uint(max_entries, 1);
 } sl_event_bucket SEC(".maps");
+
+/* The other nodes' pod CIDRs (see tunnel.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct sl_tunnel_key);
+	__type(value, struct sl_tunnel_val);
+	__uint(max_entries, SL_TUNNEL_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* required for LPM tries */
+} sl_tunnel SEC(".maps");
 
 /* Written by the agent at start (see config.h). */
 struct {

@@ -24,6 +24,7 @@ SL_TOP=${SL_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 SL_BIN=${SL_BIN:-$SL_TOP/build/bin}
 SL_CNI_BIN=${SL_CNI_BIN:-$SL_BIN}
 SL_REF_CNI=${SL_REF_CNI:-/usr/lib/cni}
+SL_NODE_MTU=${SL_NODE_MTU-1500}
 
 cluster_init() {
 	local name=$1
@@ -77,7 +78,8 @@ _underlay_join() {
 }
 
 # node_add NODE INDEX [CNIVERSION]: node address 192.168.77.INDEX on the
-# underlay, pod CIDR 10.244.INDEX.0/24.
+# underlay, pod CIDR 10.244.INDEX.0/24; the conflist's mtu is
+# SL_NODE_MTU (default 1500; empty: none, the agent's node record says).
 node_add() {
 	local node=$1 idx=$2 ver=${3:-1.0.0}
 	local ns dir
@@ -97,8 +99,8 @@ node_add() {
 	      "type": "sluice",
 	      "podCIDR": "10.244.$idx.0/24",
 	      "bpfRoot": "$dir/bpf/sluice",
-	      "runDir": "$dir/run",
-	      "mtu": 1500
+	      "runDir": "$dir/run"${SL_NODE_MTU:+,
+	      \"mtu\": $SL_NODE_MTU}
 	    }
 	  ]
 	}

@@ -30,7 +30,9 @@ struct sl_config {
 	__u32 event_rate;
 	__u32 event_burst;
 	__u32 flags; /* SL_CFG_F_* */
-	__u32 pad;
+	/* VXLAN mode: the overlay device (include/sluice/tunnel.h) that
+	 * other nodes' pods are reached through. 0: native routing. */
+	__u32 tunnel_ifindex;
 };
 _Static_assert(sizeof(struct sl_config) == 24, "sl_config ABI");
 

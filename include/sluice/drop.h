@@ -24,7 +24,8 @@
 	X(10, NO_LOCAL_BACKEND, "traffic policy Local, no endpoint on this node") \
 	X(11, POLICY_DENIED_EGRESS, "denied by the sending pod's egress policy") \
 	X(12, POLICY_DENIED_INGRESS, "denied by the receiving pod's ingress policy") \
-	X(13, ENDPOINT_NOT_READY, "pod's policy not programmed by the agent yet")
+	X(13, ENDPOINT_NOT_READY, "pod's policy not programmed by the agent yet") \
+	X(14, NO_TUNNEL_ENDPOINT, "no node holds the destination's pod CIDR")
 
 /* Trace points (packets the datapath let through): 128..255. */
 #define SL_TRACE_POINTS(X)                                                     \
@@ -36,7 +37,9 @@
 	X(133, FROM_NETDEV, "entered the node through its interface")          \
 	X(134, TO_NETDEV, "left the node through its interface")               \
 	X(135, SERVICE_ICMP, "ICMP error about a service connection translated") \
-	X(136, POLICY_ALLOWED, "new connection allowed by a NetworkPolicy")
+	X(136, POLICY_ALLOWED, "new connection allowed by a NetworkPolicy")    \
+	X(137, TO_OVERLAY, "sent to another node through the VXLAN tunnel")  \
+	X(138, FROM_OVERLAY, "arrived from another node through the tunnel")
 
 enum sl_reason {
 #define SL_ENUM_ENTRY(code, name, desc) SL_##name = code,

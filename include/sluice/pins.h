@@ -24,6 +24,9 @@
 #define SL_PROG_SOCK_OPS "sl_sock_ops"
 #define SL_PROG_FROM_NETDEV "sl_from_netdev"
 #define SL_PROG_TO_NETDEV "sl_to_netdev"
+/* VXLAN mode (include/sluice/tunnel.h), on the overlay device. */
+#define SL_PROG_FROM_OVERLAY "sl_from_overlay"
+#define SL_PROG_TO_OVERLAY "sl_to_overlay"
 
 #define SL_DEFAULT_BPF_ROOT "/sys/fs/bpf/sluice"
 #define SL_DEFAULT_RUN_DIR "/var/run/sluice"

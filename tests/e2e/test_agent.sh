@@ -14,7 +14,8 @@ e2e_case agent_upgrade t_agent_upgrade
 SLUICED=${SLUICED:-$SL_BIN/sluiced}
 
 # agent_start NODE [SOURCE-ARGS...]: run sluiced for NODE, on
-# $CASE_DIR/manifests unless other source arguments are given. Its socket
+# $CASE_DIR/manifests unless other source arguments are given, with
+# --routing $AGENT_ROUTING when set. Its socket
 # programs go to AGENT_CGROUP_ROOT, by default nowhere: attachments outlive
 # the agent, and the machine's cgroup root must not collect a test's.
 agent_start() {
@@ -26,6 +27,7 @@ agent_start() {
 	# nsenter execs sluiced: $! is the agent itself, for kill -KILL.
 	nsenter --net="$(node_nspath "$node")" "$SLUICED" --node-name "$node" \
 		--cgroup-root "${AGENT_CGROUP_ROOT:-none}" \
+		${AGENT_ROUTING:+--routing "$AGENT_ROUTING"} \
 		"$@" --bpf-root "$(node_bpf_root "$node")" \
 		--run-dir "$(node_run_dir "$node")" --log-level debug \
 		>>"$CASE_DIR/agent-$node.log" 2>&1 &
@@ -105,7 +107,7 @@ t_agent_identities() {
 	assert_ge 256 "$id_db" "db's identity in sl_endpoints"
 	assert_ne "$id_web" "$id_db" "different labels, different identities"
 	assert_contains "$(ctl n1 identities)" "app=web" "sluicectl identities"
-	assert_eq '{"podCIDR":"10.244.1.0/24"}' "$(cat "$(node_run_dir n1)/node.json")" \
+	assert_eq '{"podCIDR":"10.244.1.0/24","mtu":1500}' "$(cat "$(node_run_dir n1)/node.json")" \
 		"node.json from the Node object"
 
 	# The ipcache: every address of the cluster, pods on other nodes too.
