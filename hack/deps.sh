@@ -13,10 +13,11 @@ build=(make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
 # iptables for the portmap chain; cmocka and clang-rt for unit tests,
 # sanitizers and the fuzzer; prometheus for promtool, which checks the
 # agent's /metrics; pmacct for nfacctd, the IPFIX collector of
-# tests/e2e/test_ipfix.sh.
+# tests/e2e/test_ipfix.sh; python3-yaml for tests/manifests, which parses
+# the manifests as YAML 1.1 like kubectl.
 runtime=(golang-go golang-github-appc-cni-dev containernetworking-plugins
 	iproute2 util-linux iptables curl python3)
-test=(libcmocka-dev libclang-rt-14-dev prometheus pmacct)
+test=(libcmocka-dev libclang-rt-14-dev prometheus pmacct python3-yaml)
 bench=(iperf3 jq bc nftables) # nftables: hack/bench/services.sh
 
 list=

@@ -9,6 +9,7 @@
 # make test-datapath   BPF_PROG_TEST_RUN suite (root)
 # make test-e2e        plugin end to end in network namespaces (root)
 # make test-conformance  ADD/CHECK/DEL through libcni, chaining (root)
+# make test-manifests  manifests/, Dockerfile, hack/image/ offline (scripts part: root)
 # TEST=name            run one case of a suite
 
 FUZZ_SECS ?= 30
@@ -96,7 +97,7 @@ $(SL_FAKEAPI): $(wildcard tests/fakeapi/*.go)
 
 -include tests/datapath/datapath.mk
 
-.PHONY: test test-deps test-unit test-fuzz test-e2e test-conformance test-fakeapi
+.PHONY: test test-deps test-unit test-fuzz test-e2e test-conformance test-fakeapi test-manifests
 test-deps:
 	$(Q)hack/deps.sh test
 
@@ -108,6 +109,7 @@ test: test-deps
 	$(Q)$(MAKE) --no-print-directory test-datapath
 	$(Q)$(MAKE) --no-print-directory test-e2e
 	$(Q)$(MAKE) --no-print-directory test-conformance
+	$(Q)$(MAKE) --no-print-directory test-manifests
 	@echo "all test suites passed"
 
 test-unit: $(UNIT_TESTS)
@@ -169,3 +171,8 @@ test-e2e: all $(SL_CNIRUN) $(BUILD)/san/bin/sluice
 test-conformance: all $(BUILD)/san/bin/sluice
 	$(Q)tests/conformance/run.sh
 	$(Q)SLUICE_CF_CNI_PATH=$(abspath $(BUILD))/san/bin:/usr/lib/cni tests/conformance/run.sh
+
+# Offline: the manifests against the API's rules, the agent's code and
+# the built binaries; the Dockerfile against Debian 12's packages.
+test-manifests: all
+	$(Q)tests/manifests/run.sh
