@@ -1,0 +1,320 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# shellcheck shell=bash
+#
+# Pods on different nodes, in both routing modes (agent/routing.h): native
+# (a route per node, pod CIDR via InternalIP) and VXLAN (sluice_vxlan, the
+# sender's identity in the VNI). Each node runs its own agent on one
+# manifests folder holding every Node, as every agent of a cluster sees
+# the same API server. Cases:
+#  - the pod matrix over 2 (native) and 3 (VXLAN) nodes: every pod reaches
+#    every other pod over TCP and UDP with its own source address, nodes
+#    reach remote pods and remote pods reach nodes; in VXLAN mode the
+#    traffic went through the tunnel (its trace points counted), pods got
+#    the tunnel's MTU and a full-size segment crosses it;
+#  - a ClusterIP Service whose backends are on the other nodes, from a pod;
+#  - a NetworkPolicy on a remote pod, judged by the receiving node with the
+#    sender's identity (in VXLAN mode from the VNI);
+#  - a Node removed (its route and tunnel entry go, its pods become
+#    unreachable) and added back (reachable again), live;
+#  - the upstream NetworkPolicy model with its pods spread over 2 nodes
+#    (native) and 3 (VXLAN), a few cases of test_netpol.sh.
+# Helpers agent_start, ctl, put_manifest, node_yaml come from
+# test_agent.sh; serve, probe, expect_echo from lib.sh.
+
+MN_VIP=10.96.0.30
+
+# mn_world MODE NODES PODS_PER_NODE: nodes n1..nNODES, pods p<i>_<k> on
+# node i (namespace shop, label app=p<i>_<k>), an echo server in each,
+# agents in MODE. Sets MN_NODES, MN_PODS (node/pod), MN_IP (by node/pod).
+mn_world() {
+	local mode=$1 nodes=$2 per=$3 i k pod
+	declare -gA MN_IP=()
+	MN_NODES=()
+	MN_PODS=()
+	MN_MODE=$mode
+	[[ $mode == vxlan ]] && SL_NODE_MTU=
+	for ((i = 1; i <= nodes; i++)); do
+		node_add "n$i" "$i"
+		MN_NODES+=("n$i")
+	done
+	SL_NODE_MTU=1500
+	{
+		for ((i = 1; i <= nodes; i++)); do
+			node_yaml "n$i" "$i"
+		done
+		printf -- '---\napiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n'
+	} | put_manifest nodes.yaml
+	for node in "${MN_NODES[@]}"; do
+		AGENT_ROUTING=$mode agent_start "$node"
+	done
+	# The agents must have routed before the pods' ADD reads the MTU.
+	for node in "${MN_NODES[@]}"; do
+		wait_for 5 mn_routes_are "$node" $((nodes - 1)) ||
+			fail "$node: $(ctl "$node" status | grep routing)"
+	done
+	for ((i = 1; i <= nodes; i++)); do
+		for ((k = 1; k <= per; k++)); do
+			pod=p${i}_$k
+			MN_IP[n$i/$pod]=$(pod_add "n$i" "$pod" shop) ||
+				fail "adding $pod on n$i"
+			MN_PODS+=("n$i/$pod")
+			serve "$(pod_nspath "n$i" "$pod")" "$pod" "$ECHO_PORT"
+		done
+	done
+	mn_pods_yaml | put_manifest pods.yaml
+	for node in "${MN_NODES[@]}"; do
+		wait_for 5 mn_ipcache_complete "$node" ||
+			fail "$node: the ipcache lacks pods: $(ctl "$node" ipcache)"
+	done
+}
+
+mn_pods_yaml() {
+	local key
+	for key in "${MN_PODS[@]}"; do
+		printf -- '---\napiVersion: v1\nkind: Pod\nmetadata: {namespace: shop, name: %s, labels: {app: %s}}\nspec: {nodeName: %s}\nstatus: {phase: Running, podIP: %s}\n' \
+			"${key#*/}" "${key#*/}" "${key%/*}" "${MN_IP[$key]}"
+	done
+}
+
+# mn_routes_are NODE N: sluicectl status says N routes, none refused.
+mn_routes_are() {
+	local st
+	st=$(ctl "$1" -o json status) || return 1
+	[[ $(jget 'd["routing"]["routes"]' <<<"$st") == "$2" &&
+		$(jget 'd["routing"]["failed"]' <<<"$st") == 0 ]]
+}
+
+# Every pod of the world is in NODE's ipcache.
+mn_ipcache_complete() {
+	local have key
+	have=$(ctl "$1" ipcache)
+	for key in "${MN_PODS[@]}"; do
+		grep -q "${MN_IP[$key]}/32" <<<"$have" || return 1
+	done
+}
+
+mn_nspath() { pod_nspath "${1%/*}" "${1#*/}"; }
+
+# mn_reach FROM TO PROTO: FROM's pod reaches TO's server, which sees
+# FROM's own address (no translation between pods).
+mn_reach() {
+	expect_echo "$(mn_nspath "$1")" "$3" "${MN_IP[$2]}" "$ECHO_PORT" \
+		"${2#*/}:${MN_IP[$1]}"
+}
+
+# Every pod to every pod on another node, TCP and UDP; each node to a
+# pod of every other node and back.
+mn_matrix() {
+	local from to node n=0
+	for from in "${MN_PODS[@]}"; do
+		for to in "${MN_PODS[@]}"; do
+			[[ ${from%/*} == "${to%/*}" ]] && continue
+			mn_reach "$from" "$to" tcp
+			mn_reach "$from" "$to" udp
+			n=$((n + 2))
+		done
+	done
+	for node in "${MN_NODES[@]}"; do
+		for to in "${MN_PODS[@]}"; do
+			[[ $node == "${to%/*}" || ${to#*/} != *_1 ]] && continue
+			expect_echo "$(node_nspath "$node")" tcp "${MN_IP[$to]}" \
+				"$ECHO_PORT" "${to#*/}:$(node_ip "$node")"
+			n=$((n + 1))
+		done
+	done
+	say "$n cross-node probes answered"
+}
+
+mn_case() { # NAME MODE FN
+	eval "_mn_$1() { $3 $2; }"
+	e2e_case "$1" "_mn_$1"
+}
+
+t_mn_matrix() {
+	local mode=$1 nodes=2 node mtu
+	[[ $mode == vxlan ]] && nodes=3
+	mn_world "$mode" "$nodes" 2
+	for node in "${MN_NODES[@]}"; do
+		assert_contains "$(ctl "$node" status)" "routing:     $mode, $((nodes - 1)) routes" \
+			"sluicectl status on $node"
+	done
+	if [[ $mode == native ]]; then
+		assert_contains "$(node_exec n1 ip -4 route show 10.244.2.0/24)" \
+			"via $(node_ip n2) dev eth0 proto 92" "n1's route to n2's pods"
+	else
+		assert_contains "$(node_exec n1 ip -4 route show 10.244.3.0/24)" \
+			"dev sluice_vxlan proto 92" "n1's route to n3's pods"
+		# (Not /sys/class/net: sysfs shows the mounter's namespace.)
+		mtu=$(pod_exec n1 p1_1 ip -o link show eth0 | sed -n 's/.* mtu \([0-9]*\).*/\1/p')
+		assert_eq 1450 "$mtu" "pod MTU under VXLAN (the underlay's 1500 less 50)"
+	fi
+	mn_matrix
+	if [[ $mode == vxlan ]]; then
+		assert_ge 1 "$(metric n1 TO_OVERLAY egress)" "n1 sent into the tunnel"
+		assert_ge 1 "$(metric n2 FROM_OVERLAY ingress)" "n2 received from it"
+		# A full-size segment each way: the MTU leaves room for the
+		# headers, so nothing is fragmented or lost.
+		mn_bulk "n1/p1_1" "n3/p3_1" 200000
+	else
+		assert_eq 0 "$(metric n1 TO_OVERLAY egress)" "no tunnel in native mode"
+		mn_bulk "n1/p1_1" "n2/p2_1" 200000
+	fi
+}
+
+# mn_bulk FROM TO BYTES: FROM sends BYTES over TCP to a sink in TO, which
+# answers how many it got.
+mn_bulk() {
+	local got
+	nsenter --net="$(mn_nspath "$2")" "$PY" -IS -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 7100)); s.listen(1); s.settimeout(10)
+c, _ = s.accept(); c.settimeout(10); n = 0
+while True:
+    b = c.recv(65536)
+    if not b: break
+    n += len(b)
+c.sendall(str(n).encode()); c.close()' >"$CASE_DIR/bulk.out" 2>&1 &
+	echo $! >>"$CASE_DIR/pids"
+	sleep 0.3
+	got=$(nsenter --net="$(mn_nspath "$1")" "$PY" -IS -c '
+import socket, sys
+c = socket.create_connection((sys.argv[1], 7100), timeout=10)
+c.sendall(b"x" * int(sys.argv[2])); c.shutdown(socket.SHUT_WR)
+print(c.recv(100).decode())' "${MN_IP[$2]}" "$3") || fail "bulk transfer: $got $(cat "$CASE_DIR/bulk.out")"
+	assert_eq "$3" "$got" "bytes received across nodes"
+}
+
+# A ClusterIP whose backends are on the other nodes: a pod on n1 reaches
+# each of them, through its VIP; the reply comes back translated.
+t_mn_service() {
+	local mode=$1 seen
+	mn_world "$mode" 3 1
+	{
+		printf -- '---\napiVersion: v1\nkind: Service\nmetadata: {namespace: shop, name: far}\nspec:\n  clusterIP: %s\n  ports:\n  - {name: http, protocol: TCP, port: 80, targetPort: %s}\n  - {name: dns, protocol: UDP, port: 53, targetPort: %s}\n' \
+			"$MN_VIP" "$ECHO_PORT" "$ECHO_PORT"
+		printf -- '---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  namespace: shop\n  name: far-1\n  labels: {kubernetes.io/service-name: far}\naddressType: IPv4\nports:\n- {name: http, protocol: TCP, port: %s}\n- {name: dns, protocol: UDP, port: %s}\nendpoints:\n- {addresses: [%s], nodeName: n2, conditions: {ready: true}}\n- {addresses: [%s], nodeName: n3, conditions: {ready: true}}\n' \
+			"$ECHO_PORT" "$ECHO_PORT" "${MN_IP[n2/p2_1]}" "${MN_IP[n3/p3_1]}"
+	} | put_manifest service.yaml
+	wait_for 5 mn_frontend_has n1 "$MN_VIP:80/TCP" 2 ||
+		fail "n1 never programmed $MN_VIP: $(ctl n1 services)"
+	seen=$(mn_hits "$(pod_nspath n1 p1_1)" tcp 80 30 | sort -u)
+	assert_eq "p2_1:${MN_IP[n1/p1_1]}
+p3_1:${MN_IP[n1/p1_1]}" "$seen" "TCP to the VIP reached both remote backends, from the client's address"
+	seen=$(mn_hits "$(pod_nspath n1 p1_1)" udp 53 30 | sort -u)
+	assert_eq "p2_1:${MN_IP[n1/p1_1]}
+p3_1:${MN_IP[n1/p1_1]}" "$seen" "UDP to the VIP reached both remote backends"
+}
+
+mn_frontend_has() {
+	[[ $(ctl "$1" -o json services | jget "sum(len(f['backends']) for f in d if f['frontend'] == '$2' and f['scope'] == 'external')") == "$3" ]]
+}
+
+# mn_hits NSPATH PROTO PORT N: N requests to the VIP; the servers that
+# answered (server:source), one a line.
+mn_hits() {
+	local i reply tok
+	for ((i = 0; i < $4; i++)); do
+		tok=$(token)
+		reply=$(probe "$1" "$2" "$MN_VIP" "$3" "$tok") ||
+			fail "$2 to $MN_VIP:$3: no answer: $reply"
+		[[ $reply == *":$tok" ]] || fail "$2 to $MN_VIP:$3: reply '$reply'"
+		echo "${reply%:"$tok"}"
+	done
+}
+
+# Ingress policy on a pod of n2: only app=p1_1 may reach it. n1's p1_1 is
+# let in and n1's p1_2 refused, by n2, which knows them by identity (from
+# the VNI in VXLAN mode, the ipcache in native mode); the refusal is n2's
+# POLICY_DENIED_INGRESS.
+t_mn_policy() {
+	local mode=$1 before
+	mn_world "$mode" 2 2
+	printf -- '---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {namespace: shop, name: only-p1-1}\nspec:\n  podSelector: {matchLabels: {app: p2_1}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {app: p1_1}}}]\n' |
+		put_manifest policy.yaml
+	wait_for 5 mn_isolated n2 "${MN_IP[n2/p2_1]}" ||
+		fail "n2 never isolated p2_1: $(ctl n2 policy)"
+	before=$(metric n2 POLICY_DENIED_INGRESS ingress)
+	mn_reach n1/p1_1 n2/p2_1 tcp
+	mn_reach n1/p1_1 n2/p2_1 udp
+	expect_no_echo "$(mn_nspath n1/p1_2)" tcp "${MN_IP[n2/p2_1]}" "$ECHO_PORT" "$(token)"
+	expect_no_echo "$(mn_nspath n1/p1_2)" udp "${MN_IP[n2/p2_1]}" "$ECHO_PORT" "$(token)"
+	assert_ge $((before + 2)) "$(metric n2 POLICY_DENIED_INGRESS ingress)" \
+		"n2 dropped p1_2's packets as POLICY_DENIED_INGRESS"
+	# The other pod of n2 is not selected: open to both.
+	mn_reach n1/p1_2 n2/p2_2 tcp
+	# Replies of an allowed connection are never judged: p2_1 answers.
+	mn_reach n2/p2_1 n1/p1_2 tcp
+
+	# A pod the API server has not given an address yet (no
+	# status.podIP): n1 knows it from the plugin's record, n2 not at all.
+	# Over VXLAN its identity travels in the VNI and n2 lets it in as
+	# app=p1_1; natively n2 can only take it for the world, and the
+	# policy keeps it out.
+	local late
+	late=$(pod_add n1 late shop)
+	MN_IP[n1/late]=$late
+	{
+		mn_pods_yaml
+		printf -- '---\napiVersion: v1\nkind: Pod\nmetadata: {namespace: shop, name: late, labels: {app: p1_1}}\nspec: {nodeName: n1}\nstatus: {phase: Pending}\n'
+	} | put_manifest pods.yaml
+	wait_for 5 mn_programmed n1 "$late" || fail "n1 never programmed late"
+	if [[ $mode == vxlan ]]; then
+		mn_reach n1/late n2/p2_1 tcp
+	else
+		expect_no_echo "$(mn_nspath n1/late)" tcp "${MN_IP[n2/p2_1]}" "$ECHO_PORT" "$(token)"
+	fi
+}
+
+# NODE's endpoint for IP carries an identity (the agent programmed it).
+mn_programmed() {
+	ctl "$1" -o json endpoints | jget "any(e['ip'] == '$2' and e.get('identity', 0) >= 256 for e in d)" | grep -q true
+}
+
+mn_isolated() {
+	ctl "$1" -o json policy | jget "any(e['ip'] == '$2' and e['ingress']['isolated'] for e in d['endpoints'])" | grep -q true
+}
+
+# n2's Node leaves the cluster: n1 removes its route and tunnel entry and
+# n2's pods are out of reach; it comes back, and so do they.
+t_mn_node_readd() {
+	local mode=$1
+	mn_world "$mode" 2 1
+	mn_reach n1/p1_1 n2/p2_1 tcp
+	node_yaml n1 1 | put_manifest nodes.yaml
+	wait_for 5 mn_routes_are n1 0 || fail "n1 kept the route: $(ctl n1 status | grep routing)"
+	assert_eq "" "$(node_exec n1 ip -4 route show 10.244.2.0/24)" "n1's route to n2's pods removed"
+	assert_eq "" "$(node_exec n1 bpftool map dump pinned "$(node_bpf_root n1)/sl_tunnel" 2>&1 | grep -v '^\[\]$\|^Found 0')" \
+		"n1's sl_tunnel emptied"
+	expect_no_echo "$(mn_nspath n1/p1_1)" tcp "${MN_IP[n2/p2_1]}" "$ECHO_PORT" "$(token)"
+	{ node_yaml n1 1; node_yaml n2 2; } | put_manifest nodes.yaml
+	wait_for 5 mn_routes_are n1 1 || fail "n1 never routed n2 again: $(ctl n1 status | grep routing)"
+	mn_reach n1/p1_1 n2/p2_1 tcp
+	mn_reach n2/p2_1 n1/p1_1 udp
+}
+
+mn_case multinode_matrix_native native t_mn_matrix
+mn_case multinode_matrix_vxlan vxlan t_mn_matrix
+mn_case multinode_service_native native t_mn_service
+mn_case multinode_service_vxlan vxlan t_mn_service
+mn_case multinode_policy_native native t_mn_policy
+mn_case multinode_policy_vxlan vxlan t_mn_policy
+mn_case multinode_node_readd_native native t_mn_node_readd
+mn_case multinode_node_readd_vxlan vxlan t_mn_node_readd
+
+# The NetworkPolicy model (test_netpol.sh) with its pods spread over nodes
+# (round robin, so most cells cross one): a few cases that judge both ends,
+# replies and a Service across nodes, in each mode. The whole model runs
+# over nodes with NP_NODE_COUNT=N AGENT_ROUTING=MODE TEST='netpol_*'.
+mn_netpol_case() { # NAME NODES MODE
+	local mtu=1500
+	[[ $3 == vxlan ]] && mtu=1450
+	eval "_mn_np_$3_$1() { NP_NODE_COUNT=$2 AGENT_ROUTING=$3 SL_NODE_MTU=$mtu; np_world $2; t_$1; np_done; }"
+	e2e_case "netpol_x$2_$3_${1#netpol_}" "_mn_np_$3_$1"
+}
+for _c in netpol_deny_ingress netpol_pod_selector netpol_both_ends \
+	netpol_replies netpol_service; do
+	mn_netpol_case "$_c" 2 native
+	mn_netpol_case "$_c" 3 vxlan
+done
+unset _c
