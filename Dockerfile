@@ -37,6 +37,7 @@ RUN apt-get update \
 		libjson-c5 \
 		libyaml-0-2 \
 		libcurl4 \
+		libnftables1 \
 		bpftool iproute2 \
 	&& rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/bin/sluice /src/build/bin/sluiced \

@@ -25,8 +25,8 @@ endif
 WARN      := -Wall -Wextra -Werror
 CFLAGS    ?= -O2 -g
 CPPFLAGS  := -Iinclude -Icommon -I$(BUILD) -D_GNU_SOURCE
-NL_CFLAGS := $(shell pkg-config --cflags libnl-3.0 libnl-route-3.0 json-c yaml-0.1 libcurl 2>/dev/null)
-LDLIBS    := $(shell pkg-config --libs libnl-3.0 libnl-route-3.0 json-c yaml-0.1 libcurl 2>/dev/null) -lbpf -lelf -lz
+NL_CFLAGS := $(shell pkg-config --cflags libnl-3.0 libnl-route-3.0 json-c yaml-0.1 libcurl libnftables 2>/dev/null)
+LDLIBS    := $(shell pkg-config --libs libnl-3.0 libnl-route-3.0 json-c yaml-0.1 libcurl libnftables 2>/dev/null) -lbpf -lelf -lz
 ALL_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11 $(CPPFLAGS) $(NL_CFLAGS) -MMD -MP
 BPF_CFLAGS := -O2 -g -target bpf $(WARN) -Iinclude -I$(ARCH_INC)
 

@@ -20,6 +20,7 @@
 #include "k8s_watch.h"
 #include "metrics.h"
 #include "model.h"
+#include "nat.h"
 #include "policy_sync.h"
 #include "routing.h"
 #include "source_dir.h"
@@ -68,6 +69,7 @@ struct sl_agent {
 	unsigned int flows_file_keep; /* --flows-file-keep */
 	struct sl_flow_file flow_file;
 	struct sl_routing routing; /* --routing: other nodes' pod CIDRs */
+	struct sl_nat nat;         /* SNAT to remote backends, masquerade */
 	const char *devices;   /* --devices: names, "auto" or "none" */
 	char netdevs[256];     /* where sl_from_netdev is attached */
 	struct {

@@ -161,6 +161,22 @@ static json_object *routing_status(const struct sl_routing *r)
 	return o;
 }
 
+/* The node's SNAT table: masquerade on or off, how it was applied. */
+static json_object *nat_status(const struct sl_nat *n)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "masquerade",
+			       json_object_new_boolean(!n->masquerade_off));
+	json_object_object_add(o, "applied",
+			       json_object_new_boolean(n->applied != NULL));
+	json_object_object_add(o, "applies", json_object_new_int64(n->applies));
+	json_object_object_add(o, "failures",
+			       json_object_new_int64(n->failures));
+	json_object_object_add(o, "lastError", jstr(n->error));
+	return o;
+}
+
 static json_object *sock_lb_status(const struct sl_agent *a)
 {
 	const struct sl_sock_lb *s = &a->sock_lb;
@@ -205,6 +221,7 @@ static json_object *status(struct sl_agent *a)
 	json_object_object_add(o, "socketLB", sock_lb_status(a));
 	json_object_object_add(o, "netdevs", jstr(a->netdevs));
 	json_object_object_add(o, "routing", routing_status(&a->routing));
+	json_object_object_add(o, "nat", nat_status(&a->nat));
 
 	if (a->kube.enabled) {
 		json_object_object_add(o, "source", sl_kube_status(&a->kube));

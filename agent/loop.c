@@ -149,6 +149,8 @@ int sl_agent_sync(struct sl_agent *a)
 		sl_routing_sync(&a->routing, &a->model, a->node_name,
 				a->dp.tunnel_fd);
 	if (!err)
+		sl_nat_sync(&a->nat, &a->model, a->node_name);
+	if (!err)
 		err = write_node_record(a);
 	if (!err)
 		err = sl_endpoints_read_records(a->run_dir, &want, &n);
@@ -480,6 +482,7 @@ int sl_agent_run(struct sl_agent *a)
 				ct_gc(a);
 				sl_netdev_attach(a);
 				sl_routing_open(&a->routing, &a->dp);
+				sl_nat_invalidate(&a->nat);
 			} else if (fd == a->source.inotify_fd) {
 				if (sl_source_dir_handle(&a->source) < 0)
 					log_error("reading the manifests folder failed");
@@ -536,6 +539,7 @@ void sl_agent_stop(struct sl_agent *a)
 	sl_model_free(&a->model);
 	sl_ipc_state_free(&a->ipc);
 	sl_routing_close(&a->routing);
+	sl_nat_close(&a->nat);
 	sl_svc_state_free(&a->svc);
 	sl_pol_state_free(&a->pol);
 	sl_health_close(&a->health);

@@ -20,6 +20,7 @@
  */
 #include "agent.h"
 #include "routing.h"
+#include "ipv4.h"
 
 #include <sluice/tunnel.h>
 #include "datapath.h"
@@ -49,6 +50,7 @@ static void usage(FILE *out)
 		"               [--flows-buffer N] [--event-rate N] [--event-burst N]\n"
 		"               [--flow-events on|off]\n"
 		"               [--routing native|vxlan] [--vxlan-port N]\n"
+		"               [--masquerade on|off] [--cluster-cidr CIDR]\n"
 		"               [--flows-file PATH [--flows-file-max-mb N] [--flows-file-keep N]]\n"
 		"               [--log-level error|warn|info|debug]\n"
 		"Without --source or --kubeconfig: in-cluster (service account).\n"
@@ -81,7 +83,10 @@ static void usage(FILE *out)
 		"--routing: how other nodes' pods are reached: native (default; a\n"
 		"  route per node, podCIDR via its InternalIP) or vxlan (a tunnel\n"
 		"  device " SL_OVERLAY_DEV ", the sender's identity in the VNI)\n"
-		"--vxlan-port N: the tunnel's UDP port (default 8472)\n");
+		"--vxlan-port N: the tunnel's UDP port (default 8472)\n"
+		"--masquerade: pods' traffic to addresses outside the cluster leaves\n"
+		"  with the node's address (default on); the cluster is every node's\n"
+		"  pod CIDR and InternalIP, and --cluster-cidr CIDR if given\n");
 }
 
 int main(int argc, char **argv)
@@ -109,6 +114,8 @@ int main(int argc, char **argv)
 		{ "flows-file-keep", required_argument, NULL, 'K' },
 		{ "routing", required_argument, NULL, 'R' },
 		{ "vxlan-port", required_argument, NULL, 'P' },
+		{ "masquerade", required_argument, NULL, 'Q' },
+		{ "cluster-cidr", required_argument, NULL, 'G' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -259,6 +266,24 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			a.routing.vxlan_port = (uint16_t)n;
+			break;
+		}
+		case 'Q':
+			if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
+				fprintf(stderr, "sluiced: --masquerade takes on or off\n");
+				return 2;
+			}
+			a.nat.masquerade_off = !strcmp(optarg, "off");
+			break;
+		case 'G': {
+			struct sl_ipv4_net net;
+
+			if (sl_parse_ipv4_cidr(optarg, &net) < 0) {
+				fprintf(stderr, "sluiced: --cluster-cidr takes an IPv4 network (host bits zero), e.g. 10.244.0.0/16\n");
+				return 2;
+			}
+			a.nat.cluster_cidr = net.addr;
+			a.nat.cluster_prefix = (uint8_t)net.prefix;
 			break;
 		}
 		case 'l':

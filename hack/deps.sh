@@ -8,6 +8,7 @@ set -euo pipefail
 
 build=(make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
 	libnl-3-dev libnl-route-3-dev libjson-c-dev libyaml-dev libcurl4-openssl-dev
+	libnftables-dev
 	linux-libc-dev)
 # libcni and the reference plugins for the runtime side and conformance;
 # iptables for the portmap chain; cmocka and clang-rt for unit tests,

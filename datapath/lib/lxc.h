@@ -17,13 +17,6 @@
 #include "reject.h"
 #include "policy.h"
 
-static __always_inline struct sl_endpoint *lookup_endpoint4(__be32 ip4)
-{
-	struct sl_endpoint_key key = { .ip4 = ip4 };
-
-	return bpf_map_lookup_elem(&sl_endpoints, &key);
-}
-
 /*
  * The policy of a new connection, at both ends this node holds: the
  * sender's egress when it is a pod of this node (src), the receiver's

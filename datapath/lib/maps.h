@@ -180,4 +180,12 @@ struct {
 	__uint(max_entries, 1);
 } sl_info SEC(".maps");
 
+/* The pod of this node at ip4, or NULL. */
+static __always_inline struct sl_endpoint *lookup_endpoint4(__be32 ip4)
+{
+	struct sl_endpoint_key key = { .ip4 = ip4 };
+
+	return bpf_map_lookup_elem(&sl_endpoints, &key);
+}
+
 #endif /* SL_LIB_MAPS_H */

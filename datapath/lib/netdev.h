@@ -22,6 +22,8 @@
 #include "icmp.h"
 #include "reject.h"
 
+#include <sluice/mark.h>
+
 static __always_inline struct iphdr *netdev_ipv4(struct __sk_buff *skb)
 {
 	void *data = (void *)(long)skb->data;
@@ -50,9 +52,22 @@ static __always_inline struct sl_verdict netdev_from_outside(struct __sk_buff *s
 				 sl_pass(TC_ACT_OK, SL_FROM_NETDEV);
 	}
 	ret = lb4_to_service(skb, &t, ct_now(), true);
+	/* A backend on another node answers the client directly unless
+	 * this node takes the connection over: the mark has the node's
+	 * netfilter SNAT it (agent/nat.h), and its replies come back here
+	 * to be translated back (sl_to_netdev). */
+	if (ret > 0 && !lookup_endpoint4(t.daddr)) {
+		__u32 mark = (skb->mark & ~SL_MARK_MASK) | SL_MARK_SNAT_TO_NODE;
+
+		/* Opaque to clang, which would store the one byte that
+		 * changes: the verifier takes only 4-byte mark writes. */
+		asm volatile("" : "+r"(mark));
+		skb->mark = mark;
+	}
 	if (ret >= 0)
 		/* Translated or not, the stack routes it: to a pod's veth
-		 * (a /32 route per pod) or to a local socket. */
+		 * (a /32 route per pod), to another node, or to a local
+		 * socket. */
 		return sl_pass(TC_ACT_OK, SL_FROM_NETDEV);
 	if (ret != -SL_NO_SERVICE_BACKEND)
 		return sl_drop(-ret);

@@ -16,6 +16,9 @@
 #    sender's identity (in VXLAN mode from the VNI);
 #  - a Node removed (its route and tunnel entry go, its pods become
 #    unreachable) and added back (reachable again), live;
+#  - a NodePort from outside with its backend on the other node (SNAT by
+#    the node it reached, externalTrafficPolicy Local not forwarded), and
+#    pods reaching outside the cluster with their node's address;
 #  - the upstream NetworkPolicy model with its pods spread over 2 nodes
 #    (native) and 3 (VXLAN), a few cases of test_netpol.sh.
 # Helpers agent_start, ctl, put_manifest, node_yaml come from
@@ -293,6 +296,58 @@ t_mn_node_readd() {
 	mn_reach n2/p2_1 n1/p1_1 udp
 }
 
+# mn_nodeport_yaml POLICY BACKEND_KEY: NodePort 30080/TCP and 30053/UDP
+# (externalTrafficPolicy POLICY) with the one backend BACKEND_KEY.
+mn_nodeport_yaml() {
+	local be=$2
+	printf -- '---\napiVersion: v1\nkind: Service\nmetadata: {namespace: shop, name: np}\nspec:\n  type: NodePort\n  clusterIP: %s\n  externalTrafficPolicy: %s\n  ports:\n  - {name: http, protocol: TCP, port: 80, targetPort: %s, nodePort: 30080}\n  - {name: dns, protocol: UDP, port: 53, targetPort: %s, nodePort: 30053}\n' \
+		"$MN_VIP" "$1" "$ECHO_PORT" "$ECHO_PORT"
+	printf -- '---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  namespace: shop\n  name: np-1\n  labels: {kubernetes.io/service-name: np}\naddressType: IPv4\nports:\n- {name: http, protocol: TCP, port: %s}\n- {name: dns, protocol: UDP, port: %s}\nendpoints:\n- {addresses: [%s], nodeName: %s, conditions: {ready: true}}\n' \
+		"$ECHO_PORT" "$ECHO_PORT" "${MN_IP[$be]}" "${be%/*}"
+}
+
+# From outside the cluster: a NodePort on n1 whose only backend is on n2.
+# With externalTrafficPolicy Cluster n1 takes the connection over with its
+# own address (the backend sees n1, the client sees the NodePort answer,
+# TCP and connected UDP); on n2 itself the client's address is kept. With
+# Local, n1 (no backend of its own) does not forward it, n2 still serves
+# it. Pods' own traffic to outside the cluster leaves with their node's
+# address (masquerade), never to another pod.
+t_mn_nodeport() {
+	local mode=$1 n1ip n2ip out
+	mn_world "$mode" 2 1
+	n1ip=$(node_ip n1)
+	n2ip=$(node_ip n2)
+	outside_add out 100
+	mn_nodeport_yaml Cluster n2/p2_1 | put_manifest nodeport.yaml
+	wait_for 5 mn_frontend_has n1 "$n1ip:30080/TCP" 1 ||
+		fail "n1 never programmed its NodePort: $(ctl n1 services)"
+	wait_for 5 mn_frontend_has n2 "$n2ip:30080/TCP" 1 ||
+		fail "n2 never programmed its NodePort: $(ctl n2 services)"
+	wait_for 5 mn_nat_applied n1 || fail "n1's NAT table: $(ctl n1 -o json status | jget 'd["nat"]')"
+	expect_echo "$(outside_nspath out)" tcp "$n1ip" 30080 "p2_1:$n1ip"
+	out=$(udp_from "$(outside_nspath out)" "$n1ip" 30053) ||
+		fail "UDP to n1's NodePort: no translated answer"
+	assert_eq "p2_1:$n1ip:connected" "$out" "UDP through n1 to n2's backend"
+	expect_echo "$(outside_nspath out)" tcp "$n2ip" 30080 "p2_1:192.168.77.100"
+
+	mn_nodeport_yaml Local n2/p2_1 | put_manifest nodeport.yaml
+	wait_for 5 mn_frontend_has n1 "$n1ip:30080/TCP" 0 ||
+		fail "n1 kept a remote backend under Local: $(ctl n1 services)"
+	expect_no_echo "$(outside_nspath out)" tcp "$n1ip" 30080 "$(token)"
+	expect_echo "$(outside_nspath out)" tcp "$n2ip" 30080 "p2_1:192.168.77.100"
+
+	# Masquerade: a pod to a host outside the cluster.
+	serve "$(outside_nspath out)" out "$ECHO_PORT"
+	expect_echo "$(mn_nspath n1/p1_1)" tcp 192.168.77.100 "$ECHO_PORT" "out:$n1ip"
+	expect_echo "$(mn_nspath n2/p2_1)" udp 192.168.77.100 "$ECHO_PORT" "out:$n2ip"
+	mn_reach n1/p1_1 n2/p2_1 tcp # still no translation between pods
+}
+
+mn_nat_applied() {
+	[[ $(ctl "$1" -o json status | jget 'd["nat"]["applied"]') == true ]]
+}
+
 mn_case multinode_matrix_native native t_mn_matrix
 mn_case multinode_matrix_vxlan vxlan t_mn_matrix
 mn_case multinode_service_native native t_mn_service
@@ -301,6 +356,8 @@ mn_case multinode_policy_native native t_mn_policy
 mn_case multinode_policy_vxlan vxlan t_mn_policy
 mn_case multinode_node_readd_native native t_mn_node_readd
 mn_case multinode_node_readd_vxlan vxlan t_mn_node_readd
+mn_case multinode_nodeport_native native t_mn_nodeport
+mn_case multinode_nodeport_vxlan vxlan t_mn_nodeport
 
 # The NetworkPolicy model (test_netpol.sh) with its pods spread over nodes
 # (round robin, so most cells cross one): a few cases that judge both ends,
