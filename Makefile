@@ -2,7 +2,7 @@
 #
 # make            build/bin/sluice and the datapath object (build/sluice.bpf.o)
 # make test       every test (installs its Debian dependencies when missing)
-# make demo       the local one-node cluster demo
+# make demo       the local cluster demo (DEMO_NODES=2, DEMO_ROUTING=native|vxlan)
 # make bench      the benchmarks (long; not part of test)
 # V=1             show the commands
 .DELETE_ON_ERROR:

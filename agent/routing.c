@@ -160,8 +160,9 @@ static int overlay_create(struct sl_routing *r)
 	rtnl_link_vxlan_set_collect_metadata(link, 1);
 	rtnl_link_vxlan_set_port(link, r->vxlan_port);
 	rtnl_link_vxlan_set_learning(link, 0);
-	/* No ARP: the routes point at the device, the programs address. */
-	rtnl_link_set_flags(link, IFF_UP | IFF_NOARP);
+	/* No ARP: the routes point at the device, the programs address.
+	 * Down until IPv6 is off on it (overlay_setup). */
+	rtnl_link_set_flags(link, IFF_NOARP);
 	if (r->mtu)
 		rtnl_link_set_mtu(link, sl_routing_pod_mtu(r));
 	err = rtnl_link_add(r->nl, link, NLM_F_CREATE | NLM_F_EXCL);
@@ -187,6 +188,20 @@ static int overlay_remove(struct sl_routing *r)
 		return nl_fail(r, err, "removing %s", SL_OVERLAY_DEV);
 	log_info("routing: removed %s (native routing)", SL_OVERLAY_DEV);
 	return 0;
+}
+
+/* IPv6 off on the device: sluice routes IPv4 only, and the kernel's own
+ * router and multicast listener messages would otherwise go out through
+ * sl_to_overlay, which has nowhere to send them (and says so, as drops). */
+static void overlay_no_ipv6(void)
+{
+	const char *path = "/proc/sys/net/ipv6/conf/" SL_OVERLAY_DEV "/disable_ipv6";
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return; /* a kernel without IPv6 */
+	if (fputs("1", f) < 0 || fclose(f) != 0)
+		log_warn("routing: %s: cannot write", path);
 }
 
 /* Create or keep the device, bring it up, attach this datapath. */
@@ -221,6 +236,7 @@ static int overlay_setup(struct sl_routing *r, const struct sl_datapath *dp)
 			return nl_fail(r, err, "reading %s back", SL_OVERLAY_DEV);
 	}
 	ifindex = rtnl_link_get_ifindex(link);
+	overlay_no_ipv6();
 	if (!(rtnl_link_get_flags(link) & IFF_UP)) {
 		change = rtnl_link_alloc();
 		if (!change) {

@@ -265,7 +265,7 @@ static int cmd_status(const struct sl_ctl *o)
 				       sl_ctl_field(m, "entries"), sl_ctl_field(m, "max"));
 			}
 		if (json_object_object_get_ex(st, "policy", &v))
-			printf("policy:      %s policies, %s of %s endpoints isolated, %s entries, %s cidrs (the datapath does not enforce them yet)%s%s%s\n",
+			printf("policy:      %s policies, %s of %s endpoints isolated, %s entries, %s cidrs%s%s%s\n",
 			       sl_ctl_field(v, "policies"), sl_ctl_field(v, "isolated"),
 			       sl_ctl_field(v, "endpoints"), sl_ctl_field(v, "entries"),
 			       sl_ctl_field(v, "cidrs"),

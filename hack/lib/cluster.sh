@@ -178,7 +178,12 @@ pod_check() {
 
 cluster_down() {
 	[[ -n ${SL_STATE:-} && -d $SL_STATE ]] || return 0
-	local dir node pod
+	local dir node pod ns
+	# Whatever still runs in the cluster's namespaces (servers, agents)
+	# goes first: a process outlives the namespace it was started in.
+	for ns in $(ip netns list | awk '{print $1}' | grep "^$SL_PFX-"); do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null || true
+	done
 	for dir in "$SL_STATE"/nodes/*/; do
 		[[ -d $dir ]] || continue
 		node=$(basename "$dir")

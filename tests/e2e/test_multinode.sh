@@ -155,6 +155,8 @@ t_mn_matrix() {
 	if [[ $mode == vxlan ]]; then
 		assert_ge 1 "$(metric n1 TO_OVERLAY egress)" "n1 sent into the tunnel"
 		assert_ge 1 "$(metric n2 FROM_OVERLAY ingress)" "n2 received from it"
+		# The device sends nothing of its own (IPv6 is off on it).
+		assert_eq 0 "$(metric n1 UNSUPPORTED_L3 egress)" "non-IPv4 frames at the tunnel"
 		# A full-size segment each way: the MTU leaves room for the
 		# headers, so nothing is fragmented or lost.
 		mn_bulk "n1/p1_1" "n3/p3_1" 200000
