@@ -298,11 +298,13 @@ t_mn_node_readd() {
 	mn_reach n2/p2_1 n1/p1_1 udp
 }
 
-# mn_nodeport_yaml POLICY BACKEND_KEY: NodePort 30080/TCP and 30053/UDP
-# (externalTrafficPolicy POLICY) with the one backend BACKEND_KEY.
+# mn_nodeport_yaml POLICY BACKEND_KEY: a LoadBalancer Service (no
+# address yet: its NodePorts 30080/TCP and 30053/UDP, health check node
+# port 32000 under Local), externalTrafficPolicy POLICY, the one backend
+# BACKEND_KEY.
 mn_nodeport_yaml() {
 	local be=$2
-	printf -- '---\napiVersion: v1\nkind: Service\nmetadata: {namespace: shop, name: np}\nspec:\n  type: NodePort\n  clusterIP: %s\n  externalTrafficPolicy: %s\n  ports:\n  - {name: http, protocol: TCP, port: 80, targetPort: %s, nodePort: 30080}\n  - {name: dns, protocol: UDP, port: 53, targetPort: %s, nodePort: 30053}\n' \
+	printf -- '---\napiVersion: v1\nkind: Service\nmetadata: {namespace: shop, name: np}\nspec:\n  type: LoadBalancer\n  healthCheckNodePort: 32000\n  clusterIP: %s\n  externalTrafficPolicy: %s\n  ports:\n  - {name: http, protocol: TCP, port: 80, targetPort: %s, nodePort: 30080}\n  - {name: dns, protocol: UDP, port: 53, targetPort: %s, nodePort: 30053}\n' \
 		"$MN_VIP" "$1" "$ECHO_PORT" "$ECHO_PORT"
 	printf -- '---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  namespace: shop\n  name: np-1\n  labels: {kubernetes.io/service-name: np}\naddressType: IPv4\nports:\n- {name: http, protocol: TCP, port: %s}\n- {name: dns, protocol: UDP, port: %s}\nendpoints:\n- {addresses: [%s], nodeName: %s, conditions: {ready: true}}\n' \
 		"$ECHO_PORT" "$ECHO_PORT" "${MN_IP[$be]}" "${be%/*}"
@@ -313,7 +315,8 @@ mn_nodeport_yaml() {
 # own address (the backend sees n1, the client sees the NodePort answer,
 # TCP and connected UDP); on n2 itself the client's address is kept. With
 # Local, n1 (no backend of its own) does not forward it, n2 still serves
-# it. Pods' own traffic to outside the cluster leaves with their node's
+# it, and the health check node port says which node has an endpoint.
+# Pods' own traffic to outside the cluster leaves with their node's
 # address (masquerade), never to another pod.
 t_mn_nodeport() {
 	local mode=$1 n1ip n2ip out
@@ -338,6 +341,9 @@ t_mn_nodeport() {
 		fail "n1 kept a remote backend under Local: $(ctl n1 services)"
 	expect_no_echo "$(outside_nspath out)" tcp "$n1ip" 30080 "$(token)"
 	expect_echo "$(outside_nspath out)" tcp "$n2ip" 30080 "p2_1:192.168.77.100"
+	# What a load balancer asks each node: n2 has the endpoint, n1 none.
+	wait_for 5 health_is "$n2ip" "200 1" || fail "n2's health check: $(health "$n2ip")"
+	wait_for 5 health_is "$n1ip" "503 0" || fail "n1's health check: $(health "$n1ip")"
 
 	# Masquerade: a pod to a host outside the cluster.
 	serve "$(outside_nspath out)" out "$ECHO_PORT"
