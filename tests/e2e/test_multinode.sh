@@ -16,6 +16,8 @@
 #    sender's identity (in VXLAN mode from the VNI);
 #  - a Node removed (its route and tunnel entry go, its pods become
 #    unreachable) and added back (reachable again), live;
+#  - both agents restarted in turn (an upgrade) under a connection
+#    across nodes, which loses nothing;
 #  - a NodePort from outside with its backend on the other node (SNAT by
 #    the node it reached, externalTrafficPolicy Local not forwarded), and
 #    pods reaching outside the cluster with their node's address;
@@ -356,6 +358,53 @@ mn_nat_applied() {
 	[[ $(ctl "$1" -o json status | jget 'd["nat"]["applied"]') == true ]]
 }
 
+# An upgrade restarts every agent, one node at a time: a connection across
+# nodes keeps flowing through it, every byte delivered. The routes, the
+# tunnel device and the maps outlive the agent; a new agent keeps them.
+t_mn_agent_restart() {
+	local mode=$1 node pid got
+	declare -A pids=()
+	mn_world "$mode" 2 1
+	for node in n1 n2; do
+		pids[$node]=$(pgrep -f -- "--node-name $node .*--bpf-root $(node_bpf_root "$node") " | head -1)
+		[[ -n ${pids[$node]} ]] || fail "no agent found for $node"
+	done
+	nsenter --net="$(mn_nspath n2/p2_1)" "$PY" -IS -c '
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 7200)); s.listen(1); s.settimeout(20)
+c, _ = s.accept(); c.settimeout(20); n = 0
+while True:
+    b = c.recv(65536)
+    if not b: break
+    n += len(b)
+c.sendall(str(n).encode()); c.close()' >"$CASE_DIR/stream.srv" 2>&1 &
+	echo $! >>"$CASE_DIR/pids"
+	sleep 0.3
+	# 80 chunks of 1000 bytes over 4 s, then the count back.
+	nsenter --net="$(mn_nspath n1/p1_1)" "$PY" -IS -c '
+import socket, sys, time
+c = socket.create_connection((sys.argv[1], 7200), timeout=20)
+for _ in range(80):
+    c.sendall(b"y" * 1000); time.sleep(0.05)
+c.shutdown(socket.SHUT_WR); print(c.recv(100).decode())' "${MN_IP[n2/p2_1]}" \
+		>"$CASE_DIR/stream.out" 2>&1 &
+	pid=$!
+	for node in n1 n2; do
+		sleep 0.5
+		stop_pid "${pids[$node]}"
+		AGENT_ROUTING=$mode agent_start "$node"
+		say "$node's agent restarted"
+	done
+	wait "$pid" || fail "the stream broke: $(cat "$CASE_DIR/stream.out")"
+	got=$(cat "$CASE_DIR/stream.out")
+	assert_eq 80000 "$got" "bytes across nodes through both agents' restarts"
+	for node in n1 n2; do
+		wait_for 5 mn_routes_are "$node" 1 || fail "$node after restart: $(ctl "$node" status | grep routing)"
+	done
+	mn_reach n1/p1_1 n2/p2_1 tcp
+}
+
 mn_case multinode_matrix_native native t_mn_matrix
 mn_case multinode_matrix_vxlan vxlan t_mn_matrix
 mn_case multinode_service_native native t_mn_service
@@ -366,6 +415,8 @@ mn_case multinode_node_readd_native native t_mn_node_readd
 mn_case multinode_node_readd_vxlan vxlan t_mn_node_readd
 mn_case multinode_nodeport_native native t_mn_nodeport
 mn_case multinode_nodeport_vxlan vxlan t_mn_nodeport
+mn_case multinode_agent_restart_native native t_mn_agent_restart
+mn_case multinode_agent_restart_vxlan vxlan t_mn_agent_restart
 
 # The NetworkPolicy model (test_netpol.sh) with its pods spread over nodes
 # (round robin, so most cells cross one): a few cases that judge both ends,
