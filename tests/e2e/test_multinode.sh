@@ -6,7 +6,7 @@
 # sender's identity in the VNI). Each node runs its own agent on one
 # manifests folder holding every Node, as every agent of a cluster sees
 # the same API server. Cases:
-#  - the pod matrix over 2 (native) and 3 (VXLAN) nodes: every pod reaches
+#  - the pod matrix over 2 and 3 nodes in each mode: every pod reaches
 #    every other pod over TCP and UDP with its own source address, nodes
 #    reach remote pods and remote pods reach nodes; in VXLAN mode the
 #    traffic went through the tunnel (its trace points counted), pods got
@@ -130,14 +130,15 @@ mn_matrix() {
 	say "$n cross-node probes answered"
 }
 
-mn_case() { # NAME MODE FN
-	eval "_mn_$1() { $3 $2; }"
-	e2e_case "$1" "_mn_$1"
+mn_case() { # NAME MODE FN [ARGS...]
+	local name=$1 mode=$2 fn=$3
+	shift 3
+	eval "_mn_$name() { $fn $mode $*; }"
+	e2e_case "$name" "_mn_$name"
 }
 
 t_mn_matrix() {
-	local mode=$1 nodes=2 node mtu
-	[[ $mode == vxlan ]] && nodes=3
+	local mode=$1 nodes=$2 node mtu
 	mn_world "$mode" "$nodes" 2
 	for node in "${MN_NODES[@]}"; do
 		assert_contains "$(ctl "$node" status)" "routing:     $mode, $((nodes - 1)) routes" \
@@ -147,8 +148,8 @@ t_mn_matrix() {
 		assert_contains "$(node_exec n1 ip -4 route show 10.244.2.0/24)" \
 			"via $(node_ip n2) dev eth0 proto 92" "n1's route to n2's pods"
 	else
-		assert_contains "$(node_exec n1 ip -4 route show 10.244.3.0/24)" \
-			"dev sluice_vxlan proto 92" "n1's route to n3's pods"
+		assert_contains "$(node_exec n1 ip -4 route show "10.244.$nodes.0/24")" \
+			"dev sluice_vxlan proto 92" "n1's route to n$nodes's pods"
 		# (Not /sys/class/net: sysfs shows the mounter's namespace.)
 		mtu=$(pod_exec n1 p1_1 ip -o link show eth0 | sed -n 's/.* mtu \([0-9]*\).*/\1/p')
 		assert_eq 1450 "$mtu" "pod MTU under VXLAN (the underlay's 1500 less 50)"
@@ -161,7 +162,7 @@ t_mn_matrix() {
 		assert_eq 0 "$(metric n1 UNSUPPORTED_L3 egress)" "non-IPv4 frames at the tunnel"
 		# A full-size segment each way: the MTU leaves room for the
 		# headers, so nothing is fragmented or lost.
-		mn_bulk "n1/p1_1" "n3/p3_1" 200000
+		mn_bulk "n1/p1_1" "n$nodes/p${nodes}_1" 200000
 	else
 		assert_eq 0 "$(metric n1 TO_OVERLAY egress)" "no tunnel in native mode"
 		mn_bulk "n1/p1_1" "n2/p2_1" 200000
@@ -405,8 +406,10 @@ c.shutdown(socket.SHUT_WR); print(c.recv(100).decode())' "${MN_IP[n2/p2_1]}" \
 	mn_reach n1/p1_1 n2/p2_1 tcp
 }
 
-mn_case multinode_matrix_native native t_mn_matrix
-mn_case multinode_matrix_vxlan vxlan t_mn_matrix
+mn_case multinode_matrix_native_x2 native t_mn_matrix 2
+mn_case multinode_matrix_native_x3 native t_mn_matrix 3
+mn_case multinode_matrix_vxlan_x2 vxlan t_mn_matrix 2
+mn_case multinode_matrix_vxlan_x3 vxlan t_mn_matrix 3
 mn_case multinode_service_native native t_mn_service
 mn_case multinode_service_vxlan vxlan t_mn_service
 mn_case multinode_policy_native native t_mn_policy
