@@ -77,9 +77,16 @@ overlay_from_node(struct __sk_buff *skb)
 		return sl_drop(SL_SHORT_FRAME);
 	if (eth->h_proto != bpf_htons(ETH_P_IP))
 		return sl_drop(SL_UNSUPPORTED_L3);
-	if (bpf_skb_get_tunnel_key(skb, &key, sizeof(key), 0) == 0)
+	if (bpf_skb_get_tunnel_key(skb, &key, sizeof(key), 0) == 0) {
+		/* The VNI speaks for the sender only if a node of the
+		 * cluster sent it: anyone else reaching the port could
+		 * otherwise claim any identity past ingress policy. */
+		if (policy_identity_of(bpf_htonl(key.remote_ipv4)) !=
+		    SL_ID_REMOTE_NODE)
+			return sl_drop(SL_TUNNEL_SOURCE_UNKNOWN);
 		remote_id = key.tunnel_id == SL_ID_HOST ? SL_ID_REMOTE_NODE :
 							 key.tunnel_id;
+	}
 	/* The inner frame's MAC is not this device's: to the stack it
 	 * would be another host's frame, and dropped. */
 	bpf_skb_change_type(skb, 0 /* PACKET_HOST */);

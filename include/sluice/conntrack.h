@@ -75,7 +75,9 @@ struct sl_ct_entry {
 	__u8 tcp_flags[2]; /* TCP flags seen, [0] matching the key */
 	__u8 pad;
 	__u32 identity;    /* the remote side's identity, for policy and flows */
-	__u32 ifindex;     /* the pod veth it was created on */
+	/* Where it was created: a pod's veth, the node's interface (from
+	 * outside) or the VXLAN device. */
+	__u32 ifindex;
 	/* The policies that admitted it, by enum sl_policy_dir; 0 where the
 	 * endpoint was not isolated (or is not on this node). */
 	__u32 policy_id[2];

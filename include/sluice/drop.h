@@ -25,7 +25,8 @@
 	X(11, POLICY_DENIED_EGRESS, "denied by the sending pod's egress policy") \
 	X(12, POLICY_DENIED_INGRESS, "denied by the receiving pod's ingress policy") \
 	X(13, ENDPOINT_NOT_READY, "pod's policy not programmed by the agent yet") \
-	X(14, NO_TUNNEL_ENDPOINT, "no node holds the destination's pod CIDR")
+	X(14, NO_TUNNEL_ENDPOINT, "no node holds the destination's pod CIDR") \
+	X(15, TUNNEL_SOURCE_UNKNOWN, "tunnel packet from an address that is no node")
 
 /* Trace points (packets the datapath let through): 128..255. */
 #define SL_TRACE_POINTS(X)                                                     \

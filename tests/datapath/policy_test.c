@@ -38,19 +38,6 @@
 
 /* --- the maps as the agent writes them ---------------------------------- */
 
-/* Give a pod its identity and flags, as the agent's endpoint sync does. */
-static int ep_set(enum ep_id id, __u32 flags, __u32 identity)
-{
-	int fd = bpf_map__fd(skel->maps.sl_endpoints);
-	struct sl_endpoint_key k = { .ip4 = htonl(eps[id].ip) };
-	struct sl_endpoint v;
-
-	if (bpf_map_lookup_elem(fd, &k, &v) < 0)
-		return -errno;
-	v.flags = flags;
-	v.identity = identity;
-	return bpf_map_update_elem(fd, &k, &v, BPF_EXIST) < 0 ? -errno : 0;
-}
 
 /* The usual start: A and B with their identities, not isolated. */
 static int ids_set(void)
@@ -60,23 +47,6 @@ static int ids_set(void)
 	return err ? err : ep_set(EP_B, 0, ID_B);
 }
 
-/* One sl_policy entry: the port's first plen bits (0: any port). */
-static int pol_put(__u32 ep, __u8 dir, __u8 proto, __u32 identity,
-		   __u16 port, __u8 plen, __u32 policy_id)
-{
-	struct sl_policy_key k = {
-		.prefixlen = SL_POLICY_FIXED_BITS + plen,
-		.ep = htonl(ep),
-		.dir = dir,
-		.proto = proto,
-		.identity = identity,
-		.dport = htons(plen ? port & (0xffffu << (16 - plen)) : 0),
-	};
-	struct sl_policy_val v = { .policy_id = policy_id };
-
-	return bpf_map_update_elem(bpf_map__fd(skel->maps.sl_policy), &k, &v,
-				   BPF_ANY) < 0 ? -errno : 0;
-}
 
 static int cidr_put(__u32 ep, __u8 dir, __u32 addr, __u8 len, __u32 id)
 {
@@ -92,39 +62,9 @@ static int cidr_put(__u32 ep, __u8 dir, __u32 addr, __u8 len, __u32 id)
 				   &v, BPF_ANY) < 0 ? -errno : 0;
 }
 
-static int ipcache_put(__u32 addr, __u32 identity)
-{
-	struct sl_ipcache_key k = { .prefixlen = 32, .ip4 = htonl(addr) };
-	struct sl_ipcache_val v = { .identity = identity };
-
-	return bpf_map_update_elem(bpf_map__fd(skel->maps.sl_ipcache), &k, &v,
-				   BPF_ANY) < 0 ? -errno : 0;
-}
 
 /* --- checks ------------------------------------------------------------- */
 
-/* The i-th verdict of the last step: what decided, for which endpoint. */
-static void check_verdict(unsigned int i, __u8 verdict, __u8 dir, __u32 ep,
-			  __u32 remote_id, __u32 policy_id, __u8 match)
-{
-	const struct sl_policy_event *v = &events.verdict[i];
-
-	if (!CHECK(events.verdicts > i, "%u verdict events, want verdict %u",
-		   events.verdicts, i + 1))
-		return;
-	CHECK(v->hdr.subtype == verdict && v->hdr.dir == dir &&
-	      v->hdr.version == SL_EVENT_VERSION &&
-	      v->hdr.hdr_len == sizeof(*v),
-	      "verdict %u: subtype %u dir %u, want %u and %u", i,
-	      v->hdr.subtype, v->hdr.dir, verdict, dir);
-	CHECK(v->ep == htonl(ep), "verdict %u: endpoint %08x, want %08x", i,
-	      ntohl(v->ep), ep);
-	CHECK(v->remote_id == remote_id && v->policy_id == policy_id &&
-	      v->match == match,
-	      "verdict %u: remote %u policy %u match %u, want %u, %u, %u", i,
-	      v->remote_id, v->policy_id, v->match, remote_id, policy_id,
-	      match);
-}
 
 static void check_verdicts(unsigned int n)
 {

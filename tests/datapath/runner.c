@@ -2,8 +2,8 @@
 /*
  * The datapath test runner: the node every suite runs on, the checks the
  * suites share, and main(). See runner.h for how a case is written,
- * datapath_test.c, lb_test.c, icmp_test.c, policy_test.c and flow_test.c
- * for the cases.
+ * datapath_test.c, lb_test.c, icmp_test.c, policy_test.c, flow_test.c
+ * and overlay_test.c for the cases.
  *
  * The runner moves into a network namespace of its own, the node, with two
  * pretend pods behind veth pairs (topo.c): test_run resolves the ifindex in
@@ -37,6 +37,8 @@
 
 #include <sluice/config.h>
 #include <sluice/endpoint.h>
+#include <sluice/ipcache.h>
+#include <sluice/policy.h>
 
 #include "reasons.h"
 #include "bpfmap.h"
@@ -396,19 +398,40 @@ void check_drop_event(const struct sl_drop_event *ev, __u32 reason,
 
 int prog_fd(enum prog prog)
 {
-	return bpf_program__fd(prog == FROM_POD ? skel->progs.sl_from_pod :
-						  skel->progs.sl_to_pod);
+	switch (prog) {
+	case FROM_POD:
+		return bpf_program__fd(skel->progs.sl_from_pod);
+	case TO_POD:
+		return bpf_program__fd(skel->progs.sl_to_pod);
+	case FROM_OVERLAY:
+		return bpf_program__fd(skel->progs.sl_from_overlay);
+	case TO_OVERLAY:
+		return bpf_program__fd(skel->progs.sl_to_overlay);
+	case FROM_NETDEV:
+		return bpf_program__fd(skel->progs.sl_from_netdev);
+	}
+	return -EINVAL;
 }
 
+/* As each entry program passes its direction to sl_finish(). */
 __u8 prog_dir(enum prog prog)
 {
-	return prog == FROM_POD ? SL_DIR_EGRESS : SL_DIR_INGRESS;
+	return prog == FROM_POD || prog == TO_OVERLAY ? SL_DIR_EGRESS :
+							SL_DIR_INGRESS;
 }
 
 int prog_run(enum prog prog, __u32 ifindex, const struct pkt *in,
 	     struct pkt *out, __u32 repeat, __u32 *retval, __u32 *duration)
 {
 	struct __sk_buff ctx = { .ifindex = ifindex };
+
+	return prog_run_ctx(prog, &ctx, in, out, repeat, retval, duration);
+}
+
+int prog_run_ctx(enum prog prog, struct __sk_buff *ctx, const struct pkt *in,
+		 struct pkt *out, __u32 repeat, __u32 *retval,
+		 __u32 *duration)
+{
 	struct pkt scratch;
 	struct pkt *o = out ? out : &scratch;
 	LIBBPF_OPTS(bpf_test_run_opts, opts,
@@ -416,8 +439,10 @@ int prog_run(enum prog prog, __u32 ifindex, const struct pkt *in,
 		.data_size_in = in->len,
 		.data_out = o->data,
 		.data_size_out = sizeof(o->data),
-		.ctx_in = &ctx,
-		.ctx_size_in = sizeof(ctx),
+		.ctx_in = ctx,
+		.ctx_size_in = sizeof(*ctx),
+		.ctx_out = ctx,
+		.ctx_size_out = sizeof(*ctx),
 		.repeat = repeat,
 	);
 	int err;
@@ -459,6 +484,7 @@ int reset_state(void)
 		skel->maps.sl_policy,
 		skel->maps.sl_policy_cidr,
 		skel->maps.sl_ipcache,
+		skel->maps.sl_tunnel,
 	};
 	int err;
 
@@ -909,6 +935,7 @@ static const struct {
 	{ icmp_cases, &icmp_cases_n },
 	{ policy_cases, &policy_cases_n },
 	{ flow_cases, &flow_cases_n },
+	{ overlay_cases, &overlay_cases_n },
 };
 
 #define for_each_case(c)                                                       \
@@ -998,4 +1025,70 @@ int main(int argc, char **argv)
 	printf("datapath: %u passed, %u failed, %u run\n", passed, failed,
 	       passed + failed);
 	return failed ? 1 : 0;
+}
+
+/* --- the maps as the agent writes them, and verdict checks --------------- */
+
+/* Give a pod its identity and flags, as the agent's endpoint sync does. */
+int ep_set(enum ep_id id, __u32 flags, __u32 identity)
+{
+	int fd = bpf_map__fd(skel->maps.sl_endpoints);
+	struct sl_endpoint_key k = { .ip4 = htonl(eps[id].ip) };
+	struct sl_endpoint v;
+
+	if (bpf_map_lookup_elem(fd, &k, &v) < 0)
+		return -errno;
+	v.flags = flags;
+	v.identity = identity;
+	return bpf_map_update_elem(fd, &k, &v, BPF_EXIST) < 0 ? -errno : 0;
+}
+
+/* One sl_policy entry: the port's first plen bits (0: any port). */
+int pol_put(__u32 ep, __u8 dir, __u8 proto, __u32 identity,
+		   __u16 port, __u8 plen, __u32 policy_id)
+{
+	struct sl_policy_key k = {
+		.prefixlen = SL_POLICY_FIXED_BITS + plen,
+		.ep = htonl(ep),
+		.dir = dir,
+		.proto = proto,
+		.identity = identity,
+		.dport = htons(plen ? port & (0xffffu << (16 - plen)) : 0),
+	};
+	struct sl_policy_val v = { .policy_id = policy_id };
+
+	return bpf_map_update_elem(bpf_map__fd(skel->maps.sl_policy), &k, &v,
+				   BPF_ANY) < 0 ? -errno : 0;
+}
+
+int ipcache_put(__u32 addr, __u32 identity)
+{
+	struct sl_ipcache_key k = { .prefixlen = 32, .ip4 = htonl(addr) };
+	struct sl_ipcache_val v = { .identity = identity };
+
+	return bpf_map_update_elem(bpf_map__fd(skel->maps.sl_ipcache), &k, &v,
+				   BPF_ANY) < 0 ? -errno : 0;
+}
+
+/* The i-th verdict of the last step: what decided, for which endpoint. */
+void check_verdict(unsigned int i, __u8 verdict, __u8 dir, __u32 ep,
+			  __u32 remote_id, __u32 policy_id, __u8 match)
+{
+	const struct sl_policy_event *v = &events.verdict[i];
+
+	if (!CHECK(events.verdicts > i, "%u verdict events, want verdict %u",
+		   events.verdicts, i + 1))
+		return;
+	CHECK(v->hdr.subtype == verdict && v->hdr.dir == dir &&
+	      v->hdr.version == SL_EVENT_VERSION &&
+	      v->hdr.hdr_len == sizeof(*v),
+	      "verdict %u: subtype %u dir %u, want %u and %u", i,
+	      v->hdr.subtype, v->hdr.dir, verdict, dir);
+	CHECK(v->ep == htonl(ep), "verdict %u: endpoint %08x, want %08x", i,
+	      ntohl(v->ep), ep);
+	CHECK(v->remote_id == remote_id && v->policy_id == policy_id &&
+	      v->match == match,
+	      "verdict %u: remote %u policy %u match %u, want %u, %u, %u", i,
+	      v->remote_id, v->policy_id, v->match, remote_id, policy_id,
+	      match);
 }

@@ -5,8 +5,8 @@
  * each suite file is a table of cases (datapath_test.c: forwarding, drops
  * and events; lb_test.c: Services and conntrack; icmp_test.c: ICMP errors
  * about Service connections; policy_test.c: NetworkPolicy verdicts;
- * flow_test.c: flow events) that main runs in turn, with the maps reset
- * between cases.
+ * flow_test.c: flow events; overlay_test.c: the VXLAN overlay and the
+ * SNAT mark) that main runs in turn, with the maps reset between cases.
  *
  * A case is either one frame through one program (struct dp_case with
  * .pkt, run by run_case() or, .live, run_live()) or a function of its own
@@ -71,7 +71,11 @@ extern struct test_ep eps[EP_MAX];
 
 /* --- the cases -------------------------------------------------------- */
 
-enum prog { FROM_POD, TO_POD };
+/*
+ * The tc programs a case runs: the pod veth's two, the VXLAN device's two
+ * (VXLAN mode, lib/overlay.h) and the node interface's ingress.
+ */
+enum prog { FROM_POD, TO_POD, FROM_OVERLAY, TO_OVERLAY, FROM_NETDEV };
 
 enum l3 {
 	L3_IPV4,
@@ -160,6 +164,8 @@ extern const struct dp_case policy_cases[];
 extern const size_t policy_cases_n;
 extern const struct dp_case flow_cases[];
 extern const size_t flow_cases_n;
+extern const struct dp_case overlay_cases[];
+extern const size_t overlay_cases_n;
 
 /* --- suite state and checks ------------------------------------------- */
 
@@ -303,11 +309,26 @@ __u8 prog_dir(enum prog prog);
 int prog_run(enum prog prog, __u32 ifindex, const struct pkt *in,
 	     struct pkt *out, __u32 repeat, __u32 *retval, __u32 *duration);
 
+struct __sk_buff;
+
+/**
+ * prog_run_ctx - prog_run() with the whole context, in and out
+ * @ctx: in, the __sk_buff the run starts from: ifindex and what else
+ *       test_run takes (mark, priority, ...), every other field zero;
+ *       out, what the program left there (skb->mark written by the
+ *       datapath, for one)
+ *
+ * The rest as prog_run().
+ */
+int prog_run_ctx(enum prog prog, struct __sk_buff *ctx, const struct pkt *in,
+		 struct pkt *out, __u32 repeat, __u32 *retval,
+		 __u32 *duration);
+
 /*
  * Back to the state every case starts from: sl_endpoints holding the
- * pods (no identity, not isolated), the Service, conntrack, policy and
- * ipcache maps empty, counters zero, the event ring drained, sl_config's
- * defaults (full event budget).
+ * pods (no identity, not isolated), the Service, conntrack, policy,
+ * ipcache and tunnel maps empty, counters zero, the event ring drained,
+ * sl_config's defaults (full event budget).
  */
 int reset_state(void);
 
@@ -350,5 +371,19 @@ extern char bpffs_before[BPFFS_LIST_MAX];
 
 /* List BPFFS into buf (BPFFS_LIST_MAX bytes); an absent BPFFS is empty. */
 int bpffs_list(char *buf);
+
+
+/* The maps as the agent writes them (runner.c). */
+/* A pod's identity and endpoint flags. */
+int ep_set(enum ep_id id, __u32 flags, __u32 identity);
+/* One sl_policy entry: the port's first plen bits (0: any port). */
+int pol_put(__u32 ep, __u8 dir, __u8 proto, __u32 identity, __u16 port,
+	    __u8 plen, __u32 policy_id);
+/* An address's identity in sl_ipcache (/32). */
+int ipcache_put(__u32 addr, __u32 identity);
+/* The i-th verdict event of the last run: what decided, for which
+ * endpoint. */
+void check_verdict(unsigned int i, __u8 verdict, __u8 dir, __u32 ep,
+		   __u32 remote_id, __u32 policy_id, __u8 match);
 
 #endif /* SL_TEST_RUNNER_H */
