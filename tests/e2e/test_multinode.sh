@@ -11,7 +11,8 @@
 #    reach remote pods and remote pods reach nodes; in VXLAN mode the
 #    traffic went through the tunnel (its trace points counted), pods got
 #    the tunnel's MTU and a full-size segment crosses it;
-#  - a ClusterIP Service whose backends are on the other nodes, from a pod;
+#  - a ClusterIP Service whose backends are on the other nodes, from a pod
+#    and from the node's own processes;
 #  - a NetworkPolicy on a remote pod, judged by the receiving node with the
 #    sender's identity (in VXLAN mode from the VNI);
 #  - a Node removed (its route and tunnel entry go, its pods become
@@ -196,7 +197,11 @@ print(c.recv(100).decode())' "${MN_IP[$2]}" "$3") || fail "bulk transfer: $got $
 # A ClusterIP whose backends are on the other nodes: a pod on n1 reaches
 # each of them, through its VIP; the reply comes back translated.
 t_mn_service() {
-	local mode=$1 seen
+	local mode=$1 seen i reply tok
+	# Host processes too: the socket programs on a private cgroup
+	# (test_services_host.sh's host_cgroup and in_host).
+	host_cgroup
+	AGENT_CGROUP_ROOT=$HOST_CG
 	mn_world "$mode" 3 1
 	{
 		printf -- '---\napiVersion: v1\nkind: Service\nmetadata: {namespace: shop, name: far}\nspec:\n  clusterIP: %s\n  ports:\n  - {name: http, protocol: TCP, port: 80, targetPort: %s}\n  - {name: dns, protocol: UDP, port: 53, targetPort: %s}\n' \
@@ -212,6 +217,17 @@ p3_1:${MN_IP[n1/p1_1]}" "$seen" "TCP to the VIP reached both remote backends, fr
 	seen=$(mn_hits "$(pod_nspath n1 p1_1)" udp 53 30 | sort -u)
 	assert_eq "p2_1:${MN_IP[n1/p1_1]}
 p3_1:${MN_IP[n1/p1_1]}" "$seen" "UDP to the VIP reached both remote backends"
+	# From n1 itself: connect() goes straight to a backend on another
+	# node, from the node's address.
+	seen=$(for ((i = 0; i < 30; i++)); do
+		tok=$(token)
+		reply=$(in_host "$(node_nspath n1)" "$PY" -IS -c "$CLIENT_PY" tcp \
+			"$MN_VIP" 80 "$tok" "" "$PROBE_TIMEOUT" 2>&1) ||
+			fail "host TCP to $MN_VIP: no answer: $reply"
+		echo "${reply%:"$tok"}"
+	done | sort -u)
+	assert_eq "p2_1:$(node_ip n1)
+p3_1:$(node_ip n1)" "$seen" "TCP from n1's host processes reached both remote backends"
 }
 
 mn_frontend_has() {
