@@ -70,6 +70,56 @@ void sl_model_free(struct sl_model *m)
 	sl_table_free(&m->identities);
 	sl_table_free(&m->identity_ids);
 	local_free(m->local, m->n_local);
+	for (size_t i = 0; i < m->n_log; i++)
+		free(m->log[(m->log_head + i) % SL_MODEL_LOG].key);
+	free(m->log);
+}
+
+/* The change just made, at the current generation. Without memory for
+ * it, the log forgets everything up to it rather than miss it. */
+static void log_change(struct sl_model *m, enum sl_kind kind, const char *key)
+{
+	struct sl_model_change *c;
+	char *k = strdup(key);
+
+	if (!m->log)
+		m->log = calloc(SL_MODEL_LOG, sizeof(*m->log));
+	if (!m->log || !k) {
+		free(k);
+		m->log_lost = m->generation;
+		return;
+	}
+	c = &m->log[(m->log_head + m->n_log) % SL_MODEL_LOG];
+	if (m->n_log == SL_MODEL_LOG) {
+		m->log_lost = c->generation;
+		free(c->key);
+		m->log_head = (m->log_head + 1) % SL_MODEL_LOG;
+	} else {
+		m->n_log++;
+	}
+	*c = (struct sl_model_change){ m->generation, kind, k };
+}
+
+int sl_model_changes(const struct sl_model *m, uint64_t since,
+		     int (*cb)(enum sl_kind kind, const char *key, void *arg),
+		     void *arg)
+{
+	size_t i = m->n_log;
+	int err = 0;
+
+	if (since < m->log_lost)
+		return -ERANGE;
+	/* Oldest first, so from the first one after since. */
+	while (i && m->log[(m->log_head + i - 1) % SL_MODEL_LOG].generation >
+			    since)
+		i--;
+	for (; !err && i < m->n_log; i++) {
+		const struct sl_model_change *c =
+			&m->log[(m->log_head + i) % SL_MODEL_LOG];
+
+		err = cb(c->kind, c->key, arg);
+	}
+	return err;
 }
 
 uint32_t sl_identity_hash(const char *canonical, uint32_t salt)
@@ -295,6 +345,7 @@ int sl_model_upsert(struct sl_model *m, struct sl_object *obj,
 	if (mo->obj.kind == SL_KIND_NAMESPACE)
 		namespace_changed(m, mo->obj.key);
 	m->generation++;
+	log_change(m, mo->obj.kind, mo->obj.key);
 	return 1;
 }
 
@@ -309,6 +360,7 @@ int sl_model_delete(struct sl_model *m, enum sl_kind kind, const char *key,
 	if (kind == SL_KIND_NAMESPACE)
 		namespace_changed(m, key);
 	m->generation++;
+	log_change(m, kind, key);
 	return 1;
 }
 

@@ -36,6 +36,15 @@ struct sl_local_addr {
 	bool fresh;  /* not in the set before the last update */
 };
 
+/* One object upserted or deleted, as sl_model_changes() gives it. */
+struct sl_model_change {
+	uint64_t generation; /* the model's, after the change */
+	enum sl_kind kind;
+	char *key;
+};
+
+#define SL_MODEL_LOG 4096 /* changes remembered */
+
 struct sl_model {
 	struct sl_table objects[SL_KIND_COUNT]; /* key -> struct sl_model_obj */
 	struct sl_local_addr *local; /* sorted by (pod, ip) */
@@ -45,6 +54,11 @@ struct sl_model {
 	uint64_t generation;   /* bumped on every change */
 	uint64_t collisions;   /* identity hash collisions seen */
 	bool identities_stale; /* an allocation failed: refresh all */
+	/* The last SL_MODEL_LOG object changes, a ring from log_head; what
+	 * came at or before generation log_lost is forgotten. */
+	struct sl_model_change *log;
+	size_t log_head, n_log;
+	uint64_t log_lost;
 };
 
 struct sl_model_obj {
@@ -67,6 +81,18 @@ int sl_model_upsert(struct sl_model *m, struct sl_object *obj,
 /* Delete kind/key if owner owns it (owner NULL: whoever does). 1 if gone. */
 int sl_model_delete(struct sl_model *m, enum sl_kind kind, const char *key,
 		    const char *owner);
+
+/*
+ * sl_model_changes - cb(kind, key, arg) for each object upserted or
+ * deleted after generation since, oldest first (a key may come more than
+ * once), for a caller that follows the model by its differences. Stops at
+ * cb's first non-zero return and returns it. -ERANGE, cb not called, when
+ * the model no longer remembers that far back: the caller has to look at
+ * every object.
+ */
+int sl_model_changes(const struct sl_model *m, uint64_t since,
+		     int (*cb)(enum sl_kind kind, const char *key, void *arg),
+		     void *arg);
 
 const struct sl_object *sl_model_get(const struct sl_model *m,
 				     enum sl_kind kind, const char *key);

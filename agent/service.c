@@ -7,10 +7,28 @@
  * and addresses, and the id tables); give Maglev frontends their table
  * ids; diff that against the mirror of what the maps hold; write in the
  * order the ABI header promises readers.
+ *
+ * The compile is kept per Service (its unit), and a sync compiles again
+ * only the Services whose object or slices changed since the last one (by
+ * the model's log of changes, then by digest), diffing their old units
+ * against the new ones. A Service's frontends and slots are its own but
+ * for three things Services share, which that keeps as a full compile
+ * would have them:
+ * - a backend record is one per address, its flags summed over every
+ *   Service port listing it: each unit keeps what its endpoints ask, and
+ *   the record counts them;
+ * - a frontend two Services claim is the first's by key: a unit in such a
+ *   clash, or about to enter one, is compiled with all the others;
+ * - the maps' limits and the Maglev table ids: who is left out depends on
+ *   everything before it in key order, so once anything is, every sync
+ *   compiles everything.
+ * Anything else global (the config, a mirror not to be trusted) compiles
+ * everything too.
  */
 #include "service.h"
 #include "bpfmap.h"
 #include "ipv4.h"
+#include "k8s_decode.h"
 #include "log.h"
 #include "maglev.h"
 
@@ -81,23 +99,43 @@ static int be_entry_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Frontends by key (slot 0 all), through pointers. */
+static int fe_ptr_cmp(const void *a, const void *b)
+{
+	return key_cmp(&(*(const struct sl_svc_frontend *const *)a)->key,
+		       &(*(const struct sl_svc_frontend *const *)b)->key);
+}
+
+static int fe_cmp(const void *a, const void *b)
+{
+	return key_cmp(&((const struct sl_svc_frontend *)a)->key,
+		       &((const struct sl_svc_frontend *)b)->key);
+}
+
 /* --- ids ------------------------------------------------------------------ */
 
-/* One backend address and its id; in st->backend_ids. The booleans gather
- * what every Service port of this compile saw of it. */
+/*
+ * One backend address and its id; in st->backend_ids and, by id, in
+ * st->by_id. Its flags are what every Service port listing it says, so it
+ * counts them: a unit adds its endpoints when compiled and takes them back
+ * when compiled again or gone, and the flags follow the sums.
+ */
 struct be_rec {
 	__u32 id;
-	uint64_t gen; /* last compile that wanted it */
 	uint32_t ip;
 	uint16_t port;
 	uint8_t proto;
-	bool ready, local;
+	bool written;   /* the maps hold be under id */
+	unsigned int users, ready, local; /* endpoints listing it: all,
+					   * ready, on this node */
+	uint64_t touched; /* last sync whose compile changed the counts */
+	struct sl_backend be;
 };
 
 /* One Service port and its id; in st->svc_ids and st->svc_names. */
 struct svc_rec {
 	__u32 id;
-	uint64_t gen;
+	uint64_t gen; /* last sync that compiled it */
 	char name[];
 };
 
@@ -107,9 +145,173 @@ static void be_rec_key(char buf[32], uint32_t ip, uint16_t port,
 	snprintf(buf, 32, "%08x:%u/%u", ip, port, proto);
 }
 
-static void svc_id_key(char buf[12], __u32 id)
+static void id_key(char buf[12], __u32 id)
 {
 	snprintf(buf, 12, "%u", id);
+}
+
+/* --- backend records by id (st->by_id) ------------------------------------ */
+
+/* Knuth's multiplicative hash (odd: a bijection on the slots), so ids
+ * handed out one after the other never share a home slot. */
+static size_t id_home(__u32 id, size_t cap)
+{
+	return (size_t)(__u32)(id * 2654435761u) & (cap - 1);
+}
+
+static void id_place(struct be_rec **v, size_t cap, struct be_rec *r)
+{
+	size_t i = id_home(r->id, cap);
+
+	while (v[i])
+		i = (i + 1) & (cap - 1);
+	v[i] = r;
+}
+
+static struct be_rec **id_find(const struct sl_svc_state *st, __u32 id)
+{
+	struct be_rec **v = (struct be_rec **)st->by_id;
+	size_t mask = st->by_id_cap - 1;
+
+	if (!st->by_id_cap)
+		return NULL;
+	for (size_t i = id_home(id, st->by_id_cap); v[i]; i = (i + 1) & mask)
+		if (v[i]->id == id)
+			return &v[i];
+	return NULL;
+}
+
+static int id_put(struct sl_svc_state *st, struct be_rec *r)
+{
+	if ((st->by_id_len + 1) * 4 > st->by_id_cap * 3) {
+		size_t cap = st->by_id_cap ? st->by_id_cap * 2 : 64;
+		struct be_rec **old = (struct be_rec **)st->by_id;
+		struct be_rec **v = calloc(cap, sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		for (size_t i = 0; i < st->by_id_cap; i++)
+			if (old[i])
+				id_place(v, cap, old[i]);
+		free(old);
+		st->by_id = (void **)v;
+		st->by_id_cap = cap;
+	}
+	id_place((struct be_rec **)st->by_id, st->by_id_cap, r);
+	st->by_id_len++;
+	return 0;
+}
+
+/* Out of st->by_id, shifting back what probed past it (no tombstones). */
+static void id_del(struct sl_svc_state *st, __u32 id)
+{
+	struct be_rec **v = (struct be_rec **)st->by_id, **s = id_find(st, id);
+	size_t mask = st->by_id_cap - 1, i, j;
+
+	if (!s)
+		return;
+	i = (size_t)(s - v);
+	v[i] = NULL;
+	st->by_id_len--;
+	for (j = (i + 1) & mask; v[j]; j = (j + 1) & mask) {
+		size_t h = id_home(v[j]->id, st->by_id_cap);
+
+		/* v[j] moves into the hole when its probe from h passed i. */
+		if (i <= j ? h <= i || h > j : h <= i && h > j) {
+			v[i] = v[j];
+			v[j] = NULL;
+			i = j;
+		}
+	}
+}
+
+/* One endpoint of a compiled Service port: what it asks of its backend. */
+struct use {
+	struct be_rec *rec;
+	bool ready, local;
+};
+
+/*
+ * One Service as last compiled (a unit, in st->units): what went into it
+ * and what came out, so that a change recompiles it alone and writes the
+ * difference between its old and new frontends.
+ */
+struct unit {
+	uint64_t digest;  /* of the Service object compiled */
+	uint64_t seen;    /* last sync that found it in the model */
+	uint64_t dirty;   /* last sync that compiled it again alone */
+	struct sl_svc_frontend *fe; /* its frontends in the maps, by key */
+	size_t n_fe;
+	struct use *use;  /* its endpoints, port by port */
+	size_t n_use, cap_use;
+	struct svc_rec **ports; /* the ids of its Service ports */
+	size_t n_ports, cap_ports;
+	size_t need, cands; /* entries and endpoints, for the maps' limits */
+	unsigned int dropped; /* its ports and frontends left out */
+	bool clashed;     /* one of its frontends is claimed by another unit */
+};
+
+/* An EndpointSlice as the last sync saw it: its digest, and the Service
+ * ("ns/service") it is for, NULL for none. */
+struct slice_rec {
+	char *key;
+	char *group;
+	uint64_t digest;
+	uint64_t seen; /* last sync that found it in the model */
+};
+
+/* The slices of one "ns/service", in st->groups: by key, which is by name
+ * (one namespace), the order the compile reads them in. */
+struct slice_group {
+	struct slice_rec **v;
+	size_t n, cap;
+};
+
+/* Every value of t through free_val, then t. */
+static void free_table(struct sl_table *t, void (*free_val)(void *))
+{
+	const char *key;
+	void *val;
+
+	for (size_t i = 0; sl_table_next(t, &i, &key, &val);)
+		free_val(val);
+	sl_table_free(t);
+}
+
+static void free_unit(void *p)
+{
+	struct unit *u = p;
+
+	if (!u)
+		return;
+	for (size_t i = 0; i < u->n_fe; i++)
+		free(u->fe[i].backends);
+	free(u->fe);
+	free(u->use);
+	free(u->ports);
+	free(u);
+}
+
+static void free_group(void *p)
+{
+	free(((struct slice_group *)p)->v);
+	free(p);
+}
+
+static void free_slice(void *p)
+{
+	struct slice_rec *r = p;
+
+	free(r->group);
+	free(r->key);
+	free(r);
+}
+
+/* st->fronts is keyed by the frontend's key in hex. */
+static void fe_key(char buf[20], const struct sl_service_key *k)
+{
+	snprintf(buf, 20, "%08x%04x%02x%02x", ntohl(k->addr), ntohs(k->port),
+		 k->proto, k->scope);
 }
 
 /* --- compile -------------------------------------------------------------- */
@@ -135,13 +337,16 @@ struct compile {
 	size_t n_dumped;
 	struct sl_table *be_hints; /* be_rec_key -> (uintptr_t)id */
 
-	struct sl_table groups; /* "ns/service" -> struct group */
-	struct fe_tmp *fe;
+	/* Every Service, in key order: the maps' limits apply in that order
+	 * and clashes are settled as each unit comes; n_entries counts what
+	 * the units before took. */
+	bool all;
+	size_t n_entries;
+	bool capped; /* a Service port left out for the limits */
+	struct fe_tmp *tmp; /* the frontends of the unit being compiled */
+	size_t n_tmp, cap_tmp;
+	struct sl_svc_frontend **fe; /* to write, by key once sorted */
 	size_t n_fe, cap_fe;
-	struct be_rec **be; /* wanted this compile */
-	size_t n_be, cap_be;
-	size_t n_entries; /* frontends and slots, an upper bound */
-	unsigned int dropped;
 };
 
 /* One endpoint of one Service port, before deduplication. */
@@ -162,67 +367,6 @@ struct plan {
 	__u16 flags;
 	bool local_set; /* the local set, else the cluster set */
 };
-
-static int slice_cmp(const void *a, const void *b)
-{
-	const struct sl_endpoint_slice *const *x = a, *const *y = b;
-
-	return strcmp(str((*x)->name), str((*y)->name));
-}
-
-static int index_slices(struct compile *c)
-{
-	const struct sl_table *t = &c->m->objects[SL_KIND_ENDPOINTSLICE];
-	const char *key;
-	void *val;
-
-	for (size_t i = 0; sl_table_next(t, &i, &key, &val);) {
-		const struct sl_endpoint_slice *es =
-			&((struct sl_model_obj *)val)->obj.slice;
-		struct group *g;
-		char *gk;
-
-		/* IPv6 and FQDN slices are another family's; a slice
-		 * without the service-name label belongs to no Service. */
-		if (!es->ipv4 || !es->service || !es->service[0])
-			continue;
-		if (asprintf(&gk, "%s/%s", str(es->ns), es->service) < 0)
-			return -ENOMEM;
-		g = sl_table_get(&c->groups, gk);
-		if (!g) {
-			g = calloc(1, sizeof(*g));
-			if (!g || sl_table_put(&c->groups, gk, g, NULL)) {
-				free(g);
-				free(gk);
-				return -ENOMEM;
-			}
-		}
-		free(gk);
-		if (GROW(g->v, g->cap, g->n))
-			return -ENOMEM;
-		g->v[g->n++] = es;
-	}
-	for (size_t i = 0; sl_table_next(&c->groups, &i, &key, &val);) {
-		struct group *g = val;
-
-		qsort(g->v, g->n, sizeof(*g->v), slice_cmp);
-	}
-	return 0;
-}
-
-static void free_groups(struct sl_table *groups)
-{
-	const char *key;
-	void *val;
-
-	for (size_t i = 0; sl_table_next(groups, &i, &key, &val);) {
-		struct group *g = val;
-
-		free(g->v);
-		free(g);
-	}
-	sl_table_free(groups);
-}
 
 /* (ip, port) ascending, then the best copy of a duplicate first. */
 static int cand_cmp(const void *a, const void *b)
@@ -309,51 +453,117 @@ static int gather(const struct compile *c, const struct group *g,
 	return 0;
 }
 
-/* The id of a backend address: ours, the maps' (first sync), or a new one. */
+/* The record of a backend address: ours, else new with the id the maps
+ * gave it (first sync) or a new one. */
 static struct be_rec *backend_rec(struct compile *c, uint32_t ip,
 				  uint16_t port, uint8_t proto, int *err)
 {
 	struct sl_svc_state *st = c->st;
 	struct be_rec *r;
 	char k[32];
+	__u32 id = 0;
 
 	be_rec_key(k, ip, port, proto);
 	r = sl_table_get(&st->backend_ids, k);
-	if (!r) {
-		__u32 id = 0;
-
-		if (c->be_hints)
-			id = (__u32)(uintptr_t)sl_table_get(c->be_hints, k);
-		if (!id) {
-			/* 2^32 ids: a backend a second for 136 years. */
-			if (st->next_backend_id == UINT32_MAX) {
-				log_error("services: backend ids exhausted");
-				*err = -EOVERFLOW;
-				return NULL;
-			}
-			id = ++st->next_backend_id;
-		}
-		r = calloc(1, sizeof(*r));
-		if (!r || sl_table_put(&st->backend_ids, k, r, NULL)) {
-			free(r);
-			*err = -ENOMEM;
+	if (r)
+		return r;
+	if (c->be_hints)
+		id = (__u32)(uintptr_t)sl_table_get(c->be_hints, k);
+	if (!id) {
+		/* 2^32 ids: a backend a second for 136 years. */
+		if (st->next_backend_id == UINT32_MAX) {
+			log_error("services: backend ids exhausted");
+			*err = -EOVERFLOW;
 			return NULL;
 		}
-		r->id = id;
-		r->ip = ip;
-		r->port = port;
-		r->proto = proto;
+		id = ++st->next_backend_id;
 	}
-	if (r->gen != st->gen) {
-		if (GROW(c->be, c->cap_be, c->n_be)) {
-			*err = -ENOMEM;
-			return NULL;
-		}
-		c->be[c->n_be++] = r;
-		r->gen = st->gen;
-		r->ready = r->local = false;
+	r = calloc(1, sizeof(*r));
+	if (!r || sl_table_put(&st->backend_ids, k, r, NULL)) {
+		free(r);
+		*err = -ENOMEM;
+		return NULL;
 	}
+	r->id = id;
+	if (id_put(st, r)) {
+		sl_table_del(&st->backend_ids, k);
+		free(r);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	r->ip = ip;
+	r->port = port;
+	r->proto = proto;
 	return r;
+}
+
+/* A record no compile wants any more. Its id is never handed out again:
+ * the counter never goes back. */
+static void forget_backend(struct sl_svc_state *st, struct be_rec *r)
+{
+	char k[32];
+
+	be_rec_key(k, r->ip, r->port, r->proto);
+	sl_table_del(&st->backend_ids, k);
+	id_del(st, r->id);
+	free(r);
+}
+
+/* The records of an incremental sync's changes, each once. */
+struct recs {
+	struct be_rec **v;
+	size_t n, cap;
+};
+
+/*
+ * Add (or take back) what endpoints ask of their backends; st->n_be
+ * follows the backends some endpoint lists. touched, when given, gathers
+ * the records whose counts this sync changed.
+ */
+static int count_uses(struct sl_svc_state *st, const struct use *v, size_t n,
+		      bool add, struct recs *touched)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct be_rec *r = v[i].rec;
+
+		if (touched && r->touched != st->gen) {
+			if (GROW(touched->v, touched->cap, touched->n))
+				return -ENOMEM;
+			touched->v[touched->n++] = r;
+			r->touched = st->gen;
+		}
+		if (add) {
+			st->n_be += !r->users++;
+			r->ready += v[i].ready;
+			r->local += v[i].local;
+		} else {
+			st->n_be -= !--r->users;
+			r->ready -= v[i].ready;
+			r->local -= v[i].local;
+		}
+	}
+	return 0;
+}
+
+/*
+ * What the maps hold for a backend: not ready for any Service port that
+ * has it: no new connection but through a fallback slot. Not only the
+ * terminating ones: the datapath's ClientIP affinity skips a flagged
+ * backend, and must not stick to one whose readiness probe fails either.
+ */
+static struct sl_backend backend_val(const struct be_rec *r)
+{
+	struct sl_backend b = {
+		.addr = htonl(r->ip),
+		.port = htons(r->port),
+		.proto = r->proto,
+	};
+
+	if (!r->ready)
+		b.flags |= SL_BE_F_TERMINATING;
+	if (r->local)
+		b.flags |= SL_BE_F_LOCAL;
+	return b;
 }
 
 static const struct sl_svc_entry *find_entry(const struct sl_svc_entry *v,
@@ -370,7 +580,8 @@ static const struct sl_svc_entry *find_entry(const struct sl_svc_entry *v,
  * maps (first sync, when no other port took it already), else a new one.
  */
 static int service_id(struct compile *c, const char *name,
-		      const struct plan *plans, size_t n_plans, __u32 *out)
+		      const struct plan *plans, size_t n_plans,
+		      struct svc_rec **out)
 {
 	struct sl_svc_state *st = c->st;
 	struct svc_rec *r = sl_table_get(&st->svc_ids, name);
@@ -383,7 +594,7 @@ static int service_id(struct compile *c, const char *name,
 			const struct sl_svc_entry *e;
 
 			e = find_entry(c->dumped, c->n_dumped, &plans[i].key);
-			svc_id_key(idk, e ? e->val.svc_id : 0);
+			id_key(idk, e ? e->val.svc_id : 0);
 			if (e && e->val.svc_id &&
 			    !sl_table_get(&st->svc_names, idk))
 				id = e->val.svc_id;
@@ -400,7 +611,7 @@ static int service_id(struct compile *c, const char *name,
 			return -ENOMEM;
 		r->id = id;
 		strcpy(r->name, name);
-		svc_id_key(idk, id);
+		id_key(idk, id);
 		if (sl_table_put(&st->svc_ids, name, r, NULL)) {
 			free(r);
 			return -ENOMEM;
@@ -412,8 +623,19 @@ static int service_id(struct compile *c, const char *name,
 		}
 	}
 	r->gen = st->gen;
-	*out = r->id;
+	*out = r;
 	return 0;
+}
+
+/* A Service port's name and id, once nothing compiles it any more. */
+static void forget_service_id(struct sl_svc_state *st, struct svc_rec *r)
+{
+	char idk[12];
+
+	id_key(idk, r->id);
+	sl_table_del(&st->svc_names, idk);
+	sl_table_del(&st->svc_ids, r->name);
+	free(r);
 }
 
 static int add_plan(struct plan **v, size_t *n, size_t *cap, uint32_t addr,
@@ -533,12 +755,27 @@ static size_t pick(const struct cand *v, size_t n, bool local_only,
 	return k;
 }
 
-static int compile_port(struct compile *c, const struct sl_service *s,
-			const struct group *g, const struct sl_service_port *sp)
+/* A Service port of u, once: two ports of one name and protocol share an
+ * id (and clash). */
+static int add_port(struct unit *u, struct svc_rec *port)
+{
+	for (size_t i = 0; i < u->n_ports; i++)
+		if (u->ports[i] == port)
+			return 0;
+	if (GROW(u->ports, u->cap_ports, u->n_ports))
+		return -ENOMEM;
+	u->ports[u->n_ports++] = port;
+	return 0;
+}
+
+static int compile_port(struct compile *c, struct unit *u,
+			const struct sl_service *s, const struct group *g,
+			const struct sl_service_port *sp)
 {
 	struct cand *cands = NULL;
 	struct plan *plans = NULL;
-	__u32 *cluster = NULL, *local = NULL, svc_id;
+	__u32 *cluster = NULL, *local = NULL;
+	struct svc_rec *port;
 	size_t n_cands = 0, n_plans = 0, n_cluster = 0, n_local = 0, need;
 	__u16 base = 0;
 	char *name = NULL;
@@ -563,18 +800,22 @@ static int compile_port(struct compile *c, const struct sl_service *s,
 		goto out;
 	}
 	/* A Service port the maps cannot hold whole is left out whole:
-	 * half of its frontends would be worse than none. */
+	 * half of its frontends would be worse than none. Only a full
+	 * compile can tell (the incremental one checks the sums). */
 	need = n_plans * (1 + (n_cands < SL_SERVICE_SLOTS_MAX ?
 				       n_cands : SL_SERVICE_SLOTS_MAX));
-	if (c->n_entries + need > SL_SERVICES_MAX ||
-	    c->n_be + n_cands > SL_BACKENDS_MAX) {
+	if (c->all && (c->n_entries + need > SL_SERVICES_MAX ||
+		       c->st->n_be + n_cands > SL_BACKENDS_MAX)) {
 		log_warn("services: %s needs %zu entries and %zu backends, "
 			 "more than the maps have left; ignoring",
 			 name, need, n_cands);
-		c->dropped++;
+		c->capped = true;
+		u->dropped++;
 		goto out;
 	}
 	c->n_entries += need;
+	u->need += need;
+	u->cands += n_cands;
 
 	/* Every endpoint gets a backend, ready or not: connections already
 	 * tracked to a terminating one keep their way to it. */
@@ -582,12 +823,18 @@ static int compile_port(struct compile *c, const struct sl_service *s,
 		struct be_rec *r = backend_rec(c, cands[i].ip, cands[i].port,
 					       sp->protocol, &err);
 
-		if (!r)
+		if (!r || (err = GROW(u->use, u->cap_use, u->n_use)))
 			goto out;
 		cands[i].rec = r;
-		r->ready |= cands[i].ready;
-		r->local |= cands[i].local;
+		u->use[u->n_use++] = (struct use){ r, cands[i].ready,
+						   cands[i].local };
 	}
+	/* A full compile counts as it goes, for the next port's limits. */
+	if (c->all && n_cands)
+		err = count_uses(c->st, &u->use[u->n_use - n_cands], n_cands,
+				 true, NULL);
+	if (err)
+		goto out;
 
 	/*
 	 * SPECS D.3: the cluster set is the ready endpoints (narrowed to
@@ -611,7 +858,8 @@ static int compile_port(struct compile *c, const struct sl_service *s,
 	if (n_local > SL_SERVICE_SLOTS_MAX)
 		n_local = SL_SERVICE_SLOTS_MAX;
 
-	err = service_id(c, name, plans, n_plans, &svc_id);
+	err = service_id(c, name, plans, n_plans, &port) ?:
+	      add_port(u, port);
 	if (err)
 		goto out;
 	for (size_t i = 0; i < n_plans; i++) {
@@ -619,11 +867,11 @@ static int compile_port(struct compile *c, const struct sl_service *s,
 		const __u32 *set = plans[i].local_set ? local : cluster;
 		struct fe_tmp *f;
 
-		if (GROW(c->fe, c->cap_fe, c->n_fe)) {
+		if (GROW(c->tmp, c->cap_tmp, c->n_tmp)) {
 			err = -ENOMEM;
 			goto out;
 		}
-		f = &c->fe[c->n_fe];
+		f = &c->tmp[c->n_tmp];
 		memset(f, 0, sizeof(*f));
 		f->f.backends = malloc((cnt ? cnt : 1) * sizeof(__u32));
 		if (!f->f.backends) {
@@ -632,14 +880,14 @@ static int compile_port(struct compile *c, const struct sl_service *s,
 		}
 		memcpy(f->f.backends, set, cnt * sizeof(__u32));
 		f->f.key = plans[i].key;
-		f->f.val.svc_id = svc_id;
+		f->f.val.svc_id = port->id;
 		f->f.val.count = (__u16)cnt;
 		f->f.val.flags = plans[i].flags;
 		if (plans[i].local_set && !n_local && n_cluster)
 			f->f.val.flags |= SL_SVC_F_REMOTE_ONLY;
 		if (s->affinity)
 			f->f.val.affinity_timeout = s->affinity_timeout;
-		f->seq = c->n_fe++;
+		f->seq = c->n_tmp++;
 	}
 out:
 	free(name);
@@ -677,55 +925,164 @@ static int fe_tmp_cmp(const void *a, const void *b)
 	return r ? r : (x->seq < y->seq ? -1 : x->seq > y->seq);
 }
 
-/* Two Service ports claiming one frontend: the first compiled keeps it. */
-static void drop_clashes(struct compile *c)
+static void warn_clash(const struct sl_svc_state *st,
+		       const struct sl_svc_frontend *keep,
+		       const struct sl_svc_frontend *f)
 {
-	size_t w = 0;
+	char ip[16];
 
-	if (c->n_fe)
-		qsort(c->fe, c->n_fe, sizeof(*c->fe), fe_tmp_cmp);
-	for (size_t i = 0; i < c->n_fe; i++) {
-		struct fe_tmp *f = &c->fe[i];
-
-		if (w && !key_cmp(&c->fe[w - 1].f.key, &f->f.key)) {
-			const struct sl_svc_frontend *keep = &c->fe[w - 1].f;
-
-			/* The same port listing an address twice is no
-			 * clash, just a repeat. */
-			if (keep->val.svc_id != f->f.val.svc_id) {
-				const struct sl_svc_state *st = c->st;
-				char ip[16];
-
-				sl_ip4_to_str(ntohl(f->f.key.addr), ip);
-				log_warn("services: %s:%u/%s is claimed by %s "
-					 "and %s; ignoring the second",
-					 ip, ntohs(f->f.key.port),
-					 sl_proto_name(f->f.key.proto),
-					 str(sl_svc_name(st, keep->val.svc_id)),
-					 str(sl_svc_name(st, f->f.val.svc_id)));
-				c->dropped++;
-			}
-			free(f->f.backends);
-			continue;
-		}
-		c->fe[w++] = *f;
-	}
-	c->n_fe = w;
+	sl_ip4_to_str(ntohl(f->key.addr), ip);
+	log_warn("services: %s:%u/%s is claimed by %s and %s; ignoring the "
+		 "second",
+		 ip, ntohs(f->key.port), sl_proto_name(f->key.proto),
+		 str(sl_svc_name(st, keep->val.svc_id)),
+		 str(sl_svc_name(st, f->val.svc_id)));
 }
 
-static int compile(struct compile *c)
+/*
+ * The unit's frontends, by key. Two ports of the Service claiming one
+ * frontend: the first compiled keeps it. The same port listing an address
+ * twice is no clash, just a repeat.
+ */
+static int keep_frontends(struct compile *c, struct unit *u)
+{
+	if (!c->n_tmp)
+		return 0;
+	u->fe = calloc(c->n_tmp, sizeof(*u->fe));
+	if (!u->fe)
+		return -ENOMEM;
+	qsort(c->tmp, c->n_tmp, sizeof(*c->tmp), fe_tmp_cmp);
+	for (size_t i = 0; i < c->n_tmp; i++) {
+		struct sl_svc_frontend *f = &c->tmp[i].f;
+		const struct sl_svc_frontend *keep =
+			u->n_fe ? &u->fe[u->n_fe - 1] : NULL;
+
+		if (keep && !key_cmp(&keep->key, &f->key)) {
+			if (keep->val.svc_id != f->val.svc_id) {
+				warn_clash(c->st, keep, f);
+				u->dropped++;
+			}
+			free(f->backends);
+			continue;
+		}
+		u->fe[u->n_fe++] = *f;
+	}
+	c->n_tmp = 0;
+	return 0;
+}
+
+static void free_tmp(struct compile *c)
+{
+	for (size_t i = 0; i < c->n_tmp; i++)
+		free(c->tmp[i].f.backends);
+	c->n_tmp = 0;
+}
+
+static int add_fe(struct compile *c, struct sl_svc_frontend *f)
+{
+	if (GROW(c->fe, c->cap_fe, c->n_fe))
+		return -ENOMEM;
+	c->fe[c->n_fe++] = f;
+	return 0;
+}
+
+/*
+ * A full compile, unit by unit in key order: a frontend another unit
+ * holds already is the first's (the order the whole compile would settle
+ * it in). Both units are marked: recompiling either alone could change
+ * who has it.
+ */
+static int claim_frontends(struct compile *c, struct unit *u)
+{
+	struct sl_table *fronts = &c->st->fronts;
+	size_t i, w = 0;
+	char k[20];
+	int err = 0;
+
+	for (i = 0; i < u->n_fe && !err; i++) {
+		struct sl_svc_frontend *f = &u->fe[i];
+		struct unit *owner;
+
+		fe_key(k, &f->key);
+		owner = sl_table_get(fronts, k);
+		if (owner) {
+			warn_clash(c->st,
+				   bsearch(f, owner->fe, owner->n_fe,
+					   sizeof(*f), fe_cmp),
+				   f);
+			owner->clashed = u->clashed = true;
+			u->dropped++;
+			free(f->backends);
+			continue;
+		}
+		u->fe[w++] = *f;
+		err = sl_table_put(fronts, k, u, NULL);
+	}
+	/* Past an error, the rest stays, to be freed with the unit. */
+	while (i < u->n_fe)
+		u->fe[w++] = u->fe[i++];
+	u->n_fe = w;
+	for (i = 0; !err && i < u->n_fe; i++)
+		err = add_fe(c, &u->fe[i]);
+	return err;
+}
+
+/* The slices of Service key, by name, from the model. */
+static int group_of(const struct compile *c, const char *key, struct group *g)
+{
+	const struct sl_table *t = &c->m->objects[SL_KIND_ENDPOINTSLICE];
+	const struct slice_group *sg = sl_table_get(&c->st->groups, key);
+
+	for (size_t i = 0; sg && i < sg->n; i++) {
+		const struct sl_model_obj *mo = sl_table_get(t, sg->v[i]->key);
+
+		if (!mo) /* the scan keeps the groups to the model */
+			return -EINVAL;
+		if (GROW(g->v, g->cap, g->n))
+			return -ENOMEM;
+		g->v[g->n++] = &mo->obj.slice;
+	}
+	return 0;
+}
+
+/* Service mo compiled into a new unit (*out, also on failure): its ports
+ * in order, then its frontends by key. */
+static int compile_unit(struct compile *c, const struct sl_model_obj *mo,
+			struct unit **out)
+{
+	const struct sl_service *s = &mo->obj.svc;
+	struct group g = {};
+	struct unit *u = calloc(1, sizeof(*u));
+	int err = 0;
+
+	*out = u;
+	if (!u)
+		return -ENOMEM;
+	u->digest = s->digest;
+	u->seen = c->st->gen;
+	if (skip_service(s))
+		return 0;
+	err = group_of(c, mo->obj.key, &g);
+	for (size_t p = 0; !err && p < s->n_ports; p++)
+		if (s->ports[p].port)
+			err = compile_port(c, u, s, &g, &s->ports[p]);
+	free(g.v);
+	err = err ?: keep_frontends(c, u);
+	free_tmp(c);
+	return err;
+}
+
+/* Every Service, in key order, so the same model compiles to the same
+ * maps; into st->units and st->fronts, emptied before. */
+static int compile_all(struct compile *c)
 {
 	const struct sl_table *t = &c->m->objects[SL_KIND_SERVICE];
 	const struct sl_model_obj **svcs = NULL;
 	size_t n = 0, cap = 0;
 	const char *key;
 	void *val;
-	int err;
+	int err = 0;
 
-	err = index_slices(c);
-	if (err)
-		return err;
-	/* In key order, so the same model compiles to the same maps. */
 	for (size_t i = 0; sl_table_next(t, &i, &key, &val);) {
 		if (GROW(svcs, cap, n)) {
 			free(svcs);
@@ -736,27 +1093,231 @@ static int compile(struct compile *c)
 	if (n)
 		qsort(svcs, n, sizeof(*svcs), svc_obj_cmp);
 	for (size_t i = 0; !err && i < n; i++) {
-		const struct sl_service *s = &svcs[i]->obj.svc;
-		const struct group *g;
+		struct unit *u;
 
-		if (skip_service(s))
-			continue;
-		g = sl_table_get(&c->groups, svcs[i]->obj.key);
-		for (size_t p = 0; !err && p < s->n_ports; p++)
-			if (s->ports[p].port)
-				err = compile_port(c, s, g, &s->ports[p]);
+		err = compile_unit(c, svcs[i], &u);
+		if (!err)
+			err = sl_table_put(&c->st->units, svcs[i]->obj.key, u,
+					   NULL);
+		if (err)
+			free_unit(u);
+		else
+			err = claim_frontends(c, u);
 	}
 	free(svcs);
-	if (!err)
-		drop_clashes(c);
+	if (!err && c->n_fe)
+		qsort(c->fe, c->n_fe, sizeof(*c->fe), fe_ptr_cmp);
 	return err;
 }
 
-static void free_frontends(struct sl_svc_frontend *v, size_t n)
+/* --- what changed --------------------------------------------------------- */
+
+static char marked; /* the value of a key in a set */
+
+static int mark(struct sl_table *set, const char *key)
 {
-	for (size_t i = 0; i < n; i++)
-		free(v[i].backends);
-	free(v);
+	return sl_table_get(set, key) ? 0 :
+					sl_table_put(set, key, &marked, NULL);
+}
+
+/* r leaves its Service's slices; that Service is to be recompiled. */
+static int slice_leave(struct sl_svc_state *st, struct slice_rec *r,
+		       struct sl_table *dirty)
+{
+	struct slice_group *g;
+	int err;
+
+	if (!r->group)
+		return 0;
+	err = mark(dirty, r->group);
+	g = sl_table_get(&st->groups, r->group);
+	for (size_t i = 0; g && i < g->n; i++)
+		if (g->v[i] == r) {
+			g->n--;
+			memmove(&g->v[i], &g->v[i + 1],
+				(g->n - i) * sizeof(*g->v));
+			break;
+		}
+	if (g && !g->n) {
+		sl_table_del(&st->groups, r->group);
+		free(g->v);
+		free(g);
+	}
+	free(r->group);
+	r->group = NULL;
+	return err;
+}
+
+/* r joins the slices of group (taken), in name order; that Service is to
+ * be recompiled. */
+static int slice_join(struct sl_svc_state *st, struct slice_rec *r,
+		      char *group, struct sl_table *dirty)
+{
+	struct slice_group *g = sl_table_get(&st->groups, group);
+	size_t at;
+
+	r->group = group;
+	if (!g) {
+		g = calloc(1, sizeof(*g));
+		if (!g || sl_table_put(&st->groups, group, g, NULL)) {
+			free(g);
+			return -ENOMEM;
+		}
+	}
+	if (GROW(g->v, g->cap, g->n))
+		return -ENOMEM;
+	for (at = g->n; at && strcmp(g->v[at - 1]->key, r->key) > 0; at--)
+		;
+	memmove(&g->v[at + 1], &g->v[at], (g->n - at) * sizeof(*g->v));
+	g->v[at] = r;
+	g->n++;
+	return mark(dirty, group);
+}
+
+/* A slice new or changed since the last sync (r NULL: new). */
+static int slice_changed(struct sl_svc_state *st, const char *key,
+			 struct slice_rec *r,
+			 const struct sl_endpoint_slice *es,
+			 struct sl_table *dirty)
+{
+	char *group = NULL;
+	int err;
+
+	if (!r) {
+		r = calloc(1, sizeof(*r));
+		if (!r || !(r->key = strdup(key)) ||
+		    sl_table_put(&st->slices, key, r, NULL)) {
+			if (r)
+				free(r->key);
+			free(r);
+			return -ENOMEM;
+		}
+	}
+	r->digest = es->digest;
+	r->seen = st->gen;
+	/* IPv6 and FQDN slices are another family's; a slice without the
+	 * service-name label belongs to no Service. */
+	if (es->ipv4 && es->service && es->service[0] &&
+	    asprintf(&group, "%s/%s", str(es->ns), es->service) < 0)
+		return -ENOMEM;
+	err = slice_leave(st, r, dirty);
+	if (!err && group)
+		return slice_join(st, r, group, dirty);
+	free(group);
+	return err;
+}
+
+static int slice_gone(struct sl_svc_state *st, struct slice_rec *r,
+		      struct sl_table *dirty)
+{
+	int err = slice_leave(st, r, dirty);
+
+	sl_table_del(&st->slices, r->key);
+	free_slice(r);
+	return err;
+}
+
+static void forget_slices(struct sl_svc_state *st)
+{
+	free_table(&st->groups, free_group);
+	free_table(&st->slices, free_slice);
+}
+
+/*
+ * The Services to recompile, as keys in dirty: new, changed and gone ones
+ * by the digests of their objects, and those one of whose slices is.
+ * Keeps st->slices and st->groups to the model. A look at every digest,
+ * and nothing compiled that did not change.
+ */
+static int scan(struct sl_svc_state *st, const struct sl_model *m,
+		struct sl_table *dirty)
+{
+	const struct sl_table *t = &m->objects[SL_KIND_ENDPOINTSLICE];
+	size_t found = 0;
+	const char *key;
+	void *val;
+	int err = 0;
+
+	for (size_t i = 0; !err && sl_table_next(t, &i, &key, &val);) {
+		const struct sl_endpoint_slice *es =
+			&((struct sl_model_obj *)val)->obj.slice;
+		struct slice_rec *r = sl_table_get(&st->slices, key);
+
+		if (r && r->digest == es->digest)
+			r->seen = st->gen;
+		else
+			err = slice_changed(st, key, r, es, dirty);
+	}
+	/* Every slice seen is in st->slices: any more are gone. */
+	for (size_t i = 0; !err && st->slices.len > t->len &&
+			   sl_table_next(&st->slices, &i, &key, &val);) {
+		struct slice_rec *r = val;
+
+		if (r->seen != st->gen)
+			err = slice_gone(st, r, dirty);
+	}
+	t = &m->objects[SL_KIND_SERVICE];
+	for (size_t i = 0; !err && sl_table_next(t, &i, &key, &val);) {
+		const struct sl_model_obj *mo = val;
+		struct unit *u = sl_table_get(&st->units, key);
+
+		if (u) {
+			u->seen = st->gen;
+			found++;
+		}
+		if (!u || u->digest != mo->obj.svc.digest)
+			err = mark(dirty, key);
+	}
+	for (size_t i = 0; !err && found < st->units.len &&
+			   sl_table_next(&st->units, &i, &key, &val);)
+		if (((struct unit *)val)->seen != st->gen)
+			err = mark(dirty, key);
+	return err;
+}
+
+struct follow {
+	struct sl_svc_state *st;
+	const struct sl_model *m;
+	struct sl_table *dirty;
+};
+
+/* One object the model says changed since the last sync: what scan()
+ * makes of it. */
+static int follow_change(enum sl_kind kind, const char *key, void *arg)
+{
+	const struct follow *x = arg;
+	const struct sl_model_obj *mo;
+	struct slice_rec *r;
+	struct unit *u;
+
+	if (kind != SL_KIND_SERVICE && kind != SL_KIND_ENDPOINTSLICE)
+		return 0;
+	mo = sl_table_get(&x->m->objects[kind], key);
+	if (kind == SL_KIND_SERVICE) {
+		u = sl_table_get(&x->st->units, key);
+		if (!u != !mo || (u && u->digest != mo->obj.svc.digest))
+			return mark(x->dirty, key);
+		return 0;
+	}
+	r = sl_table_get(&x->st->slices, key);
+	if (!mo)
+		return r ? slice_gone(x->st, r, x->dirty) : 0;
+	if (r && r->digest == mo->obj.slice.digest)
+		return 0;
+	return slice_changed(x->st, key, r, &mo->obj.slice, x->dirty);
+}
+
+/*
+ * scan() by the model's log of changes since the last sync, so that a
+ * change costs what it touches, not a look at every object; -ERANGE when
+ * the log does not reach back that far.
+ */
+static int follow(struct sl_svc_state *st, const struct sl_model *m,
+		  struct sl_table *dirty)
+{
+	struct follow x = { st, m, dirty };
+
+	return sl_model_changes(m, st->model_gen, follow_change, &x);
 }
 
 /* --- sync ----------------------------------------------------------------- */
@@ -801,11 +1362,12 @@ static int collect_be(__u32 id, const struct sl_backend *b, void *arg)
 	return push_be(arg, id, b);
 }
 
-/* Frontends and their slots, already in key order. */
-static int flatten(const struct fe_tmp *fe, size_t n, struct entries *out)
+/* Frontends (by key) and their slots, in key order. */
+static int flatten(struct sl_svc_frontend *const *fe, size_t n,
+		   struct entries *out)
 {
 	for (size_t i = 0; i < n; i++) {
-		const struct sl_svc_frontend *f = &fe[i].f;
+		const struct sl_svc_frontend *f = fe[i];
 		struct sl_service_key k = f->key;
 		int err = push_entry(out, &k, &f->val);
 
@@ -824,34 +1386,65 @@ static int flatten(const struct fe_tmp *fe, size_t n, struct entries *out)
 	return 0;
 }
 
-static int wanted_backends(const struct compile *c, struct be_entries *out)
+/* Every unit's frontends, by key: what the maps hold while valid. */
+static int held_frontends(const struct sl_svc_state *st,
+			  struct sl_svc_frontend ***out, size_t *n_out)
 {
-	for (size_t i = 0; i < c->n_be; i++) {
-		const struct be_rec *r = c->be[i];
-		struct sl_backend b = {
-			.addr = htonl(r->ip),
-			.port = htons(r->port),
-			.proto = r->proto,
-		};
+	struct sl_svc_frontend **v = NULL;
+	size_t n = 0, cap = 0;
+	const char *key;
+	void *val;
 
-		/*
-		 * Not ready (for any Service port that has it): no new
-		 * connection but through a fallback slot. Not only the
-		 * terminating ones: the datapath's ClientIP affinity skips a
-		 * flagged backend, and must not stick to one whose readiness
-		 * probe fails either.
-		 */
-		if (!r->ready)
-			b.flags |= SL_BE_F_TERMINATING;
-		if (r->local)
-			b.flags |= SL_BE_F_LOCAL;
-		if (push_be(out, r->id, &b))
+	for (size_t i = 0; sl_table_next(&st->units, &i, &key, &val);) {
+		struct unit *u = val;
+
+		for (size_t j = 0; j < u->n_fe; j++) {
+			if (GROW(v, cap, n)) {
+				free(v);
+				return -ENOMEM;
+			}
+			v[n++] = &u->fe[j];
+		}
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), fe_ptr_cmp);
+	*out = v;
+	*n_out = n;
+	return 0;
+}
+
+/* Of these records, the backends the maps hold (written) or are to hold
+ * (wanted: some endpoint lists them), by id. */
+static int backend_entries(struct be_rec *const *v, size_t n, bool wanted,
+			   struct be_entries *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct sl_backend b = backend_val(v[i]);
+
+		if (wanted ? !v[i]->users : !v[i]->written)
+			continue;
+		if (push_be(out, v[i]->id, wanted ? &b : &v[i]->be))
 			return -ENOMEM;
 	}
 	if (out->n)
 		qsort(out->v, out->n, sizeof(*out->v), be_entry_cmp);
 	return 0;
 }
+
+/* Every backend record. */
+static int all_backends(const struct sl_svc_state *st, struct recs *out)
+{
+	const char *key;
+	void *val;
+
+	for (size_t i = 0; sl_table_next(&st->backend_ids, &i, &key, &val);) {
+		if (GROW(out->v, out->cap, out->n))
+			return -ENOMEM;
+		out->v[out->n++] = val;
+	}
+	return 0;
+}
+
 
 /* Packed arrays for one batch call. */
 struct batch {
@@ -1016,6 +1609,12 @@ static void id_set(uint64_t *bits, __u32 id)
 		bits[id / 64] |= 1ull << (id % 64);
 }
 
+static void id_clear(uint64_t *bits, __u32 id)
+{
+	if (id <= SL_MAGLEV_TABLES_MAX)
+		bits[id / 64] &= ~(1ull << (id % 64));
+}
+
 static int maglev_cmp(const void *a, const void *b)
 {
 	__u32 x = ((const struct sl_svc_maglev *)a)->table_id;
@@ -1158,10 +1757,13 @@ static void drop_tables(struct sl_svc_state *st, const __u32 *ids, size_t n)
  * frontend in key order, should two name one), else the lowest id that no
  * table and no frontend in the maps uses (a frontend about to go reads its
  * table until it is gone, and must never read another's). Out of ids, a
- * frontend gets none and picks at random. Sets the ids given in taken.
+ * frontend gets none and picks at random. Sets the ids given in taken,
+ * which holds those of the frontends not compiled again; returns how many
+ * frontends got none.
  */
-static void assign_tables(struct compile *c, const struct view *cur,
-			  const struct sl_svc_backend *be, uint64_t *taken)
+static unsigned int assign_tables(struct compile *c, const struct view *cur,
+				  const struct sl_svc_backend *be,
+				  uint64_t *taken)
 {
 	const struct sl_svc_state *st = c->st;
 	uint64_t used[TABLE_WORDS] = { 0 };
@@ -1175,7 +1777,7 @@ static void assign_tables(struct compile *c, const struct view *cur,
 		    (cur->svc[i].val.flags & SL_SVC_F_MAGLEV))
 			id_set(used, cur->svc[i].val.backend_id);
 	for (size_t i = 0; i < c->n_fe; i++) {
-		struct sl_svc_frontend *f = &c->fe[i].f;
+		struct sl_svc_frontend *f = c->fe[i];
 		const struct sl_svc_entry *e;
 		__u32 id = 0;
 
@@ -1202,6 +1804,7 @@ static void assign_tables(struct compile *c, const struct view *cur,
 		log_warn("services: %u Maglev frontends beyond the %u tables "
 			 "sl_maglev holds pick at random; ignoring",
 			 missed, SL_MAGLEV_TABLES_MAX);
+	return missed;
 }
 
 /* Tables whose frontend's backends changed (or that we do not know), and
@@ -1215,7 +1818,7 @@ static int diff_tables(const struct compile *c, const struct sl_svc_state *st,
 	if (!w->tables || !w->gone_tables)
 		return -ENOMEM;
 	for (size_t i = 0; i < c->n_fe; i++) {
-		const struct sl_svc_frontend *f = &c->fe[i].f;
+		const struct sl_svc_frontend *f = c->fe[i];
 		const struct sl_svc_maglev *r;
 		__u32 id = f->val.backend_id;
 
@@ -1365,31 +1968,6 @@ static int apply(const struct sl_svc_backend *be, const struct writes *w,
 	return err < 0 ? err : 0;
 }
 
-/* Ids no compile wants any more are forgotten; the counters never go
- * back, so a forgotten backend id is never handed out again. */
-static void sweep_ids(struct sl_svc_state *st)
-{
-	const char *key;
-	void *val;
-	char idk[12];
-
-	for (size_t i = 0; sl_table_next(&st->backend_ids, &i, &key, &val);)
-		if (((struct be_rec *)val)->gen != st->gen) {
-			sl_table_del(&st->backend_ids, key);
-			free(val);
-		}
-	for (size_t i = 0; sl_table_next(&st->svc_ids, &i, &key, &val);) {
-		struct svc_rec *r = val;
-
-		if (r->gen == st->gen)
-			continue;
-		svc_id_key(idk, r->id);
-		sl_table_del(&st->svc_names, idk);
-		sl_table_del(&st->svc_ids, key);
-		free(r);
-	}
-}
-
 /* What the maps held at start: ids to adopt, counters to continue from. */
 static int adopt_from(struct compile *c, const struct entries *svc,
 		      const struct be_entries *bes, struct sl_table *hints)
@@ -1429,23 +2007,21 @@ static int adopt_from(struct compile *c, const struct entries *svc,
 	return 0;
 }
 
-static void count(struct sl_svc_stats *stats, const struct compile *c,
-		  const struct view *want, const struct writes *w)
+static void count(struct sl_svc_stats *stats, const struct sl_svc_state *st,
+		  const struct writes *w)
 {
-	stats->frontends = (unsigned int)c->n_fe;
-	stats->backends = (unsigned int)want->n_be;
-	stats->slots = (unsigned int)(want->n - c->n_fe);
+	stats->frontends = (unsigned int)st->n_fe;
+	stats->backends = (unsigned int)st->n_be;
+	stats->slots = (unsigned int)st->n_slots;
 	stats->frontends_written = (unsigned int)w->fronts.n;
 	stats->slots_written = (unsigned int)w->slots.n;
 	stats->backends_written = (unsigned int)w->backends.n;
 	stats->frontends_removed = (unsigned int)w->gone_fronts;
 	stats->slots_removed = (unsigned int)(w->gone.n - w->gone_fronts);
 	stats->backends_removed = (unsigned int)w->gone_be.n;
-	stats->tables = 0;
-	for (size_t i = 0; i < c->n_fe; i++)
-		stats->tables += !!c->fe[i].f.val.backend_id;
+	stats->tables = (unsigned int)st->n_tables;
 	stats->tables_removed = (unsigned int)w->n_gone_tables;
-	stats->dropped = c->dropped;
+	stats->dropped = st->dropped;
 	if (w->backends.n || w->slots.n || w->fronts.n || w->gone.n ||
 	    w->gone_be.n)
 		log_debug("services: %u frontends, %u slots, %u backends; "
@@ -1461,102 +2037,407 @@ static void count(struct sl_svc_stats *stats, const struct compile *c,
 			  stats->tables_adopted, stats->tables_removed);
 }
 
-/* The maps now hold the compile: it becomes the mirror and the display. */
-static int keep(struct sl_svc_state *st, struct compile *c,
-		struct entries *want, struct be_entries *want_be)
+/* Add a unit to the totals, or take it away. */
+static void tally(struct sl_svc_state *st, const struct unit *u, bool add)
 {
-	struct sl_svc_frontend *fronts;
+	size_t slots = 0, tables = 0;
 
-	fronts = calloc(c->n_fe ? c->n_fe : 1, sizeof(*fronts));
-	if (!fronts)
-		return -ENOMEM; /* the maps are right, the mirror is lost */
-	for (size_t i = 0; i < c->n_fe; i++)
-		fronts[i] = c->fe[i].f;
-	free_frontends(st->frontends, st->n_frontends);
-	st->frontends = fronts;
-	st->n_frontends = c->n_fe;
-	c->n_fe = 0;
-	free(st->mirror);
-	st->mirror = want->v;
-	st->n_mirror = want->n;
-	want->v = NULL;
-	free(st->be_mirror);
-	st->be_mirror = want_be->v;
-	st->n_be_mirror = want_be->n;
-	want_be->v = NULL;
-	sweep_ids(st);
+	for (size_t i = 0; i < u->n_fe; i++) {
+		slots += u->fe[i].val.count;
+		tables += !!u->fe[i].val.backend_id;
+	}
+	if (add) {
+		st->n_fe += u->n_fe;
+		st->n_slots += slots;
+		st->n_tables += tables;
+		st->need += u->need;
+		st->cands += u->cands;
+		st->dropped += u->dropped;
+	} else {
+		st->n_fe -= u->n_fe;
+		st->n_slots -= slots;
+		st->n_tables -= tables;
+		st->need -= u->need;
+		st->cands -= u->cands;
+		st->dropped -= u->dropped;
+	}
+}
+
+/* The maps now hold what these records say: the used ones as written,
+ * the others are gone. */
+static void keep_backends(struct sl_svc_state *st, struct be_rec *const *v,
+			  size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct be_rec *r = v[i];
+
+		if (r->users) {
+			r->written = true;
+			r->be = backend_val(r);
+		} else {
+			forget_backend(st, r);
+		}
+	}
+}
+
+/*
+ * One sync's work: the compile; what the maps hold of what it may change
+ * (cur: everything, or what the Services compiled again wrote) and the
+ * backend records it may change (all, or those their endpoints list);
+ * what it wants there instead, and the writes between.
+ */
+struct sync {
+	struct compile c;
+	struct entries cur, want;
+	struct be_entries cur_be, want_be;
+	struct recs recs;
+	struct writes w;
+	uint64_t taken[TABLE_WORDS]; /* table ids of the frontends */
+	bool missed;                 /* a frontend got no table id */
+};
+
+static void sync_free(struct sync *s)
+{
+	free(s->c.tmp);
+	free(s->c.fe);
+	free(s->cur.v);
+	free(s->want.v);
+	free(s->cur_be.v);
+	free(s->want_be.v);
+	free(s->recs.v);
+	writes_free(&s->w);
+}
+
+/* Table ids for the compile's frontends (taken holds those of the ones
+ * not compiled), then what it wants against cur, written. */
+static int write_sync(const struct sl_svc_backend *be, struct sync *s)
+{
+	struct view cur = { s->cur.v, s->cur.n, s->cur_be.v, s->cur_be.n };
+	struct view want;
+	int err;
+
+	s->missed = assign_tables(&s->c, &cur, be, s->taken);
+	err = flatten(s->c.fe, s->c.n_fe, &s->want) ?:
+	      backend_entries(s->recs.v, s->recs.n, true, &s->want_be);
+	if (err)
+		return err;
+	want = (struct view){ s->want.v, s->want.n, s->want_be.v,
+			      s->want_be.n };
+	return diff(&want, &cur, &s->w) ?:
+	       diff_tables(&s->c, s->c.st, s->taken, &s->w) ?:
+	       apply(be, &s->w, &want, s->c.st);
+}
+
+/*
+ * Compile every Service and diff it all against the mirror, or against
+ * the maps themselves when the mirror is not to be trusted: at start
+ * (also to adopt their ids), after a failed write, and on a periodic
+ * resync.
+ */
+static int sync_all(const struct sl_svc_backend *be, const struct sl_model *m,
+		    const struct sl_svc_config *cfg, struct sl_svc_state *st)
+{
+	struct sync s = { .c = { .m = m, .cfg = cfg, .st = st, .all = true } };
+	struct sl_svc_frontend **held = NULL;
+	struct sl_table hints = {}, old;
+	const char *key;
+	void *val;
+	size_t n_held = 0;
+	bool adopting = !st->adopted;
+	int err;
+
+	if (!st->valid || adopting) {
+		err = be->dump_services(be, collect_entry, &s.cur) ?:
+		      be->dump_backends(be, collect_be, &s.cur_be) ?:
+		      dump_tables(be, st);
+		if (!err && s.cur.n)
+			qsort(s.cur.v, s.cur.n, sizeof(*s.cur.v), entry_cmp);
+		if (!err && s.cur_be.n)
+			qsort(s.cur_be.v, s.cur_be.n, sizeof(*s.cur_be.v),
+			      be_entry_cmp);
+	} else {
+		err = held_frontends(st, &held, &n_held) ?:
+		      flatten(held, n_held, &s.cur) ?:
+		      all_backends(st, &s.recs) ?:
+		      backend_entries(s.recs.v, s.recs.n, false, &s.cur_be);
+		s.recs.n = 0;
+	}
+	if (err)
+		goto out;
+	st->valid = false; /* until this sync completes */
+	if (adopting && (err = adopt_from(&s.c, &s.cur, &s.cur_be, &hints)))
+		goto out;
+
+	/* Every unit again, from nothing: the records count anew, and ids
+	 * used by none of them are forgotten after (by the generation). */
+	st->gen++;
+	for (size_t i = 0; sl_table_next(&st->backend_ids, &i, &key, &val);) {
+		struct be_rec *r = val;
+
+		r->users = r->ready = r->local = 0;
+	}
+	st->n_be = 0;
+	old = st->units;
+	sl_table_init(&st->units);
+	sl_table_free(&st->fronts);
+	err = compile_all(&s.c);
+	free_table(&old, free_unit);
+	if (err)
+		goto out;
+	st->adopted = true;
+	err = all_backends(st, &s.recs) ?: write_sync(be, &s);
+	if (err)
+		goto out;
+	st->n_fe = st->n_slots = st->n_tables = st->need = st->cands = 0;
+	st->dropped = 0;
+	for (size_t i = 0; sl_table_next(&st->units, &i, &key, &val);)
+		tally(st, val, true);
+	st->full_only = s.c.capped || s.missed;
+	count(&st->last, st, &s.w);
+	keep_backends(st, s.recs.v, s.recs.n);
+	for (size_t i = 0; sl_table_next(&st->svc_ids, &i, &key, &val);)
+		if (((struct svc_rec *)val)->gen != st->gen)
+			forget_service_id(st, val);
 	st->valid = true;
-	return 0;
+out:
+	free(held);
+	sl_table_free(&hints);
+	sync_free(&s);
+	return err;
+}
+
+/* The new units' frontends (c->fe, sorted here) are theirs alone: none
+ * held by a unit not compiled again, none claimed by two. */
+static bool own_frontends(struct compile *c)
+{
+	char k[20];
+
+	if (c->n_fe)
+		qsort(c->fe, c->n_fe, sizeof(*c->fe), fe_ptr_cmp);
+	for (size_t i = 0; i < c->n_fe; i++) {
+		const struct unit *owner;
+
+		if (i && !key_cmp(&c->fe[i - 1]->key, &c->fe[i]->key))
+			return false;
+		fe_key(k, &c->fe[i]->key);
+		owner = sl_table_get(&c->st->fronts, k);
+		if (owner && owner->dirty != c->st->gen)
+			return false;
+	}
+	return true;
+}
+
+/* The old units out of the counts, the index and the totals; the new in
+ * the counts, the index and st->units. */
+static int commit_units(struct sl_svc_state *st, const char **keys,
+			struct unit **old, struct unit **new, size_t n,
+			struct recs *touched)
+{
+	char k[20];
+	int err = 0;
+
+	for (size_t i = 0; !err && i < n; i++) {
+		if (!old[i])
+			continue;
+		err = count_uses(st, old[i]->use, old[i]->n_use, false,
+				 touched);
+		for (size_t j = 0; j < old[i]->n_fe; j++) {
+			fe_key(k, &old[i]->fe[j].key);
+			sl_table_del(&st->fronts, k);
+		}
+		tally(st, old[i], false);
+		if (!new[i])
+			sl_table_del(&st->units, keys[i]);
+	}
+	for (size_t i = 0; !err && i < n; i++) {
+		if (!new[i])
+			continue;
+		err = count_uses(st, new[i]->use, new[i]->n_use, true,
+				 touched) ?:
+		      sl_table_put(&st->units, keys[i], new[i], NULL);
+		for (size_t j = 0; !err && j < new[i]->n_fe; j++) {
+			fe_key(k, &new[i]->fe[j].key);
+			err = sl_table_put(&st->fronts, k, new[i], NULL);
+		}
+	}
+	return err;
+}
+
+/*
+ * Compile again the Services in keys (sorted), alone, and write the
+ * difference between their old units and the new: cur is what the old
+ * ones wrote, want what the new ones will, of the backends those their
+ * endpoints list. Returns 1, having written nothing and changed nothing
+ * but ids, when only a full compile can say: a unit in a clash, a
+ * frontend another unit holds or two claim, the maps' limits.
+ */
+static int sync_changes(const struct sl_svc_backend *be,
+			const struct sl_model *m,
+			const struct sl_svc_config *cfg,
+			struct sl_svc_state *st, const char **keys, size_t n)
+{
+	const struct sl_table *svcs = &m->objects[SL_KIND_SERVICE];
+	struct sync s = { .c = { .m = m, .cfg = cfg, .st = st } };
+	struct unit **old = calloc(n ? n : 1, sizeof(*old));
+	struct unit **new = calloc(n ? n : 1, sizeof(*new));
+	struct sl_svc_frontend **was = NULL;
+	size_t n_was = 0, cap_was = 0, need = st->need, cands = st->cands;
+	int err = 0;
+
+	if (!old || !new)
+		err = -ENOMEM;
+	for (size_t i = 0; !err && i < n; i++) {
+		const struct sl_model_obj *mo = sl_table_get(svcs, keys[i]);
+
+		old[i] = sl_table_get(&st->units, keys[i]);
+		if (old[i] && old[i]->clashed) {
+			err = 1;
+			break;
+		}
+		for (size_t j = 0; old[i] && !err && j < old[i]->n_fe; j++) {
+			err = GROW(was, cap_was, n_was);
+			if (!err)
+				was[n_was++] = &old[i]->fe[j];
+		}
+		if (old[i]) {
+			old[i]->dirty = st->gen;
+			need -= old[i]->need;
+			cands -= old[i]->cands;
+		}
+		if (err || !mo)
+			continue;
+		err = compile_unit(&s.c, mo, &new[i]);
+		for (size_t j = 0; !err && j < new[i]->n_fe; j++)
+			err = add_fe(&s.c, &new[i]->fe[j]);
+		if (!err) {
+			need += new[i]->need;
+			cands += new[i]->cands;
+		}
+	}
+	if (!err && (need > SL_SERVICES_MAX || cands > SL_BACKENDS_MAX ||
+		     !own_frontends(&s.c)))
+		err = 1;
+	if (err)
+		goto out;
+
+	st->valid = false; /* until this sync completes */
+	if (n_was)
+		qsort(was, n_was, sizeof(*was), fe_ptr_cmp);
+	err = flatten(was, n_was, &s.cur) ?:
+	      commit_units(st, keys, old, new, n, &s.recs) ?:
+	      backend_entries(s.recs.v, s.recs.n, false, &s.cur_be);
+	if (err)
+		goto out;
+	/* The table ids of every frontend not compiled again stay theirs. */
+	for (size_t i = 0; i < st->n_maglev; i++)
+		id_set(s.taken, st->maglev[i].table_id);
+	for (size_t i = 0; i < n_was; i++)
+		if (was[i]->val.flags & SL_SVC_F_MAGLEV)
+			id_clear(s.taken, was[i]->val.backend_id);
+	err = write_sync(be, &s);
+	if (err)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (new[i])
+			tally(st, new[i], true);
+	st->full_only = s.missed;
+	count(&st->last, st, &s.w);
+	keep_backends(st, s.recs.v, s.recs.n);
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; old[i] && j < old[i]->n_ports; j++)
+			if (old[i]->ports[j]->gen != st->gen)
+				forget_service_id(st, old[i]->ports[j]);
+	st->valid = true;
+out:
+	/* Whichever of each pair st->units does not hold is ours to free. */
+	for (size_t i = 0; old && new && i < n; i++) {
+		const struct unit *in = sl_table_get(&st->units, keys[i]);
+
+		if (old[i] != in)
+			free_unit(old[i]);
+		if (new[i] != in)
+			free_unit(new[i]);
+	}
+	free(old);
+	free(new);
+	free(was);
+	sync_free(&s);
+	return err;
+}
+
+/* What the compile reads besides the model. */
+static uint64_t config_digest(const struct sl_svc_config *cfg,
+			      const struct sl_svc_backend *be)
+{
+	uint64_t h = SL_FNV_OFFSET;
+
+	sl_fnv_str(&h, str(cfg->self));
+	sl_fnv_str(&h, str(cfg->zone));
+	sl_fnv_u64(&h, cfg->maglev_default);
+	sl_fnv_u64(&h, !!be->write_maglev); /* Maglev tables at all */
+	sl_fnv_u64(&h, cfg->n_node_ips);
+	for (size_t i = 0; i < cfg->n_node_ips; i++)
+		sl_fnv_u64(&h, cfg->node_ips[i]);
+	return h;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 int sl_services_sync(const struct sl_svc_backend *be, const struct sl_model *m,
 		     const struct sl_svc_config *cfg, struct sl_svc_state *st)
 {
-	struct compile c = { .m = m, .cfg = cfg, .st = st };
-	struct entries dumped = {}, want = {};
-	struct be_entries dumped_be = {}, want_be = {};
-	struct view cur = { st->mirror, st->n_mirror, st->be_mirror,
-			    st->n_be_mirror };
-	struct view wanted;
-	struct writes w = {};
-	struct sl_table hints = {};
-	uint64_t taken[TABLE_WORDS] = { 0 }; /* table ids of this compile */
-	bool adopting = !st->adopted;
+	static const struct writes none;
+	uint64_t cfg_digest = config_digest(cfg, be);
+	struct sl_table dirty = {};
+	const char **keys = NULL;
+	size_t n = 0;
+	const char *key;
+	void *val;
+	bool whole;
 	int err;
 
 	memset(&st->last, 0, sizeof(st->last));
-	/* The maps are read back only when we cannot vouch for them: at
-	 * start (also to adopt their ids), after a failed write, and on a
-	 * periodic resync. Otherwise they hold what the last sync wrote. */
-	if (!st->valid || adopting) {
-		err = be->dump_services(be, collect_entry, &dumped);
-		if (!err)
-			err = be->dump_backends(be, collect_be, &dumped_be);
-		if (!err)
-			err = dump_tables(be, st);
-		if (err)
-			goto out;
-		if (dumped.n)
-			qsort(dumped.v, dumped.n, sizeof(*dumped.v), entry_cmp);
-		if (dumped_be.n)
-			qsort(dumped_be.v, dumped_be.n, sizeof(*dumped_be.v),
-			      be_entry_cmp);
-		cur = (struct view){ dumped.v, dumped.n, dumped_be.v,
-				     dumped_be.n };
+	/* Nothing moved since the last sync: nothing to compile or write. */
+	if (st->valid && st->model == m && st->model_gen == m->generation &&
+	    st->cfg_digest == cfg_digest) {
+		count(&st->last, st, &none);
+		return 0;
 	}
-	st->valid = false; /* until this sync completes */
-	if (adopting && (err = adopt_from(&c, &dumped, &dumped_be, &hints)))
-		goto out;
 	st->gen++;
-	err = compile(&c);
-	if (err)
-		goto out;
-	st->adopted = true;
-	assign_tables(&c, &cur, be, taken);
-	err = flatten(c.fe, c.n_fe, &want) ?: wanted_backends(&c, &want_be);
-	if (err)
-		goto out;
-	wanted = (struct view){ want.v, want.n, want_be.v, want_be.n };
-	err = diff(&wanted, &cur, &w) ?: diff_tables(&c, st, taken, &w) ?:
-	      apply(be, &w, &wanted, st);
-	if (err)
-		goto out;
-	count(&st->last, &c, &wanted, &w);
-	err = keep(st, &c, &want, &want_be);
-out:
-	if (err)
+	/* A resync trusts nothing remembered: the slices are read whole,
+	 * as the maps are. */
+	if (!st->valid)
+		forget_slices(st);
+	err = st->valid && st->model == m ? follow(st, m, &dirty) : -ERANGE;
+	if (err == -ERANGE)
+		err = scan(st, m, &dirty);
+	if (!err && dirty.len && !(keys = calloc(dirty.len, sizeof(*keys))))
+		err = -ENOMEM;
+	for (size_t i = 0; !err && sl_table_next(&dirty, &i, &key, &val);)
+		keys[n++] = key;
+	if (n)
+		qsort(keys, n, sizeof(*keys), str_cmp);
+	/* Anything beyond the Services themselves changed, or cannot be
+	 * trusted: everything is compiled. */
+	whole = !st->valid || !st->adopted || st->full_only ||
+		st->cfg_digest != cfg_digest;
+	if (!err)
+		err = whole ? 1 : sync_changes(be, m, cfg, st, keys, n);
+	if (err == 1)
+		err = sync_all(be, m, cfg, st);
+	if (err) {
+		st->valid = false;
 		memset(&st->last, 0, sizeof(st->last));
-	for (size_t i = 0; i < c.n_fe; i++)
-		free(c.fe[i].f.backends);
-	free(c.fe);
-	free(c.be);
-	free_groups(&c.groups);
-	sl_table_free(&hints);
-	writes_free(&w);
-	free(want.v);
-	free(want_be.v);
-	free(dumped.v);
-	free(dumped_be.v);
+	} else {
+		st->model = m;
+		st->model_gen = m->generation;
+		st->cfg_digest = cfg_digest;
+	}
+	free(keys);
+	sl_table_free(&dirty);
 	return err;
 }
 
@@ -1567,20 +2448,14 @@ void sl_svc_state_invalidate(struct sl_svc_state *st)
 
 void sl_svc_state_free(struct sl_svc_state *st)
 {
-	const char *key;
-	void *val;
-
-	free(st->mirror);
-	free(st->be_mirror);
+	free_table(&st->units, free_unit);
+	sl_table_free(&st->fronts);
+	forget_slices(st);
 	forget_tables(st);
-	free_frontends(st->frontends, st->n_frontends);
-	for (size_t i = 0; sl_table_next(&st->backend_ids, &i, &key, &val);)
-		free(val);
-	/* svc_names holds the same records. */
-	for (size_t i = 0; sl_table_next(&st->svc_ids, &i, &key, &val);)
-		free(val);
-	sl_table_free(&st->backend_ids);
-	sl_table_free(&st->svc_ids);
+	/* by_id and svc_names hold the same records. */
+	free_table(&st->backend_ids, free);
+	free(st->by_id);
+	free_table(&st->svc_ids, free);
 	sl_table_free(&st->svc_names);
 	memset(st, 0, sizeof(*st));
 }
@@ -1590,7 +2465,7 @@ const char *sl_svc_name(const struct sl_svc_state *st, __u32 svc_id)
 	const struct svc_rec *r;
 	char idk[12];
 
-	svc_id_key(idk, svc_id);
+	id_key(idk, svc_id);
 	r = sl_table_get(&st->svc_names, idk);
 	return r ? r->name : NULL;
 }
@@ -1598,14 +2473,9 @@ const char *sl_svc_name(const struct sl_svc_state *st, __u32 svc_id)
 const struct sl_backend *sl_svc_backend_get(const struct sl_svc_state *st,
 					    __u32 id)
 {
-	struct sl_svc_backend_entry want = { .id = id };
-	const struct sl_svc_backend_entry *e;
+	struct be_rec **r = id_find(st, id);
 
-	if (!st->n_be_mirror)
-		return NULL;
-	e = bsearch(&want, st->be_mirror, st->n_be_mirror, sizeof(want),
-		    be_entry_cmp);
-	return e ? &e->be : NULL;
+	return r && (*r)->written ? &(*r)->be : NULL;
 }
 
 /* --- display -------------------------------------------------------------- */
@@ -1697,16 +2567,24 @@ static json_object *frontend_json(const struct sl_svc_state *st,
 json_object *sl_svc_frontends_json(const struct sl_svc_state *st)
 {
 	json_object *arr = json_object_new_array();
+	struct sl_svc_frontend **v = NULL;
+	size_t n = 0;
 
-	for (size_t i = 0; arr && i < st->n_frontends; i++) {
-		json_object *o = frontend_json(st, &st->frontends[i]);
+	if (arr && held_frontends(st, &v, &n)) {
+		json_object_put(arr);
+		return NULL;
+	}
+	for (size_t i = 0; arr && i < n; i++) {
+		json_object *o = frontend_json(st, v[i]);
 
 		if (!o) {
 			json_object_put(arr);
-			return NULL;
+			arr = NULL;
+			break;
 		}
 		json_object_array_add(arr, o);
 	}
+	free(v);
 	return arr;
 }
 

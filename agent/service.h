@@ -145,18 +145,15 @@ struct sl_svc_maglev {
 };
 
 /*
- * What the maps hold as far as the last sync knows (the mirror), the
- * frontends it compiled, and the id tables. Zeroed is a valid start: the
- * first sync reads the maps and adopts their ids. Touch only through the
- * functions below.
+ * What the maps hold as far as the last sync knows (the mirror, trusted
+ * only while valid): the last compile kept per Service, with the digests
+ * of what went into it, so that a sync recompiles only the Services whose
+ * Service object or EndpointSlices changed and writes only the difference
+ * (see sl_services_sync). Zeroed is a valid start: the first sync reads
+ * the maps and adopts their ids. Touch only through the functions below.
  */
 struct sl_svc_state {
 	struct sl_svc_stats last;
-	/* Mirror: sorted by key / by id; trusted only while valid. */
-	struct sl_svc_entry *mirror;
-	size_t n_mirror;
-	struct sl_svc_backend_entry *be_mirror;
-	size_t n_be_mirror;
 	/* sl_maglev, sorted by table id; updated as each table is written,
 	 * so it stays right when a sync fails half-way. Read back with the
 	 * rest; an entry whose inner map is still the one we wrote keeps
@@ -164,12 +161,23 @@ struct sl_svc_state {
 	struct sl_svc_maglev *maglev;
 	size_t n_maglev;
 	bool valid;
-	/* The last compile, sorted by key (addr, port, proto, scope). */
-	struct sl_svc_frontend *frontends;
-	size_t n_frontends;
-	/* Ids: "addr:port/proto" -> backend id; "ns/name:port/PROTO" and
-	 * "%u" svc_id -> the service port's name. */
+	/* The last compile: "ns/name" of each Service -> its frontends
+	 * (slot 0 and slots as written), the backends its endpoints ask
+	 * for, its digest; frontend key -> the Service holding it. */
+	struct sl_table units;
+	struct sl_table fronts;
+	/* EndpointSlice key -> its digest and "ns/service"; "ns/service" ->
+	 * its slices by name. */
+	struct sl_table slices;
+	struct sl_table groups;
+	/* Ids: "addr:port/proto" -> a backend, with how many Service ports
+	 * use it and what the maps hold under its id; the same by id, in
+	 * by_id_cap slots of open addressing on the id (no string made per
+	 * backend); "ns/name:port/PROTO" and "%u" svc_id -> the service
+	 * port's name. */
 	struct sl_table backend_ids;
+	void **by_id;
+	size_t by_id_cap, by_id_len;
 	struct sl_table svc_ids;
 	struct sl_table svc_names;
 	/* Last handed out. A caller that persists them may seed them before
@@ -177,8 +185,21 @@ struct sl_svc_state {
 	 * in the maps: ids of entries deleted while no agent ran are only
 	 * known that way. */
 	__u32 next_backend_id, next_svc_id;
-	uint64_t gen;  /* compile generation, marks ids still in use */
+	uint64_t gen;  /* sync generation: marks what this sync saw and used */
 	bool adopted;  /* the maps' ids were read after start */
+	/* What the last sync saw, to tell what changed since: the model
+	 * at which generation (its log says what came after), the config
+	 * (when it differs, the sync compiles everything). */
+	const struct sl_model *model;
+	uint64_t model_gen;
+	uint64_t cfg_digest;  /* of sl_svc_config and the backend's kind */
+	bool full_only;       /* the maps' limits or the Maglev table ids
+			       * left something out: who is left out is
+			       * decided over all Services in key order */
+	/* Totals over the units, as the maps hold them. */
+	size_t n_fe, n_slots, n_be, n_tables;
+	size_t need, cands;   /* entries and endpoints, against the limits */
+	unsigned int dropped;
 };
 
 /**
@@ -187,6 +208,15 @@ struct sl_svc_state {
  * @m: the model (Services and EndpointSlices are read)
  * @cfg: this node's name and addresses, defaults
  * @st: mirror, ids and stats; kept across calls
+ *
+ * A sync costs what changed: only the Services whose Service object or
+ * EndpointSlices changed (by digest), or that came or went, are compiled
+ * again, and only their frontends, slots, Maglev tables and the backends
+ * their endpoints name are diffed and written. Everything is compiled and
+ * diffed whole when something global differs: the first sync, an invalid
+ * mirror (a failed write, sl_svc_state_invalidate), the config, a
+ * frontend two Services claim, a limit that left something out. Both give
+ * the same maps.
  *
  * Returns 0, or -errno after invalidating the mirror: the next call reads
  * the maps back and repairs them. Whatever fails, no frontend ever counts

@@ -29,9 +29,12 @@
 # 2. Control plane: sluiced programming BENCH_SVC_CP_SERVICES (10,000)
 #    Services x BENCH_SVC_CP_EPS (10) endpoints from a manifests folder
 #    (start to every frontend and backend in the maps), its RSS, and the
-#    time from one EndpointSlice file replaced by rename to the new backend
-#    in the frontend's slots of the pinned sl_services map (bpf(2) lookups
-#    every 50 us); against the same Services as a kube-proxy iptables
+#    time from one change at that size to the pinned sl_services map
+#    showing it (bpf(2) lookups every 50 us): one EndpointSlice file
+#    replaced by rename (the new backend in the frontend's slots), a
+#    Service with its slice added in a new file (its frontend with every
+#    slot), that file deleted (its frontend gone); against the same
+#    Services as a kube-proxy iptables
 #    ruleset (iptables-restore, nf_tables and legacy backends) and nftables
 #    ruleset (nft -f), full loads and one endpoint change as kube-proxy
 #    writes it (partial restore / one transaction).
@@ -44,7 +47,8 @@
 #
 # Environment: BENCH_REPS (5), BENCH_SECS (4, per run, plus 1 s warm-up),
 # BENCH_SVC_COUNTS ("1 1000 10000"), BENCH_SVC_CONFIGS ("x i n"; add l for
-# iptables-legacy), BENCH_SVC_CP (1; 0 skips part 2), BENCH_SVC_CP_SERVICES
+# iptables-legacy), BENCH_SVC_DP (1; 0 skips part 1), BENCH_SVC_CP (1; 0
+# skips part 2), BENCH_SVC_CP_SERVICES
 # (10000), BENCH_SVC_CP_EPS (10), BENCH_SVC_CHANGES (20), BENCH_SVC_CP_NFT
 # (1; 0 skips the nft -f full load, ~2 min at 10k x 10), BENCH_RETRIES (1),
 # BENCH_BUSY_PCT (10), BENCH_QUIET_WAIT (30 s).
@@ -73,6 +77,7 @@ REPS=${BENCH_REPS:-5}
 SECS=${BENCH_SECS:-4}
 COUNTS=${BENCH_SVC_COUNTS:-"1 1000 10000"}
 CONFIGS=${BENCH_SVC_CONFIGS:-"x i n"}
+DP=${BENCH_SVC_DP:-1}
 RETRIES=${BENCH_RETRIES:-1}
 QUIET_WAIT=${BENCH_QUIET_WAIT:-30}
 CP=${BENCH_SVC_CP:-1}
@@ -130,6 +135,13 @@ def h16(s):  # kube-proxy's chain-name hash
 
 # --- sluice: a manifests folder ---------------------------------------------
 
+def service_yaml(name, vip, tport):
+    return (f"---\napiVersion: v1\nkind: Service\n"
+            f"metadata: {{namespace: {NS}, name: {name}}}\n"
+            f"spec:\n  clusterIP: {vip}\n  ports:\n"
+            f"  - {{name: http, protocol: TCP, port: {PORT}, targetPort: {tport}}}\n")
+
+
 def slice_yaml(name, eps, tport):
     s = (f"---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
          f"metadata: {{namespace: {NS}, name: {name}-a, "
@@ -151,10 +163,7 @@ def manifests(d, svcs, tport, node, idx):
         chunk = svcs[start:start + per]
         with open(f"{d}/services-{start // per:03d}.yaml", "w") as f:
             for name, v, _ in chunk:
-                f.write(f"---\napiVersion: v1\nkind: Service\n"
-                        f"metadata: {{namespace: {NS}, name: {name}}}\n"
-                        f"spec:\n  clusterIP: {v}\n  ports:\n"
-                        f"  - {{name: http, protocol: TCP, port: {PORT}, targetPort: {tport}}}\n")
+                f.write(service_yaml(name, v, tport))
         with open(f"{d}/slices-{start // per:03d}.yaml", "w") as f:
             for name, _, e in chunk:
                 if name != svcs[-1][0]:
@@ -387,12 +396,13 @@ def lookup(fd, key, vsize):
 
 def backends_of(svc_fd, be_fd, vip):
     """The backend addresses in the slots of VIP:80/TCP (include/sluice/
-    service.h: sl_service_key, sl_service_val, sl_backend)."""
+    service.h: sl_service_key, sl_service_val, sl_backend); None when it
+    has no frontend."""
     a = int(ipaddress.IPv4Address(vip))
     key = lambda slot: struct.pack("!IH", a, PORT) + struct.pack("=BBHH", 6, 0, slot, 0)
     fe = lookup(svc_fd, key(0), 16)
     if not fe:
-        return set()
+        return None
     count = struct.unpack("=IIHHI", fe)[2]
     out = set()
     for s in range(1, count + 1):
@@ -403,10 +413,24 @@ def backends_of(svc_fd, be_fd, vip):
     return out
 
 
+def wait_for(what, t0, done):
+    """Microseconds from t0 until done() holds; gives up after 10 s."""
+    while True:
+        now = time.monotonic()
+        if done():
+            return int((now - t0) * 1e6)
+        if now - t0 > 10:
+            sys.exit(f"{what}: not in the maps after 10 s")
+        time.sleep(0.00005)
+
+
 def watch(root, d, svcs, tport, changes):
-    """Replace the target's last endpoint CHANGES times by renaming its
-    slice file; print the microseconds from the rename until the new
-    address is in the frontend's slots and the old one is not."""
+    """Three changes, CHANGES times each, printed as "KIND MICROSECONDS"
+    from the file operation until the maps show it: "slice" replaces the
+    target's last endpoint by renaming its slice file (the new address in
+    the frontend's slots, the old one gone); "add" renames in a file with
+    one more Service and its slice (its frontend with every endpoint in
+    its slots); "del" deletes that file (its frontend gone)."""
     svc_fd, be_fd = obj_get(f"{root}/sl_services"), obj_get(f"{root}/sl_backends")
     name, v, eps = svcs[-1]
     old = eps[-1]
@@ -418,16 +442,28 @@ def watch(root, d, svcs, tport, changes):
         time.sleep(0.2)  # let the agent settle from the last change
         t0 = time.monotonic()
         os.rename(f"{d}/.slice-target.tmp", f"{d}/slice-target.yaml")
-        while True:
-            now = time.monotonic()
-            got = backends_of(svc_fd, be_fd, v)
-            if new in got and old not in got:
-                print(int((now - t0) * 1e6))
-                break
-            if now - t0 > 10:
-                sys.exit(f"change {c}: {new} not in the slots of {v} after 10 s: {sorted(got)}")
-            time.sleep(0.00005)
+        def moved():
+            got = backends_of(svc_fd, be_fd, v) or set()
+            return new in got and old not in got
+        print("slice", wait_for(f"change {c}: {new} for {old} at {v}", t0, moved))
         old = new
+    # Outside the Services' range and the endpoints': new ones each time.
+    extra, evip = "svc-extra", "10.97.0.1"
+    for c in range(1, changes + 1):
+        base = int(ipaddress.IPv4Address("10.201.0.0")) + c * len(eps)
+        want = {ip(base + j) for j in range(len(eps))}
+        with open(f"{d}/.extra.tmp", "w") as f:
+            f.write(service_yaml(extra, evip, tport) + slice_yaml(extra, sorted(want), tport))
+        time.sleep(0.2)
+        t0 = time.monotonic()
+        os.rename(f"{d}/.extra.tmp", f"{d}/extra.yaml")
+        print("add", wait_for(f"Service {c} at {evip}", t0,
+                              lambda: backends_of(svc_fd, be_fd, evip) == want))
+        time.sleep(0.2)
+        t0 = time.monotonic()
+        os.unlink(f"{d}/extra.yaml")
+        print("del", wait_for(f"Service {c} at {evip} removed", t0,
+                              lambda: backends_of(svc_fd, be_fd, evip) is None))
 
 
 if __name__ == "__main__":
@@ -777,6 +813,9 @@ control_plane() {
 	svcgen watch "$n" "$e" "$fake" "$RR_PORT" "$(node_bpf_root "$node")" "$dir" \
 		"$CHANGES" >"$lat"
 	agent_stop "$AGENT"
+	for f in slice add del; do
+		awk -v k="$f" '$1 == k { print $2 }' "$lat" >"$lat.$f"
+	done
 
 	# kube-proxy's rulesets for the same Services, each in a fresh netns.
 	svcgen ipt "$n" "$e" "$fake" "$RR_PORT" >"$BENCH_WORK/cp.rules"
@@ -814,10 +853,14 @@ control_plane() {
 	printf '%-54s %.1f MiB (peak %.1f), empty source %.1f MiB\n' "sluiced RSS" \
 		"$(bc -l <<<"$rss/1024")" "$(bc -l <<<"$hwm/1024")" "$(bc -l <<<"$rss0/1024")"
 	printf '%-54s %s\n' "BPF map memory (memlock)" "$memlock"
-	read -r a b c < <(ms_pcts "$lat")
-	printf '%-54s p50 %s ms, p99 %s ms, max %s ms (%d changes)\n' \
-		"endpoint change (slice renamed) -> sl_services slots" "$a" "$b" "$c" \
-		"$(wc -l <"$lat")"
+	for f in "slice:endpoint change (slice renamed) -> sl_services slots" \
+		"add:Service added (file renamed in) -> frontend, slots" \
+		"del:Service removed (file deleted) -> frontend gone"; do
+		read -r a b c < <(ms_pcts "$lat.${f%%:*}")
+		printf '%-54s p50 %s ms, p99 %s ms, max %s ms (%d), goal p50 < 10 ms: %s\n' \
+			"${f#*:}" "$a" "$b" "$c" "$(wc -l <"$lat.${f%%:*}")" \
+			"$(awk -v a="$a" 'BEGIN { print a < 10 ? "met" : "NOT met" }')"
+	done
 	printf '%-54s %s lines, %s chains\n' "kube-proxy iptables ruleset" \
 		"$(wc -l <"$BENCH_WORK/cp.rules")" "$(grep -c '^:' "$BENCH_WORK/cp.rules")"
 	for r in iptables-nft iptables-legacy nft; do
@@ -843,6 +886,8 @@ main() {
 	for t in jq python3 bc taskset; do
 		command -v "$t" >/dev/null || { log "$t is missing"; exit 1; }
 	done
+	# The control plane alone: no configuration, no repetition, no report.
+	((DP)) || { CONFIGS=""; REPS=0; }
 	[[ " $CONFIGS " == *" i "* || $CP == 1 ]] && ! command -v iptables-restore >/dev/null &&
 		{ log "iptables is missing (hack/deps.sh bench)"; exit 1; }
 	[[ " $CONFIGS " == *" n "* || $CP == 1 ]] && ! command -v nft >/dev/null &&
@@ -884,7 +929,11 @@ main() {
 		done
 	done
 
-	report | tee "$BENCH_OUT/services.txt"
+	if ((DP)); then
+		report | tee "$BENCH_OUT/services.txt"
+	else
+		: >"$BENCH_OUT/services.txt"
+	fi
 	if [[ $CP == 1 ]]; then
 		# The datapath's agents are done: stop them, and not in a pipe
 		# (a subshell) where their pids would be lost on failure.

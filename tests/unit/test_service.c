@@ -9,12 +9,14 @@
  */
 #include "unit.h"
 #include "k8s.h"
+#include "log.h"
 #include "maglev.h"
 #include "model.h"
 #include "service.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1530,23 +1532,23 @@ static void test_json(void **state)
  * backends give, by their addresses (so the same on every node). Returns
  * the table id.
  */
-static __u32 expect_table(struct mem *m, const char *ip, uint16_t port,
-			  uint8_t proto, uint8_t scope)
+static __u32 expect_table_at(struct mem *m, struct sl_service_key k)
 {
-	struct sl_service_key k = key(ip, port, proto, scope, 0);
 	const struct sl_svc_entry *e = mem_svc(m, &k);
 	struct sl_maglev_backend be[16];
 	const struct mem_tbl *t;
 	__u32 *want;
+	char ip[16];
 
+	sl_ip4_to_str(ntohl(k.addr), ip);
 	if (!e)
-		fail_msg("no frontend %s:%u", ip, port);
+		fail_msg("no frontend %s:%u", ip, ntohs(k.port));
 	assert_true(e->val.flags & SL_SVC_F_MAGLEV);
 	assert_int_not_equal(e->val.backend_id, 0);
 	t = mem_tbl(m, e->val.backend_id);
 	if (!t)
-		fail_msg("%s:%u names table %u, not in sl_maglev", ip, port,
-			 e->val.backend_id);
+		fail_msg("%s:%u names table %u, not in sl_maglev", ip,
+			 ntohs(k.port), e->val.backend_id);
 	assert_true(e->val.count > 0 && e->val.count <= 16);
 	for (__u16 s = 1; s <= e->val.count; s++) {
 		const struct sl_svc_backend_entry *b;
@@ -1563,10 +1565,16 @@ static __u32 expect_table(struct mem *m, const char *ip, uint16_t port,
 	if (memcmp(t->lut, want, sizeof(struct sl_maglev_table))) {
 		free(want);
 		fail_msg("table %u of %s:%u is not its backends' table",
-			 t->id, ip, port);
+			 t->id, ip, ntohs(k.port));
 	}
 	free(want);
 	return t->id;
+}
+
+static __u32 expect_table(struct mem *m, const char *ip, uint16_t port,
+			  uint8_t proto, uint8_t scope)
+{
+	return expect_table_at(m, key(ip, port, proto, scope, 0));
 }
 
 static size_t ops_of(const struct mem *m, char what)
@@ -1877,6 +1885,449 @@ static void test_maglev_default_and_no_map(void **state)
 	fx_free(f);
 }
 
+/* --- incremental syncs against full compiles ------------------------------ */
+
+/*
+ * The sync recompiles only what changed; a full compile of the same model
+ * must give the same maps. A random walk over a small cluster built to
+ * meet every cross-Service effect (backends shared by Services, frontends
+ * two Services or two ports claim, slices moving between Services, Maglev
+ * tables) and every fallback (config changes, resyncs, writes failing half
+ * way, the model's log of changes outrun) checks it after every step: the
+ * incremental agent (f, its writes checked for order as they happen)
+ * against one compiling everything every time over maps of its own (g:
+ * the same writes in the same order, so the same ids and tables), and
+ * against a fresh one writing into empty maps (h: the same once ids are
+ * read as what they name, and the same totals). SVC_SEED=n replays a run,
+ * SVC_STEPS=n makes it longer.
+ */
+
+#define RND_SVCS 10
+#define RND_IPS 8 /* endpoint addresses, shared by every Service */
+
+static uint64_t rnd_state;
+
+static unsigned int rnd(unsigned int n)
+{
+	rnd_state ^= rnd_state << 13; /* xorshift64 */
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return (unsigned int)(rnd_state % n);
+}
+
+static bool chance(unsigned int pct)
+{
+	return rnd(100) < pct;
+}
+
+struct text {
+	char s[4096];
+	size_t n;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+put(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(t->s + t->n, sizeof(t->s) - t->n, fmt, ap);
+	va_end(ap);
+	assert_true(n >= 0 && (size_t)n < sizeof(t->s) - t->n);
+	t->n += (size_t)n;
+}
+
+static const char *rnd_ns(unsigned int i)
+{
+	return i < RND_SVCS - 3 ? "a" : "b";
+}
+
+/* Service s<i>: any type, ClusterIPs and external addresses mostly its
+ * own but sometimes another's, one or two ports, every policy. */
+static void rnd_service(struct sl_model *m, unsigned int i)
+{
+	static const char *const types[] = { "ClusterIP", "ClusterIP",
+					     "NodePort", "LoadBalancer",
+					     "ExternalName" };
+	const char *type = types[rnd(ARRAY_LEN(types))];
+	bool np = strcmp(type, "ClusterIP") && strcmp(type, "ExternalName");
+	unsigned int ports = 1 + chance(40);
+	struct text t = {};
+
+	put(&t, "{'apiVersion':'v1','kind':'Service','metadata':{"
+		"'namespace':'%s','name':'s%u'",
+	    rnd_ns(i), i);
+	if (chance(5))
+		put(&t, ",'labels':{'service.kubernetes.io/service-proxy-name'"
+			":'other'}");
+	if (chance(40))
+		put(&t, ",'annotations':{'sluice.io/lb-algorithm':'%s'}",
+		    chance(75) ? "maglev" : "random");
+	put(&t, "},'spec':{'type':'%s'", type);
+	if (chance(5))
+		put(&t, ",'clusterIP':'None'");
+	else if (chance(90))
+		put(&t, ",'clusterIP':'10.96.0.%u'",
+		    chance(8) ? 100 : i + 1); /* 100: a clash */
+	if (chance(15))
+		put(&t, ",'externalIPs':['203.0.113.%u']", 1 + rnd(3));
+	else if (chance(5)) /* its own ClusterIP again: a repeat */
+		put(&t, ",'externalIPs':['10.96.0.%u']", i + 1);
+	put(&t, ",'ports':[");
+	for (unsigned int p = 0; p < ports; p++) {
+		bool alt = p && chance(20); /* a second port 80: a clash */
+
+		put(&t, "%s{'name':'%s','port':%u,'protocol':'%s'",
+		    p ? "," : "", alt ? "alt" : p ? "dns" : "http",
+		    p && !alt ? 53 : 80, p && !alt ? "UDP" : "TCP");
+		if (np)
+			put(&t, ",'nodePort':%u",
+			    chance(5) ? 30999 : 30000 + 2 * i + p);
+		put(&t, "}");
+	}
+	put(&t, "]");
+	if (chance(20))
+		put(&t, ",'sessionAffinity':'ClientIP','sessionAffinityConfig':"
+			"{'clientIP':{'timeoutSeconds':%u}}",
+		    1 + rnd(100));
+	if (chance(25))
+		put(&t, ",'externalTrafficPolicy':'Local'");
+	if (chance(15))
+		put(&t, ",'internalTrafficPolicy':'Local'");
+	put(&t, "}");
+	if (!strcmp(type, "LoadBalancer") && chance(70))
+		put(&t, ",'status':{'loadBalancer':{'ingress':[{'ip':"
+			"'198.51.100.%u'}]}}",
+		    chance(10) ? 99 : i + 1);
+	put(&t, "}");
+	load(m, t.s);
+}
+
+/* Slice s<i>-x or -y: mostly for s<i>, sometimes for a neighbour or no
+ * Service; endpoints from one small pool, in every condition. */
+static void rnd_slice(struct sl_model *m, unsigned int i, unsigned int which)
+{
+	unsigned int owner = chance(10) ? (i + 1) % RND_SVCS : i;
+	bool v6 = chance(3);
+	unsigned int eps = rnd(6);
+	struct text t = {};
+
+	put(&t, "{'apiVersion':'discovery.k8s.io/v1','kind':'EndpointSlice',"
+		"'metadata':{'namespace':'%s','name':'s%u-%c','labels':{",
+	    rnd_ns(i), i, "xy"[which]);
+	if (chance(95))
+		put(&t, "'kubernetes.io/service-name':'s%u'", owner);
+	put(&t, "}},'addressType':'%s','ports':[{'name':'http','protocol':"
+		"'TCP','port':%u}",
+	    v6 ? "IPv6" : "IPv4", chance(5) ? 0 : 8080);
+	if (chance(50))
+		put(&t, ",{'name':'dns','protocol':'UDP','port':53}");
+	put(&t, "],'endpoints':[");
+	for (unsigned int e = 0; e < eps; e++) {
+		static const char *const conds[] = {
+			"'ready':true", "'ready':false",
+			"'ready':false,'serving':true,'terminating':true",
+			"'ready':false,'serving':false,'terminating':true", "",
+		};
+
+		if (v6)
+			put(&t, "%s{'addresses':['fd00::%u']", e ? "," : "",
+			    1 + rnd(RND_IPS));
+		else
+			put(&t, "%s{'addresses':['10.244.1.%u']", e ? "," : "",
+			    1 + rnd(RND_IPS));
+		put(&t, ",'nodeName':'n%u','conditions':{%s}", 1 + rnd(2),
+		    conds[rnd(ARRAY_LEN(conds))]);
+		if (chance(30))
+			put(&t, ",'hints':{'forZones':[{'name':'z%u'}]}",
+			    1 + rnd(2));
+		put(&t, "}");
+	}
+	put(&t, "]}");
+	load(m, t.s);
+}
+
+/* One change to the model or to what the agent knows. */
+static void rnd_step(struct fx *f)
+{
+	unsigned int i = rnd(RND_SVCS), which = rnd(2), op = rnd(100);
+	char k[32];
+
+	if (op < 30) {
+		rnd_service(&f->model, i);
+	} else if (op < 40) {
+		snprintf(k, sizeof(k), "%s/s%u", rnd_ns(i), i);
+		sl_model_delete(&f->model, SL_KIND_SERVICE, k, NULL);
+	} else if (op < 80) {
+		rnd_slice(&f->model, i, which);
+	} else if (op < 92) {
+		snprintf(k, sizeof(k), "%s/s%u-%c", rnd_ns(i), i, "xy"[which]);
+		sl_model_delete(&f->model, SL_KIND_ENDPOINTSLICE, k, NULL);
+	} else if (op < 95) {
+		f->cfg.maglev_default = !f->cfg.maglev_default;
+	} else if (op < 97) {
+		f->cfg.n_node_ips = (f->cfg.n_node_ips + 1) % 3;
+	} else if (op < 98) {
+		f->cfg.zone = f->cfg.zone ? NULL : "z1";
+	} else {
+		sl_svc_state_invalidate(&f->st);
+	}
+}
+
+static int svc_entry_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct sl_service_key));
+}
+
+static int be_entry_id_cmp(const void *a, const void *b)
+{
+	const struct sl_svc_backend_entry *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int tbl_cmp(const void *a, const void *b)
+{
+	const struct mem_tbl *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static void sort_mem(struct mem *m)
+{
+	qsort(m->svc, m->n_svc, sizeof(*m->svc), svc_entry_cmp);
+	qsort(m->be, m->n_be, sizeof(*m->be), be_entry_id_cmp);
+	qsort(m->tbl, m->n_tbl, sizeof(*m->tbl), tbl_cmp);
+}
+
+static void svc_entry_str(const struct mem *m, size_t i, char buf[128])
+{
+	const struct sl_svc_entry *e = &m->svc[i];
+
+	if (i >= m->n_svc) {
+		snprintf(buf, 128, "(nothing)");
+		return;
+	}
+	snprintf(buf, 128, "%08x:%u/%u/%u #%u -> backend %u svc %u flags %x "
+		 "count %u",
+		 ntohl(e->key.addr), ntohs(e->key.port), e->key.proto,
+		 e->key.scope, e->key.slot, e->val.backend_id, e->val.svc_id,
+		 e->val.flags, e->val.count);
+}
+
+/* The same entries, ids and tables. */
+static void expect_same_maps(struct mem *a, struct mem *b, unsigned int step)
+{
+	char x[128], y[128];
+
+	sort_mem(a);
+	sort_mem(b);
+	for (size_t i = 0; i < a->n_svc || i < b->n_svc; i++) {
+		if (i < a->n_svc && i < b->n_svc &&
+		    !memcmp(&a->svc[i], &b->svc[i], sizeof(a->svc[i])))
+			continue;
+		svc_entry_str(a, i, x);
+		svc_entry_str(b, i, y);
+		fail_msg("step %u: %s where a full compile has %s", step, x,
+			 y);
+	}
+	if (a->n_be != b->n_be || a->n_tbl != b->n_tbl ||
+	    memcmp(a->be, b->be, a->n_be * sizeof(*a->be)))
+		fail_msg("step %u: %zu backends, %zu tables; a full compile "
+			 "has %zu, %zu or others",
+			 step, a->n_be, a->n_tbl, b->n_be, b->n_tbl);
+	for (size_t i = 0; i < a->n_tbl; i++)
+		if (a->tbl[i].id != b->tbl[i].id ||
+		    memcmp(a->tbl[i].lut, b->tbl[i].lut,
+			   sizeof(struct sl_maglev_table)))
+			fail_msg("step %u: Maglev table %u differs", step,
+				 a->tbl[i].id);
+}
+
+/* The same writes and deletes, in the same order. */
+static void expect_same_ops(const struct mem *a, const struct mem *b,
+			    unsigned int step)
+{
+	for (size_t i = 0; i < a->n_ops || i < b->n_ops; i++)
+		if (i >= a->n_ops || i >= b->n_ops ||
+		    a->ops[i].what != b->ops[i].what ||
+		    a->ops[i].id != b->ops[i].id ||
+		    !key_eq(&a->ops[i].key, &b->ops[i].key))
+			fail_msg("step %u: op %zu of %zu is %c, where a full "
+				 "compile's of %zu is %c",
+				 step, i, a->n_ops,
+				 i < a->n_ops ? a->ops[i].what : '-', b->n_ops,
+				 i < b->n_ops ? b->ops[i].what : '-');
+}
+
+/*
+ * f syncs as it will, g compiles everything again over its own maps;
+ * both fail at the same write, if any. Returns the sync's result.
+ */
+static int sync_pair(struct fx *f, struct fx *g, size_t fail,
+		     unsigned int step)
+{
+	int err;
+
+	f->mem->n_ops = g->mem->n_ops = 0;
+	f->mem->fail_after = g->mem->fail_after = fail;
+	err = sl_services_sync(&f->be, &f->model, &f->cfg, &f->st);
+	g->cfg = f->cfg;
+	sl_svc_state_invalidate(&g->st);
+	assert_int_equal(sl_services_sync(&g->be, &f->model, &g->cfg, &g->st),
+			 err);
+	f->mem->fail_after = g->mem->fail_after = 0;
+	check_consistent(f->mem);
+	expect_same_ops(f->mem, g->mem, step);
+	expect_same_maps(f->mem, g->mem, step);
+	return err;
+}
+
+static void be_str(struct mem *m, __u32 id, char buf[32])
+{
+	const struct sl_svc_backend_entry *b = mem_be(m, id);
+	char ip[16];
+
+	assert_non_null(b);
+	sl_ip4_to_str(ntohl(b->be.addr), ip);
+	snprintf(buf, 32, "%s:%u/%u", ip, ntohs(b->be.port), b->be.proto);
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Every entry with its ids read as what they name (the service port, the
+ * backend's address; a Maglev table checked to be its backends'), sorted.
+ */
+static char **canon(struct fx *f, size_t *n_out)
+{
+	struct mem *m = f->mem;
+	size_t n = 0;
+	char **v = calloc(m->n_svc + m->n_be + 1, sizeof(*v));
+
+	assert_non_null(v);
+	for (size_t i = 0; i < m->n_svc; i++) {
+		const struct sl_service_key *k = &m->svc[i].key;
+		const struct sl_service_val *e = &m->svc[i].val;
+		const char *name = sl_svc_name(&f->st, e->svc_id);
+		char b[32] = "";
+		int r;
+
+		assert_non_null(name);
+		if (k->slot)
+			be_str(m, e->backend_id, b);
+		else if ((e->flags & SL_SVC_F_MAGLEV) && e->backend_id)
+			expect_table_at(m, *k);
+		r = asprintf(&v[n++], "%08x:%u/%u/%u #%u %s flags %x count %u "
+				      "affinity %u table %d %s",
+			     ntohl(k->addr), ntohs(k->port), k->proto, k->scope,
+			     k->slot, name, e->flags, e->count,
+			     e->affinity_timeout,
+			     !k->slot && e->backend_id, b);
+		assert_true(r > 0);
+	}
+	for (size_t i = 0; i < m->n_be; i++) {
+		char b[32];
+
+		be_str(m, m->be[i].id, b);
+		assert_true(asprintf(&v[n++], "backend %s flags %x", b,
+				     m->be[i].be.flags) > 0);
+	}
+	qsort(v, n, sizeof(*v), str_cmp);
+	*n_out = n;
+	return v;
+}
+
+static void free_canon(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* The same maps but for ids, and the same totals. */
+static void expect_same_content(struct fx *a, struct fx *b, unsigned int step)
+{
+	size_t n, m;
+	char **x = canon(a, &n), **y = canon(b, &m);
+
+	for (size_t i = 0; i < n || i < m; i++)
+		if (i >= n || i >= m || strcmp(x[i], y[i]))
+			fail_msg("step %u: \"%s\" where a fresh compile has "
+				 "\"%s\"",
+				 step, i < n ? x[i] : "(nothing)",
+				 i < m ? y[i] : "(nothing)");
+	free_canon(x, n);
+	free_canon(y, m);
+	assert_int_equal(a->mem->n_tbl, b->mem->n_tbl);
+	assert_int_equal(a->st.last.frontends, b->st.last.frontends);
+	assert_int_equal(a->st.last.slots, b->st.last.slots);
+	assert_int_equal(a->st.last.backends, b->st.last.backends);
+	assert_int_equal(a->st.last.tables, b->st.last.tables);
+	assert_int_equal(a->st.last.dropped, b->st.last.dropped);
+}
+
+static unsigned long env_num(const char *name, unsigned long def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? strtoul(v, NULL, 0) : def;
+}
+
+/* The incremental agent is f; full compiles each step over maps of its
+ * own (g), writing the same, and fresh ones into empty maps (h). */
+static void test_incremental_equals_full(void **state)
+{
+	unsigned long seed = env_num("SVC_SEED", 1);
+	unsigned int steps = (unsigned int)env_num("SVC_STEPS", 400);
+	struct fx *f = fx_new(), *g = fx_new();
+
+	(void)state;
+	rnd_state = seed * 0x9e3779b97f4a7c15ull | 1;
+	print_message("SVC_SEED=%lu SVC_STEPS=%u\n", seed, steps);
+	sl_log_set_level(SL_LOG_ERROR); /* clashes warn on every full sync */
+	g->mem->check = false;
+	f->cfg.zone = "z1";
+	for (unsigned int step = 0; step < steps; step++) {
+		struct fx *h = fx_new();
+		json_object *a, *b;
+
+		for (unsigned int n = 1 + rnd(3); n > 0; n--)
+			rnd_step(f);
+		/* Past the model's log of changes once: a full look. */
+		for (unsigned int n = 0; step == steps / 2 &&
+					 n < SL_MODEL_LOG; n++) {
+			rnd_slice(&f->model, 0, 0);
+			rnd_slice(&f->model, 0, 1);
+		}
+		/* A write that fails half way: the next sync repairs. */
+		if (chance(3))
+			sync_pair(f, g, 1 + rnd(4), step);
+		assert_int_equal(sync_pair(f, g, 0, step), 0);
+		a = sl_svc_frontends_json(&f->st);
+		b = sl_svc_frontends_json(&g->st);
+		assert_string_equal(json_object_to_json_string(a),
+				    json_object_to_json_string(b));
+		json_object_put(a);
+		json_object_put(b);
+
+		h->mem->check = false;
+		h->cfg = f->cfg;
+		assert_int_equal(sl_services_sync(&h->be, &f->model, &h->cfg,
+						  &h->st),
+				 0);
+		expect_same_content(f, h, step);
+		fx_free(h);
+	}
+	sl_log_set_level(SL_LOG_INFO);
+	fx_free(g);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1911,6 +2362,7 @@ int main(void)
 		cmocka_unit_test(test_maglev_restart),
 		cmocka_unit_test(test_maglev_write_failure),
 		cmocka_unit_test(test_maglev_default_and_no_map),
+		cmocka_unit_test(test_incremental_equals_full),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
