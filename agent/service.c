@@ -24,22 +24,23 @@
  *   compiles everything.
  * Anything else global (the config, a mirror not to be trusted) compiles
  * everything too.
+ *
+ * The pinned-map backend is in service_bpf.c, the JSON views of the
+ * state in service_json.c.
  */
 #include "service.h"
-#include "bpfmap.h"
+#include "service_int.h"
 #include "ipv4.h"
 #include "k8s_decode.h"
 #include "log.h"
 #include "maglev.h"
 
 #include <arpa/inet.h>
-#include <bpf/bpf.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* Make room in a dynamic array v of cap items for item n; 0 or -ENOMEM. */
 #define GROW(v, cap, n)                                                        \
@@ -57,8 +58,6 @@
 		}                                                              \
 		_err;                                                          \
 	})
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof(*(a)))
 
 static const char *str(const char *s)
 {
@@ -1387,7 +1386,7 @@ static int flatten(struct sl_svc_frontend *const *fe, size_t n,
 }
 
 /* Every unit's frontends, by key: what the maps hold while valid. */
-static int held_frontends(const struct sl_svc_state *st,
+int sl_svc_held_frontends(const struct sl_svc_state *st,
 			  struct sl_svc_frontend ***out, size_t *n_out)
 {
 	struct sl_svc_frontend **v = NULL;
@@ -2156,7 +2155,7 @@ static int sync_all(const struct sl_svc_backend *be, const struct sl_model *m,
 			qsort(s.cur_be.v, s.cur_be.n, sizeof(*s.cur_be.v),
 			      be_entry_cmp);
 	} else {
-		err = held_frontends(st, &held, &n_held) ?:
+		err = sl_svc_held_frontends(st, &held, &n_held) ?:
 		      flatten(held, n_held, &s.cur) ?:
 		      all_backends(st, &s.recs) ?:
 		      backend_entries(s.recs.v, s.recs.n, false, &s.cur_be);
@@ -2476,280 +2475,4 @@ const struct sl_backend *sl_svc_backend_get(const struct sl_svc_state *st,
 	struct be_rec **r = id_find(st, id);
 
 	return r && (*r)->written ? &(*r)->be : NULL;
-}
-
-/* --- display -------------------------------------------------------------- */
-
-static const char *const svc_flag_names[] = {
-	"affinity", "two-scopes", "local", "maglev", "external", "nodeport",
-	"remote-only",
-};
-static const char *const be_flag_names[] = { "terminating", "local" };
-
-/* Bit i of flags named names[i]. */
-static json_object *flag_list(unsigned int flags, const char *const *names,
-			      size_t n)
-{
-	json_object *a = json_object_new_array();
-
-	for (size_t i = 0; a && i < n; i++)
-		if (flags & (1u << i))
-			json_object_array_add(a,
-					      json_object_new_string(names[i]));
-	return a;
-}
-
-static void add_str(json_object *o, const char *key, const char *val)
-{
-	json_object_object_add(o, key, json_object_new_string(str(val)));
-}
-
-static void add_int(json_object *o, const char *key, int64_t val)
-{
-	json_object_object_add(o, key, json_object_new_int64(val));
-}
-
-static json_object *backend_json(const struct sl_svc_state *st, __u32 id)
-{
-	const struct sl_backend *b = sl_svc_backend_get(st, id);
-	json_object *o = json_object_new_object();
-	char ip[16], buf[24];
-
-	if (!o)
-		return NULL;
-	add_int(o, "id", id);
-	if (b) {
-		sl_ip4_to_str(ntohl(b->addr), ip);
-		snprintf(buf, sizeof(buf), "%s:%u", ip, ntohs(b->port));
-		add_str(o, "address", buf);
-		json_object_object_add(o, "flags",
-				       flag_list(b->flags, be_flag_names,
-						 ARRAY_SIZE(be_flag_names)));
-	}
-	return o;
-}
-
-static json_object *frontend_json(const struct sl_svc_state *st,
-				  const struct sl_svc_frontend *f)
-{
-	json_object *o = json_object_new_object(), *bes;
-	__u16 port = ntohs(f->key.port);
-	char ip[16], buf[40];
-
-	if (!o)
-		return NULL;
-	sl_ip4_to_str(ntohl(f->key.addr), ip);
-	snprintf(buf, sizeof(buf), "%s:%u/%s", ip, port,
-		 sl_proto_name(f->key.proto));
-	add_str(o, "frontend", buf);
-	add_str(o, "address", ip);
-	add_int(o, "port", port);
-	add_str(o, "protocol", sl_proto_name(f->key.proto));
-	add_str(o, "scope",
-		f->key.scope == SL_SCOPE_INT ? "internal" : "external");
-	add_str(o, "service", sl_svc_name(st, f->val.svc_id));
-	add_int(o, "svcId", f->val.svc_id);
-	json_object_object_add(o, "flags",
-			       flag_list(f->val.flags, svc_flag_names,
-					 ARRAY_SIZE(svc_flag_names)));
-	add_int(o, "count", f->val.count);
-	if (f->val.flags & SL_SVC_F_AFFINITY)
-		add_int(o, "affinityTimeout", f->val.affinity_timeout);
-	if ((f->val.flags & SL_SVC_F_MAGLEV) && f->val.backend_id)
-		add_int(o, "maglevTable", f->val.backend_id);
-	bes = json_object_new_array();
-	for (size_t s = 0; bes && s < f->val.count; s++)
-		json_object_array_add(bes, backend_json(st, f->backends[s]));
-	json_object_object_add(o, "backends", bes);
-	return o;
-}
-
-json_object *sl_svc_frontends_json(const struct sl_svc_state *st)
-{
-	json_object *arr = json_object_new_array();
-	struct sl_svc_frontend **v = NULL;
-	size_t n = 0;
-
-	if (arr && held_frontends(st, &v, &n)) {
-		json_object_put(arr);
-		return NULL;
-	}
-	for (size_t i = 0; arr && i < n; i++) {
-		json_object *o = frontend_json(st, v[i]);
-
-		if (!o) {
-			json_object_put(arr);
-			arr = NULL;
-			break;
-		}
-		json_object_array_add(arr, o);
-	}
-	free(v);
-	return arr;
-}
-
-/* --- the pinned maps ------------------------------------------------------ */
-
-static int bpf_dump_services(const struct sl_svc_backend *be,
-			     int (*cb)(const struct sl_service_key *,
-				       const struct sl_service_val *, void *),
-			     void *arg)
-{
-	struct sl_service_key key, next;
-	struct sl_service_val v;
-	void *prev = NULL;
-	int ret;
-
-	while (bpf_map_get_next_key(be->services_fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(be->services_fd, &key, &v) < 0)
-			continue;
-		ret = cb(&key, &v, arg);
-		if (ret)
-			return ret;
-	}
-	return errno == ENOENT ? 0 : -errno;
-}
-
-static int bpf_dump_backends(const struct sl_svc_backend *be,
-			     int (*cb)(__u32, const struct sl_backend *,
-				       void *),
-			     void *arg)
-{
-	struct sl_backend b;
-	__u32 key, next;
-	void *prev = NULL;
-	int ret;
-
-	while (bpf_map_get_next_key(be->backends_fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(be->backends_fd, &key, &b) < 0)
-			continue;
-		ret = cb(key, &b, arg);
-		if (ret)
-			return ret;
-	}
-	return errno == ENOENT ? 0 : -errno;
-}
-
-static int bpf_write_services(const struct sl_svc_backend *be,
-			      const struct sl_service_key *keys,
-			      const struct sl_service_val *vals, size_t n)
-{
-	return sl_map_update_many(be->services_fd, keys, vals, n,
-				  sizeof(*keys), sizeof(*vals), NULL);
-}
-
-static int bpf_remove_services(const struct sl_svc_backend *be,
-			       const struct sl_service_key *keys, size_t n)
-{
-	return sl_map_delete_many(be->services_fd, keys, n, sizeof(*keys));
-}
-
-static int bpf_write_backends(const struct sl_svc_backend *be,
-			      const __u32 *ids, const struct sl_backend *vals,
-			      size_t n)
-{
-	return sl_map_update_many(be->backends_fd, ids, vals, n, sizeof(*ids),
-				  sizeof(*vals), NULL);
-}
-
-static int bpf_remove_backends(const struct sl_svc_backend *be,
-			       const __u32 *ids, size_t n)
-{
-	return sl_map_delete_many(be->backends_fd, ids, n, sizeof(*ids));
-}
-
-static int bpf_dump_maglev(const struct sl_svc_backend *be,
-			   int (*cb)(__u32, __u32, void *), void *arg)
-{
-	__u32 key, next, inner;
-	void *prev = NULL;
-	int ret;
-
-	/* A map-in-map answers a lookup with the inner map's id. */
-	while (bpf_map_get_next_key(be->maglev_fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(be->maglev_fd, &key, &inner) < 0)
-			continue;
-		ret = cb(key, inner, arg);
-		if (ret)
-			return ret;
-	}
-	return errno == ENOENT ? 0 : -errno;
-}
-
-static int bpf_read_maglev(const struct sl_svc_backend *be, __u32 table_id,
-			   __u32 *table)
-{
-	__u32 inner_id, zero = 0;
-	int fd, err = 0;
-
-	if (bpf_map_lookup_elem(be->maglev_fd, &table_id, &inner_id) < 0)
-		return -errno;
-	fd = bpf_map_get_fd_by_id(inner_id);
-	if (fd < 0)
-		return -errno;
-	if (bpf_map_lookup_elem(fd, &zero, table) < 0)
-		err = -errno;
-	close(fd);
-	return err;
-}
-
-/*
- * A new inner map, filled, then put in the outer map under the table id:
- * the swap replaces the old table in one step, and the kernel frees the
- * old one once no program can still be reading it. Our fd goes: the outer
- * map holds the table from then on.
- */
-static int bpf_write_maglev(const struct sl_svc_backend *be, __u32 table_id,
-			    const __u32 *table, __u32 *inner_id)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info), zero = 0;
-	int fd, err = 0;
-
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "sl_maglev_lut", sizeof(zero),
-			    sizeof(struct sl_maglev_table), 1, NULL);
-	if (fd < 0)
-		return -errno;
-	if (bpf_map_update_elem(fd, &zero, table, BPF_ANY) < 0 ||
-	    bpf_obj_get_info_by_fd(fd, &info, &len) < 0 ||
-	    bpf_map_update_elem(be->maglev_fd, &table_id, &fd, BPF_ANY) < 0)
-		err = -errno;
-	else
-		*inner_id = info.id;
-	close(fd);
-	return err;
-}
-
-static int bpf_remove_maglev(const struct sl_svc_backend *be,
-			     const __u32 *table_ids, size_t n)
-{
-	return sl_map_delete_many(be->maglev_fd, table_ids, n,
-				  sizeof(*table_ids));
-}
-
-void sl_svc_backend_bpf(struct sl_svc_backend *be, int services_fd,
-			int backends_fd, int maglev_fd)
-{
-	memset(be, 0, sizeof(*be));
-	be->dump_services = bpf_dump_services;
-	be->dump_backends = bpf_dump_backends;
-	be->write_services = bpf_write_services;
-	be->remove_services = bpf_remove_services;
-	be->write_backends = bpf_write_backends;
-	be->remove_backends = bpf_remove_backends;
-	if (maglev_fd >= 0) {
-		be->dump_maglev = bpf_dump_maglev;
-		be->read_maglev = bpf_read_maglev;
-		be->write_maglev = bpf_write_maglev;
-		be->remove_maglev = bpf_remove_maglev;
-	}
-	be->services_fd = services_fd;
-	be->backends_fd = backends_fd;
-	be->maglev_fd = maglev_fd;
 }
