@@ -366,6 +366,8 @@ int sl_agent_start(struct sl_agent *a)
 	/* Not fatal either: this node's pods work, other nodes' wait (the
 	 * status says why). */
 	sl_routing_open(&a->routing, &a->dp);
+	if (a->routing.mode == SL_ROUTING_VXLAN)
+		a->nat.tunnel_port = a->routing.vxlan_port;
 	/* Host processes to Services; fails only on a bad --cgroup-root. */
 	err = sl_cgroup_attach(a);
 	if (err < 0)

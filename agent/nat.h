@@ -38,6 +38,7 @@ struct sl_nat {
 	bool masquerade_off;     /* --masquerade off */
 	uint32_t cluster_cidr;   /* --cluster-cidr, host order; 0: none */
 	uint8_t cluster_prefix;
+	uint16_t tunnel_port;    /* VXLAN mode: its UDP port; 0: native */
 	struct nft_ctx *nft;
 	char *applied; /* the ruleset last applied; NULL: apply next sync */
 	unsigned int applies, failures;

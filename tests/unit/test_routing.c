@@ -109,7 +109,19 @@ static void test_nat_ruleset(void **state)
 	/* This node's pods leaving the cluster. */
 	assert_non_null(strstr(rules, "ip saddr 10.244.1.0/24 ip daddr != @cluster meta l4proto { tcp, udp } masquerade"));
 	assert_null(strstr(rules, "ip saddr 10.244.2.0/24"));
+	/* Pod to pod skips conntrack; no tunnel in native mode. */
+	assert_non_null(strstr(rules, "ip saddr @pods ip daddr @pods notrack"));
+	assert_null(strstr(rules, "udp dport"));
 	free(rules);
+
+	/* VXLAN: the tunnel's datagrams skip conntrack both ways. */
+	n.tunnel_port = 8472;
+	rules = sl_nat_ruleset(&n, &m, "n1", &err);
+	assert_non_null(rules);
+	assert_non_null(strstr(rules, "hook prerouting priority raw; policy accept;\n\t\tudp dport 8472 notrack"));
+	assert_non_null(strstr(rules, "hook output priority raw; policy accept;\n\t\tudp dport 8472 notrack"));
+	free(rules);
+	n.tunnel_port = 0;
 
 	/* --masquerade off keeps the SNAT, drops the masquerade;
 	 * --cluster-cidr joins the cluster. */
