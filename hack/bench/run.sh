@@ -16,10 +16,12 @@
 # cni_latency agent"); "services" (services.sh, Services against kube-proxy's
 # iptables and nftables rulesets, about 13 more minutes) and "policy"
 # (policy.sh, NetworkPolicy at 0 to 10,000 entries and its propagation,
-# about 12 minutes) and "flows" (flows.sh, flow visibility off vs on, event
-# rates and shedding, the agent at 10k flows/s, about 10 minutes) run only
-# when named, e.g. BENCH_SUITES="datapath cni_latency agent services" or
-# BENCH_SUITES=policy.
+# about 12 minutes), "flows" (flows.sh, flow visibility off vs on, event
+# rates and shedding, the agent at 10k flows/s, about 10 minutes) and
+# "crossnode" (crossnode.sh, pod to pod across two nodes: native routing
+# and VXLAN vs node to node and the bridge plugin, about 8 minutes) run
+# only when named, e.g. BENCH_SUITES="datapath cni_latency agent services"
+# or BENCH_SUITES=policy.
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -33,7 +35,7 @@ fi
 suites=${BENCH_SUITES:-datapath cni_latency agent}
 for s in $suites; do
 	case $s in
-	datapath | cni_latency | agent | services | policy | flows) ;;
+	datapath | cni_latency | agent | services | policy | flows | crossnode) ;;
 	*) echo "run.sh: unknown suite '$s' in BENCH_SUITES" >&2; exit 2 ;;
 	esac
 done
