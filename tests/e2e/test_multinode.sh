@@ -170,22 +170,30 @@ t_mn_matrix() {
 	fi
 }
 
-# mn_bulk FROM TO BYTES: FROM sends BYTES over TCP to a sink in TO, which
-# answers how many it got.
-mn_bulk() {
-	local got
-	nsenter --net="$(mn_nspath "$2")" "$PY" -IS -c '
+# mn_sink KEY PORT SECS OUT: in KEY's pod, a TCP server on PORT for one
+# connection: it counts the bytes until the client is done sending and
+# answers the count (SECS to wait at most; its errors in OUT).
+mn_sink() {
+	nsenter --net="$(mn_nspath "$1")" "$PY" -IS -c '
 import socket, sys
+port, secs = int(sys.argv[1]), int(sys.argv[2])
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", 7100)); s.listen(1); s.settimeout(10)
-c, _ = s.accept(); c.settimeout(10); n = 0
+s.bind(("0.0.0.0", port)); s.listen(1); s.settimeout(secs)
+c, _ = s.accept(); c.settimeout(secs); n = 0
 while True:
     b = c.recv(65536)
     if not b: break
     n += len(b)
-c.sendall(str(n).encode()); c.close()' >"$CASE_DIR/bulk.out" 2>&1 &
+c.sendall(str(n).encode()); c.close()' "$2" "$3" >"$CASE_DIR/$4" 2>&1 &
 	echo $! >>"$CASE_DIR/pids"
 	sleep 0.3
+}
+
+# mn_bulk FROM TO BYTES: FROM sends BYTES over TCP to a sink in TO, which
+# answers how many it got.
+mn_bulk() {
+	local got
+	mn_sink "$2" 7100 10 bulk.out
 	got=$(nsenter --net="$(mn_nspath "$1")" "$PY" -IS -c '
 import socket, sys
 c = socket.create_connection((sys.argv[1], 7100), timeout=10)
@@ -386,18 +394,7 @@ t_mn_agent_restart() {
 		pids[$node]=$(pgrep -f -- "--node-name $node .*--bpf-root $(node_bpf_root "$node") " | head -1)
 		[[ -n ${pids[$node]} ]] || fail "no agent found for $node"
 	done
-	nsenter --net="$(mn_nspath n2/p2_1)" "$PY" -IS -c '
-import socket
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", 7200)); s.listen(1); s.settimeout(20)
-c, _ = s.accept(); c.settimeout(20); n = 0
-while True:
-    b = c.recv(65536)
-    if not b: break
-    n += len(b)
-c.sendall(str(n).encode()); c.close()' >"$CASE_DIR/stream.srv" 2>&1 &
-	echo $! >>"$CASE_DIR/pids"
-	sleep 0.3
+	mn_sink n2/p2_1 7200 20 stream.srv
 	# 80 chunks of 1000 bytes over 4 s, then the count back.
 	nsenter --net="$(mn_nspath n1/p1_1)" "$PY" -IS -c '
 import socket, sys, time
