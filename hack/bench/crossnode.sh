@@ -177,40 +177,12 @@ setup_underlay() {
 	SETUP[underlay]="192.168.77.$a on ula -> 192.168.77.$b on ulb (node netns to node netns, MTU $(link_mtu "${CLI_NS[underlay]}" eth0))"
 }
 
-# bridge_node_conflist FILE SUBNET NODE: the reference bridge plugin with
-# host-local IPAM on SUBNET and a default route through the bridge's
-# gateway address (lib.sh's bridge_conflist has one fixed subnet and no
-# route: enough on one node; here each node needs its own, and the way
-# out).
-bridge_node_conflist() {
-	cat >"$1" <<-JSON
-	{
-	  "cniVersion": "1.0.0",
-	  "name": "bench-bridge",
-	  "plugins": [
-	    {
-	      "type": "bridge",
-	      "bridge": "cni0",
-	      "isGateway": true,
-	      "ipMasq": false,
-	      "ipam": {
-	        "type": "host-local",
-	        "ranges": [[{ "subnet": "$2" }]],
-	        "routes": [{ "dst": "0.0.0.0/0" }],
-	        "dataDir": "$BENCH_WORK/ipam-$3"
-	      }
-	    }
-	  ]
-	}
-	JSON
-}
-
 # bridge_pod NODE_NS IDX ROLE: a pod netns on NODE_NS wired by the bridge
 # plugin; sets BP_NS and BP_IP (not through $(...): the lists for cleanup
 # must be this shell's).
 bridge_pod() {
 	local node=$1 idx=$2 role=$3 out conf=$BENCH_WORK/bridge-$2.conflist
-	bridge_node_conflist "$conf" "10.244.$idx.0/24" "$idx"
+	bridge_conflist "$conf" "10.244.$idx.0/24" "$idx"
 	bns_add BP_NS "b$role"
 	local run=(env CNI_PATH="$BENCH_REF_CNI" "$CNIRUN")
 	local args=(-conflist "$conf" -netns "/run/netns/$BP_NS"

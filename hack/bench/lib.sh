@@ -257,9 +257,17 @@ report_env() {
 	echo "sluice: $BUILD_INFO"
 }
 
-# bridge_conflist FILE: the reference bridge plugin with host-local IPAM,
-# the baseline both benchmarks compare sluice with.
+# bridge_conflist FILE [SUBNET NAME]: the reference bridge plugin with
+# host-local IPAM, the baseline the benchmarks compare sluice with. With
+# SUBNET (one node of several: each its own range, and a way out through
+# the bridge's gateway) the pods get a default route and NAME's own IPAM
+# store; without, 10.245.0.0/24 and no route, enough on one node.
 bridge_conflist() {
+	local subnet=${2:-10.245.0.0/24} ipam=$BENCH_WORK/ipam routes=
+	if [[ -n ${2:-} ]]; then
+		ipam=$BENCH_WORK/ipam-$3
+		routes='"routes": [{ "dst": "0.0.0.0/0" }],'
+	fi
 	cat >"$1" <<-JSON
 	{
 	  "cniVersion": "1.0.0",
@@ -272,8 +280,9 @@ bridge_conflist() {
 	      "ipMasq": false,
 	      "ipam": {
 	        "type": "host-local",
-	        "ranges": [[{ "subnet": "10.245.0.0/24" }]],
-	        "dataDir": "$BENCH_WORK/ipam"
+	        "ranges": [[{ "subnet": "$subnet" }]],${routes:+
+	        $routes}
+	        "dataDir": "$ipam"
 	      }
 	    }
 	  ]
