@@ -401,20 +401,6 @@ check_crossing() {
 
 # --- tests ---------------------------------------------------------------
 
-# run_iperf CONFIG: one iperf3 run; sets R_RATE (Gbit/s).
-run_iperf() {
-	local cfg=$1 out
-	if ! out=$(bns_exec "${CLI_NS[$cfg]}" taskset -c 0 iperf3 -J \
-		-c "${SRV_IP[$cfg]}" -p "$IPERF_PORT" -t "$SECS" -O 1 2>&1) ||
-	   ! R_RATE=$(jq -er '.end.sum_received.bits_per_second / 1e9' \
-		<<<"$out" 2>/dev/null); then
-		log "${LABEL[$cfg]} iperf3 failed: $(jq -r '.error? // empty' \
-			<<<"$out" 2>/dev/null || echo "$out")"
-		echo "$out" >>"$BENCH_WORK/$cfg.errors"
-		return 1
-	fi
-}
-
 # measure CONFIG TEST: one run of TEST (rr, crr, tput) on CONFIG; a row
 # in res/CONFIG.TEST (lib.sh's measure_clean), and its retransmissions and
 # conntrack drops (redone runs included) in res/CONFIG.TEST.loss.

@@ -166,20 +166,6 @@ run_rr() {
 	R_ERR=$(field "$out" errors)
 }
 
-# run_iperf CFG: one iperf3 run; sets R_RATE (Gbit/s).
-run_iperf() {
-	local cfg=$1 out
-	if ! out=$(bns_exec "${CLI_NS[$cfg]}" taskset -c 0 iperf3 -J \
-		-c "${SRV_IP[$cfg]}" -p "$IPERF_PORT" -t "$SECS" -O 1 2>&1) ||
-	   ! R_RATE=$(jq -er '.end.sum_received.bits_per_second / 1e9' \
-		<<<"$out" 2>/dev/null); then
-		log "${LABEL[$cfg]} iperf3 failed: $(jq -r '.error? // empty' \
-			<<<"$out" 2>/dev/null || echo "$out")"
-		echo "$out" >>"$BENCH_WORK/$cfg.errors"
-		return 1
-	fi
-}
-
 # measure CFG TEST: run TEST (rr, crr, tput) on CFG; appends one row
 # "REP RATE P50 P99 ERRORS CLEAN" to res/CFG.TEST.
 #

@@ -257,6 +257,21 @@ report_env() {
 	echo "sluice: $BUILD_INFO"
 }
 
+# run_iperf CFG: one iperf3 run; sets R_RATE (Gbit/s). From the suite:
+# CLI_NS, SRV_IP and LABEL by configuration, IPERF_PORT, SECS.
+run_iperf() {
+	local cfg=$1 out
+	if ! out=$(bns_exec "${CLI_NS[$cfg]}" taskset -c 0 iperf3 -J \
+		-c "${SRV_IP[$cfg]}" -p "$IPERF_PORT" -t "$SECS" -O 1 2>&1) ||
+	   ! R_RATE=$(jq -er '.end.sum_received.bits_per_second / 1e9' \
+		<<<"$out" 2>/dev/null); then
+		log "${LABEL[$cfg]} iperf3 failed: $(jq -r '.error? // empty' \
+			<<<"$out" 2>/dev/null || echo "$out")"
+		echo "$out" >>"$BENCH_WORK/$cfg.errors"
+		return 1
+	fi
+}
+
 # bridge_conflist FILE [SUBNET NAME]: the reference bridge plugin with
 # host-local IPAM, the baseline the benchmarks compare sluice with. With
 # SUBNET (one node of several: each its own range, and a way out through
