@@ -275,9 +275,7 @@ static int xrun(const struct xstep *s, const struct pkt *in,
 	size_t n = 0;
 	int err;
 
-	err = metrics_reset();
-	if (!err)
-		err = events_read(0);
+	err = counters_reset();
 	if (!CHECK(err == 0, "resetting counters: %s", strerror(-err)))
 		return err;
 	err = hook_run(s, in, out, &retval);

@@ -415,9 +415,7 @@ static int orun(const struct ostep *s, __u32 *mark, struct pkt *in,
 	size_t n = 0;
 	int err;
 
-	err = metrics_reset();
-	if (!err)
-		err = events_read(0);
+	err = counters_reset();
 	if (!CHECK(err == 0, "resetting counters: %s", strerror(-err)))
 		return err;
 	node_frame(s->prog, &s->in, s->in.ttl, in);
@@ -876,7 +874,7 @@ static void arrive(int tx, int rx, const struct arrival *a)
 	__u64 t0, t1;
 	int err;
 
-	if (!CHECK(metrics_reset() == 0 && events_read(0) == 0,
+	if (!CHECK(counters_reset() == 0,
 		   "resetting counters"))
 		return;
 	node_frame(FROM_OVERLAY, &a->in, a->in.ttl, &inner);

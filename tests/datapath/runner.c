@@ -212,6 +212,13 @@ int metrics_reset(void)
 	return 0;
 }
 
+int counters_reset(void)
+{
+	int err = metrics_reset();
+
+	return err ? err : events_read(0);
+}
+
 int metrics_get(__u32 idx, struct sl_metrics_val *sum)
 {
 	int fd = bpf_map__fd(skel->maps.sl_metrics);

@@ -217,6 +217,8 @@ void build_expected(const struct dp_case *c, struct pkt *p);
 
 /* Zero every sl_metrics counter. */
 int metrics_reset(void);
+/* Before a step: sl_metrics zeroed and the event ring read empty. */
+int counters_reset(void);
 
 /* One counter summed over the CPUs, as the agent exports it. */
 int metrics_get(__u32 idx, struct sl_metrics_val *sum);

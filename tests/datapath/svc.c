@@ -332,9 +332,7 @@ int step(const struct step *s, struct pkt *in, struct pkt *out)
 	size_t n = 0;
 	int err;
 
-	err = metrics_reset();
-	if (!err)
-		err = events_read(0);
+	err = counters_reset();
 	if (!CHECK(err == 0, "resetting counters: %s", strerror(-err)))
 		return err;
 	frame_in(s->prog, s->dev, &s->in, in);
