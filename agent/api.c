@@ -153,6 +153,8 @@ static json_object *routing_status(const struct sl_routing *r)
 		json_object_object_add(o, "port",
 				       json_object_new_int(r->vxlan_port));
 	}
+	json_object_object_add(o, "hostRouting",
+			       jstr(r->stack_routing ? "stack" : "bpf"));
 	json_object_object_add(o, "routes", json_object_new_int64(r->routes));
 	json_object_object_add(o, "failed", json_object_new_int64(r->failed));
 	json_object_object_add(o, "podMTU",

@@ -50,6 +50,7 @@ static void usage(FILE *out)
 		"               [--flows-buffer N] [--event-rate N] [--event-burst N]\n"
 		"               [--flow-events on|off]\n"
 		"               [--routing native|vxlan] [--vxlan-port N]\n"
+		"               [--host-routing bpf|stack]\n"
 		"               [--masquerade on|off] [--cluster-cidr CIDR]\n"
 		"               [--flows-file PATH [--flows-file-max-mb N] [--flows-file-keep N]]\n"
 		"               [--log-level error|warn|info|debug]\n"
@@ -84,6 +85,9 @@ static void usage(FILE *out)
 		"  route per node, podCIDR via its InternalIP) or vxlan (a tunnel\n"
 		"  device " SL_OVERLAY_DEV ", the sender's identity in the VNI)\n"
 		"--vxlan-port N: the tunnel's UDP port (default 8472)\n"
+		"--host-routing: who forwards pod traffic between nodes: bpf (default;\n"
+		"  the datapath, past the host stack's forwarding and netfilter) or\n"
+		"  stack (the host's routes, netfilter and neighbour tables)\n"
 		"--masquerade: pods' traffic to addresses outside the cluster leaves\n"
 		"  with the node's address (default on); the cluster is every node's\n"
 		"  pod CIDR and InternalIP, and --cluster-cidr CIDR if given\n");
@@ -113,6 +117,7 @@ int main(int argc, char **argv)
 		{ "flows-file-max-mb", required_argument, NULL, 'X' },
 		{ "flows-file-keep", required_argument, NULL, 'K' },
 		{ "routing", required_argument, NULL, 'R' },
+		{ "host-routing", required_argument, NULL, 'H' },
 		{ "vxlan-port", required_argument, NULL, 'P' },
 		{ "masquerade", required_argument, NULL, 'Q' },
 		{ "cluster-cidr", required_argument, NULL, 'G' },
@@ -254,6 +259,13 @@ int main(int argc, char **argv)
 				fprintf(stderr, "sluiced: --routing takes native or vxlan\n");
 				return 2;
 			}
+			break;
+		case 'H':
+			if (strcmp(optarg, "bpf") && strcmp(optarg, "stack")) {
+				fprintf(stderr, "sluiced: --host-routing takes bpf or stack\n");
+				return 2;
+			}
+			a.routing.stack_routing = !strcmp(optarg, "stack");
 			break;
 		case 'P': {
 			char *end;

@@ -117,19 +117,23 @@ static int nl_fail(struct sl_routing *r, int nlerr, const char *fmt, ...)
 	return -EIO;
 }
 
-/* sl_config's tunnel_ifindex: the datapath's mode switch. */
-static int write_tunnel_ifindex(int config_fd, int ifindex)
+/* sl_config's routing switches: the overlay device (VXLAN mode) and
+ * whether the datapath or the stack routes between nodes. */
+static int write_datapath_mode(int config_fd, int ifindex, bool stack_routing)
 {
 	struct sl_config cfg = { 0 };
-	__u32 key = 0;
+	__u32 key = 0, flags;
 
 	if (config_fd < 0)
 		return 0;
 	if (bpf_map_lookup_elem(config_fd, &key, &cfg) < 0)
 		return -errno;
-	if (cfg.tunnel_ifindex == (__u32)ifindex)
+	flags = (cfg.flags & ~SL_CFG_F_STACK_ROUTING) |
+		(stack_routing ? SL_CFG_F_STACK_ROUTING : 0);
+	if (cfg.tunnel_ifindex == (__u32)ifindex && cfg.flags == flags)
 		return 0;
 	cfg.tunnel_ifindex = (__u32)ifindex;
+	cfg.flags = flags;
 	return bpf_map_update_elem(config_fd, &key, &cfg, BPF_ANY) < 0 ? -errno :
 									  0;
 }
@@ -293,12 +297,12 @@ int sl_routing_open(struct sl_routing *r, const struct sl_datapath *dp)
 		err = overlay_remove(r);
 	if (err < 0)
 		return err;
-	err = write_tunnel_ifindex(dp->config_fd, r->mode == SL_ROUTING_VXLAN ?
-							  r->overlay_ifindex :
-							  0);
+	err = write_datapath_mode(dp->config_fd,
+				  r->mode == SL_ROUTING_VXLAN ? r->overlay_ifindex : 0,
+				  r->stack_routing);
 	if (err < 0) {
 		snprintf(r->error, sizeof(r->error),
-			 "writing the overlay device to sl_config: %s",
+			 "writing the routing mode to sl_config: %s",
 			 strerror(-err));
 		log_error("routing: %s", r->error);
 		return err;

@@ -46,6 +46,9 @@ struct sl_route_want {
 struct sl_routing {
 	enum sl_routing_mode mode;
 	uint16_t vxlan_port;
+	/* Other nodes' pods reached through the host stack's forwarding
+	 * rather than the datapath's (datapath/lib/host_route.h). */
+	bool stack_routing;
 	int overlay_ifindex; /* VXLAN mode, once the device is up */
 	unsigned int mtu;    /* the underlay's, as last seen; 0: not yet */
 	struct nl_sock *nl;
@@ -74,7 +77,8 @@ long sl_routing_want(const struct sl_model *m, const char *self,
  * sl_routing_open - the netlink socket; in VXLAN mode the overlay device
  * (created, or checked and kept), its programs attached and its ifindex in
  * sl_config; in native mode an overlay device left from a VXLAN run is
- * removed and sl_config says native. Call again after a datapath upgrade
+ * removed and sl_config says native. sl_config also gets who routes
+ * between nodes (r->stack_routing). Call again after a datapath upgrade
  * (the programs are re-attached when they are not this datapath's).
  */
 int sl_routing_open(struct sl_routing *r, const struct sl_datapath *dp);

@@ -203,9 +203,9 @@ static int cmd_status(const struct sl_ctl *o)
 		printf("node:        %s\n", sl_ctl_field(st, "node"));
 		printf("podCIDR:     %s\n", sl_ctl_field(st, "podCIDR"));
 		if (json_object_object_get_ex(st, "routing", &v)) {
-			printf("routing:     %s, %s routes to other nodes, pod MTU %s",
+			printf("routing:     %s, %s routes to other nodes, pod MTU %s, host routing %s",
 			       sl_ctl_field(v, "mode"), sl_ctl_field(v, "routes"),
-			       sl_ctl_field(v, "podMTU"));
+			       sl_ctl_field(v, "podMTU"), sl_ctl_field(v, "hostRouting"));
 			if (strcmp(sl_ctl_field(v, "failed"), "0"))
 				printf(", %s refused (%s)", sl_ctl_field(v, "failed"),
 				       sl_ctl_field(v, "lastError"));

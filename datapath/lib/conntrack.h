@@ -171,11 +171,9 @@ static __always_inline void ct_send_flow(const struct sl_ct_key *k,
 					 __u8 kind, __u8 dir, __u32 ifindex,
 					 __u32 len)
 {
+	struct sl_config *cfg = config_get();
 	struct sl_flow_event *ev;
-	struct sl_config *cfg;
-	__u32 zero = 0;
 
-	cfg = bpf_map_lookup_elem(&sl_config, &zero);
 	if (cfg && (cfg->flags & SL_CFG_F_NO_FLOW_EVENTS))
 		return;
 	ev = event_reserve(sizeof(*ev), SL_EVENT_FLOW, kind, dir, ifindex,

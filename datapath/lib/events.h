@@ -19,13 +19,12 @@
  */
 static __always_inline bool event_admit(__u64 now)
 {
+	struct sl_config *cfg = config_get();
 	struct sl_event_bucket *b;
-	struct sl_config *cfg;
 	__u64 rate = SL_EVENT_RATE_DEFAULT, burst = SL_EVENT_BURST_DEFAULT;
 	__u64 cost, credit;
 	__u32 zero = 0;
 
-	cfg = bpf_map_lookup_elem(&sl_config, &zero);
 	if (cfg && cfg->event_rate)
 		rate = cfg->event_rate;
 	if (cfg && cfg->event_burst)

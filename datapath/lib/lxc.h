@@ -16,6 +16,7 @@
 #include "icmp.h"
 #include "reject.h"
 #include "policy.h"
+#include "host_route.h"
 
 /*
  * The policy of a new connection, at both ends this node holds: the
@@ -268,6 +269,29 @@ lxc_to_peer(struct __sk_buff *skb, struct iphdr *ip,
 	return sl_pass(bpf_redirect_peer(dst->ifindex, 0), trace);
 }
 
+/*
+ * A packet from another node (its underlay interface, or the tunnel) for
+ * the pod dst of this node: judged as sl_to_pod would judge it (@remote_id
+ * as lxc_ipv4_conn()'s), then straight into the pod.
+ */
+static __always_inline struct sl_verdict
+lxc_from_node(struct __sk_buff *skb, struct iphdr *ip,
+	      const struct sl_endpoint *dst, __u32 remote_id, __u32 trace)
+{
+	int ret = lxc_ipv4_conn(skb, ip, NULL, SL_DIR_INGRESS, remote_id);
+
+	if (ret < 0)
+		return sl_drop(-ret);
+	if (ret > 0) {
+		if (ipv4_validate(skb, &ip) < 0)
+			return sl_drop(SL_REWRITE_FAILED);
+		dst = lookup_endpoint4(ip->daddr);
+		if (!dst)
+			return sl_pass(TC_ACT_OK, trace);
+	}
+	return lxc_to_peer(skb, ip, dst, trace);
+}
+
 static __always_inline struct sl_verdict lxc_ipv4_from_pod(struct __sk_buff *skb)
 {
 	struct sl_endpoint *src, *dst;
@@ -294,7 +318,7 @@ static __always_inline struct sl_verdict lxc_ipv4_from_pod(struct __sk_buff *skb
 
 	dst = lookup_endpoint4(ip->daddr);
 	if (!dst)
-		return sl_pass(TC_ACT_OK, SL_TO_STACK);
+		return route_to_node(skb, ip);
 	return lxc_to_peer(skb, ip, dst, SL_REDIRECT_PEER);
 }
 

@@ -180,6 +180,14 @@ struct {
 	__uint(max_entries, 1);
 } sl_info SEC(".maps");
 
+/* The agent's settings (see config.h): all zero until it writes them. */
+static __always_inline struct sl_config *config_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&sl_config, &zero);
+}
+
 /* The pod of this node at ip4, or NULL. */
 static __always_inline struct sl_endpoint *lookup_endpoint4(__be32 ip4)
 {

@@ -21,6 +21,7 @@
 #include "lb.h"
 #include "icmp.h"
 #include "reject.h"
+#include "lxc.h"
 
 #include <sluice/mark.h>
 
@@ -63,6 +64,14 @@ static __always_inline struct sl_verdict netdev_from_outside(struct __sk_buff *s
 		 * changes: the verifier takes only 4-byte mark writes. */
 		asm volatile("" : "+r"(mark));
 		skb->mark = mark;
+	}
+	if (ret == 0 && host_route_on(config_get())) {
+		/* From another node to a pod of this one: past the stack,
+		 * as lib/host_route.h sent it. */
+		struct sl_endpoint *dst = lookup_endpoint4(t.daddr);
+
+		if (dst)
+			return lxc_from_node(skb, ip, dst, 0, SL_FROM_NETDEV);
 	}
 	if (ret >= 0)
 		/* Translated or not, the stack routes it: to a pod's veth

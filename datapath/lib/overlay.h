@@ -96,17 +96,7 @@ overlay_from_node(struct __sk_buff *skb)
 	dst = lookup_endpoint4(ip->daddr);
 	if (!dst)
 		return sl_pass(TC_ACT_OK, SL_FROM_OVERLAY); /* the host's */
-	ret = lxc_ipv4_conn(skb, ip, NULL, SL_DIR_INGRESS, remote_id);
-	if (ret < 0)
-		return sl_drop(-ret);
-	if (ret > 0) {
-		if (ipv4_validate(skb, &ip) < 0)
-			return sl_drop(SL_REWRITE_FAILED);
-		dst = lookup_endpoint4(ip->daddr);
-		if (!dst)
-			return sl_pass(TC_ACT_OK, SL_FROM_OVERLAY);
-	}
-	return lxc_to_peer(skb, ip, dst, SL_FROM_OVERLAY);
+	return lxc_from_node(skb, ip, dst, remote_id, SL_FROM_OVERLAY);
 }
 
 #endif /* SL_LIB_OVERLAY_H */

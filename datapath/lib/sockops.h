@@ -52,10 +52,8 @@ const volatile __u8 sockops_read_owner = 0;
 /* The agent turned flow events off: nothing to attribute them to. */
 static __always_inline bool sock_flows_off(void)
 {
-	struct sl_config *cfg;
-	__u32 zero = 0;
+	struct sl_config *cfg = config_get();
 
-	cfg = bpf_map_lookup_elem(&sl_config, &zero);
 	return cfg && (cfg->flags & SL_CFG_F_NO_FLOW_EVENTS);
 }
 

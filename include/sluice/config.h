@@ -38,5 +38,11 @@ _Static_assert(sizeof(struct sl_config) == 24, "sl_config ABI");
 
 /* No flow start and close events (drops and verdicts still go). */
 #define SL_CFG_F_NO_FLOW_EVENTS 0x1u
+/*
+ * Other nodes' pods are reached through the host stack's forwarding (its
+ * routes, netfilter, neighbours), as the reference plugins do. Unset, the
+ * datapath routes them itself (datapath/lib/host_route.h).
+ */
+#define SL_CFG_F_STACK_ROUTING 0x2u
 
 #endif /* SLUICE_CONFIG_H */

@@ -40,7 +40,8 @@
 	X(135, SERVICE_ICMP, "ICMP error about a service connection translated") \
 	X(136, POLICY_ALLOWED, "new connection allowed by a NetworkPolicy")    \
 	X(137, TO_OVERLAY, "sent to another node through the VXLAN tunnel")  \
-	X(138, FROM_OVERLAY, "arrived from another node through the tunnel")
+	X(138, FROM_OVERLAY, "arrived from another node through the tunnel") \
+	X(139, TO_NODE, "routed to another node's pod past the host stack")
 
 enum sl_reason {
 #define SL_ENUM_ENTRY(code, name, desc) SL_##name = code,

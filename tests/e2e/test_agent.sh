@@ -15,7 +15,8 @@ SLUICED=${SLUICED:-$SL_BIN/sluiced}
 
 # agent_start NODE [SOURCE-ARGS...]: run sluiced for NODE, on
 # $CASE_DIR/manifests unless other source arguments are given, with
-# --routing $AGENT_ROUTING when set. Its socket
+# --routing $AGENT_ROUTING and --host-routing $AGENT_HOST_ROUTING when
+# set. Its socket
 # programs go to AGENT_CGROUP_ROOT, by default nowhere: attachments outlive
 # the agent, and the machine's cgroup root must not collect a test's.
 agent_start() {
@@ -28,6 +29,7 @@ agent_start() {
 	nsenter --net="$(node_nspath "$node")" "$SLUICED" --node-name "$node" \
 		--cgroup-root "${AGENT_CGROUP_ROOT:-none}" \
 		${AGENT_ROUTING:+--routing "$AGENT_ROUTING"} \
+		${AGENT_HOST_ROUTING:+--host-routing "$AGENT_HOST_ROUTING"} \
 		"$@" --bpf-root "$(node_bpf_root "$node")" \
 		--run-dir "$(node_run_dir "$node")" --log-level debug \
 		>>"$CASE_DIR/agent-$node.log" 2>&1 &

@@ -10,7 +10,9 @@
 #    every other pod over TCP and UDP with its own source address, nodes
 #    reach remote pods and remote pods reach nodes; in VXLAN mode the
 #    traffic went through the tunnel (its trace points counted), pods got
-#    the tunnel's MTU and a full-size segment crosses it;
+#    the tunnel's MTU and a full-size segment crosses it; the datapath
+#    routed between nodes (TO_NODE counted), and with --host-routing stack
+#    the host stack did, the matrix all the same;
 #  - a ClusterIP Service whose backends are on the other nodes, from a pod
 #    and from the node's own processes;
 #  - a NetworkPolicy on a remote pod, judged by the receiving node with the
@@ -51,7 +53,8 @@ mn_world() {
 		printf -- '---\napiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n'
 	} | put_manifest nodes.yaml
 	for node in "${MN_NODES[@]}"; do
-		AGENT_ROUTING=$mode agent_start "$node"
+		AGENT_ROUTING=$mode AGENT_HOST_ROUTING=${MN_HOST_ROUTING:-} \
+			agent_start "$node"
 	done
 	# The agents must have routed before the pods' ADD reads the MTU.
 	for node in "${MN_NODES[@]}"; do
@@ -138,11 +141,15 @@ mn_case() { # NAME MODE FN [ARGS...]
 	e2e_case "$name" "_mn_$name"
 }
 
+# t_mn_matrix MODE NODES [HOST_ROUTING]: the matrix, with the agents'
+# --host-routing HOST_ROUTING (bpf, the default, or stack).
 t_mn_matrix() {
-	local mode=$1 nodes=$2 node mtu
-	mn_world "$mode" "$nodes" 2
+	local mode=$1 nodes=$2 hr=${3:-bpf} node mtu
+	MN_HOST_ROUTING=$hr mn_world "$mode" "$nodes" 2
 	for node in "${MN_NODES[@]}"; do
 		assert_contains "$(ctl "$node" status)" "routing:     $mode, $((nodes - 1)) routes" \
+			"sluicectl status on $node"
+		assert_contains "$(ctl "$node" status)" "host routing $hr" \
 			"sluicectl status on $node"
 	done
 	if [[ $mode == native ]]; then
@@ -167,6 +174,11 @@ t_mn_matrix() {
 	else
 		assert_eq 0 "$(metric n1 TO_OVERLAY egress)" "no tunnel in native mode"
 		mn_bulk "n1/p1_1" "n2/p2_1" 200000
+	fi
+	if [[ $hr == bpf ]]; then
+		assert_ge 1 "$(metric n1 TO_NODE egress)" "n1's pods routed by the datapath"
+	else
+		assert_eq 0 "$(metric n1 TO_NODE egress)" "n1's pods routed by the stack"
 	fi
 }
 
@@ -423,6 +435,8 @@ mn_case multinode_matrix_native_x2 native t_mn_matrix 2
 mn_case multinode_matrix_native_x3 native t_mn_matrix 3
 mn_case multinode_matrix_vxlan_x2 vxlan t_mn_matrix 2
 mn_case multinode_matrix_vxlan_x3 vxlan t_mn_matrix 3
+mn_case multinode_matrix_native_stack native t_mn_matrix 2 stack
+mn_case multinode_matrix_vxlan_stack vxlan t_mn_matrix 2 stack
 mn_case multinode_service_native native t_mn_service
 mn_case multinode_service_vxlan vxlan t_mn_service
 mn_case multinode_policy_native native t_mn_policy
