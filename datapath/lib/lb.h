@@ -299,17 +299,16 @@ static __always_inline int lb4_commit(struct __sk_buff *skb, struct l4_tuple *t,
  * lb4_to_service - translate a packet addressed to a Service frontend
  * @skb: the packet; packet pointers are stale when this returns 1
  * @t: its tuple, rewritten to the backend's on return 1
- * @now: ct_now()
  * @outside: the packet came in from outside the node (a netdev)
  *
  * For hooks that judge no policy (the node's interfaces): the backend's
- * veth does, when the translated packet reaches it. Returns 0 when the
- * packet is not for a frontend, 1 when translated, or a negated drop
- * reason.
+ * veth does, when the translated packet reaches it. The clock is read
+ * only for a frontend's packets: most of what these hooks see is not.
+ * Returns 0 when the packet is not for a frontend, 1 when translated, or
+ * a negated drop reason.
  */
 static __always_inline int lb4_to_service(struct __sk_buff *skb,
-					  struct l4_tuple *t, __u32 now,
-					  bool outside)
+					  struct l4_tuple *t, bool outside)
 {
 	const struct ct_meta m = {};
 	struct sl_service_key k;
@@ -317,12 +316,13 @@ static __always_inline int lb4_to_service(struct __sk_buff *skb,
 	struct sl_ct_entry *e;
 	struct sl_ct_key ck;
 	struct sl_backend *be;
-	__u32 backend_id = 0;
+	__u32 backend_id = 0, now;
 	int ret;
 
 	svc = lb4_frontend(t, &k, outside);
 	if (!svc)
 		return 0;
+	now = ct_now();
 	e = ct_lookup_key(t, SL_CT_OUT, now, &ck);
 	if (e) {
 		ret = lb4_established(skb, t, e, &ck, now,
@@ -341,7 +341,8 @@ static __always_inline int lb4_to_service(struct __sk_buff *skb,
  * @skb: the packet; packet pointers are stale when this returns 1
  * @t: its tuple, rewritten to the frontend's on return 1
  * @dir: where the packet is seen, for the counters
- * @now: ct_now()
+ * @now: ct_now(), or 0 to have it read only for a packet that answers a
+ *	translated connection (a hook where most packets answer none)
  * @at_netdev: seen leaving the node by one of its interfaces
  *
  * Returns 0 when the packet answers no translated connection, 1 when
@@ -368,6 +369,8 @@ static __always_inline int lb4_from_backend(struct __sk_buff *skb,
 	k.dport = rep->nat_sport;
 	k.dir = SL_CT_OUT;
 	out = bpf_map_lookup_elem(&sl_ct, &k);
+	if (!now)
+		now = ct_now();
 	/* Stale, for the GC to take: the connection is gone, or the
 	 * client's tuple has since been given another backend (its backend
 	 * was removed, its OUT entry expired), and this backend's late

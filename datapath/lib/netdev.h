@@ -52,7 +52,7 @@ static __always_inline struct sl_verdict netdev_from_outside(struct __sk_buff *s
 		return ret < 0 ? sl_drop(-ret) :
 				 sl_pass(TC_ACT_OK, SL_FROM_NETDEV);
 	}
-	ret = lb4_to_service(skb, &t, ct_now(), true);
+	ret = lb4_to_service(skb, &t, true);
 	/* A backend on another node answers the client directly unless
 	 * this node takes the connection over: the mark has the node's
 	 * netfilter SNAT it (agent/nat.h), and its replies come back here
@@ -102,7 +102,7 @@ static __always_inline struct sl_verdict netdev_to_outside(struct __sk_buff *skb
 		ret = lb4_icmp_error(skb, ip, &t, SL_DIR_EGRESS,
 				     ICMP_XLATE_TO_CLIENT, true);
 	else
-		ret = lb4_from_backend(skb, &t, SL_DIR_EGRESS, ct_now(), true);
+		ret = lb4_from_backend(skb, &t, SL_DIR_EGRESS, 0, true);
 	if (ret < 0)
 		return sl_drop(-ret);
 	return sl_pass(TC_ACT_OK, SL_TO_NETDEV);

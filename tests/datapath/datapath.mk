@@ -6,9 +6,11 @@
 # main(); the suites are datapath_test.c (forwarding, drops, events),
 # lb_test.c (Services and conntrack, with svc.c), icmp_test.c (ICMP
 # errors about Service connections, with svc.c), policy_test.c
-# (NetworkPolicy verdicts), flow_test.c (flow events) and overlay_test.c
+# (NetworkPolicy verdicts), flow_test.c (flow events), overlay_test.c
 # (the VXLAN overlay, live through a VXLAN device too, and the SNAT mark
-# of sl_from_netdev), run in that order;
+# of sl_from_netdev) and host_route_test.c (routing between nodes past
+# the host stack: bpf_fib_lookup() on real routes and neighbours), run in
+# that order;
 # pktgen.c builds the frames, topo.c the namespaces and veths. Included
 # from tests/tests.mk; needs root. V=1 also shows libbpf's debug output.
 #

@@ -113,16 +113,6 @@ static const __u8 gw_mac[ETH_ALEN] = { 0x02, 0, 0, 0, 0xfe, 0x02 };
 
 
 
-/* A node's pod CIDR, as the agent writes it from the Node object. */
-static int tunnel_put(__u32 cidr, __u8 plen, __u32 node)
-{
-	struct sl_tunnel_key k = { .prefixlen = plen, .ip4 = htonl(cidr) };
-	struct sl_tunnel_val v = { .node_ip = htonl(node) };
-
-	return bpf_map_update_elem(bpf_map__fd(skel->maps.sl_tunnel), &k, &v,
-				   BPF_ANY) < 0 ? -errno : 0;
-}
-
 /* Nodes 2, 3 and 4 with their CIDRs. */
 static int tunnels_put(void)
 {
@@ -139,36 +129,6 @@ static struct {
 	__u32 vx;      /* the VXLAN device */
 	__u32 ul_peer; /* the underlay's far end: the other nodes */
 } ovl;
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int sh(const char *fmt, ...)
-{
-	char cmd[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	if (system(cmd) != 0) {
-		fail(__FILE_NAME__, __LINE__, "'%s' failed", cmd);
-		return -EIO;
-	}
-	return 0;
-}
-
-static void ip_str(__u32 addr, char *buf)
-{
-	struct in_addr a = { .s_addr = htonl(addr) };
-
-	inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
-}
-
-static void mac_str(const __u8 *mac, char *buf, size_t len)
-{
-	snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1],
-		 mac[2], mac[3], mac[4], mac[5]);
-}
 
 /*
  * The overlay of a node in VXLAN mode, made on first use and left for
@@ -249,14 +209,6 @@ static void ovl_detach(void)
 		    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
 
 	bpf_tc_hook_destroy(&hook);
-}
-
-/* A packet socket on a device of the node's namespace. */
-static int node_socket(__u32 ifindex)
-{
-	const struct test_ep at = { .ifindex = ifindex };
-
-	return topo_socket(&at, false);
 }
 
 /* --- frames ------------------------------------------------------------- */
@@ -356,40 +308,7 @@ static int recv_vxlan(int fd, struct pkt *p, struct outer *o, int timeout_ms)
 	return -EPROTO;
 }
 
-static void check_same_frame(const char *what, const struct pkt *want,
-			     const struct pkt *got)
-{
-	if (CHECK(got->len == want->len, "%s is %u bytes, want %u", what,
-		  got->len, want->len) &&
-	    !CHECK(memcmp(got->data, want->data, want->len) == 0,
-		   "%s differs from the one expected", what))
-		print_frame_diff(want, got);
-}
-
 /* --- steps ------------------------------------------------------------- */
-
-/**
- * struct ostep - one frame through a program of the node by test_run
- * @prog: FROM_OVERLAY, TO_OVERLAY or FROM_NETDEV
- * @in: the frame
- * @out: how it must leave when that is not as it came (translated);
- *       ignored when out.l3 is L3_IPV4 and out.saddr is 0
- * @ret: the TC_ACT_* verdict
- * @to: the pod it is handed to (MACs, TTL), EP_NONE for none
- * @count: the reasons that must count it once in @prog's direction, and
- *         nothing else; a drop's reason first (its drop event names it)
- * @allowed: POLICY_ALLOWED counted once in each direction whose bit is
- *           set
- */
-struct ostep {
-	enum prog prog;
-	struct pkt_spec in;
-	struct pkt_spec out;
-	int ret;
-	enum ep_id to;
-	__u32 count[3];
-	__u8 allowed;
-};
 
 static __u32 ifindex_of(enum prog prog)
 {
@@ -397,74 +316,27 @@ static __u32 ifindex_of(enum prog prog)
 }
 
 /*
- * Run one step from zeroed counters and check it: the verdict, the frame
- * against one built from scratch, its checksums, the counters, the drop
- * event or its absence. @mark is skb->mark in, and what the program left
- * there out, when not NULL; events holds the verdict events after.
+ * Run one step (ostep_run()) as it meets its program on the overlay
+ * device or the node's interface. @mark is skb->mark in, and what the
+ * program left there out, when not NULL; events holds the verdict events
+ * after.
  */
 static int orun(const struct ostep *s, __u32 *mark, struct pkt *in,
 		struct pkt *out)
 {
 	const struct pkt_spec *o = s->out.saddr ? &s->out : &s->in;
 	struct __sk_buff ctx = { .ifindex = ifindex_of(s->prog) };
-	struct metric_want want[ARRAY_SIZE(s->count) + SL_DIR_MAX];
-	__u8 dir = prog_dir(s->prog);
 	struct pkt expect;
-	__u32 retval;
-	__u64 t0, t1;
-	size_t n = 0;
 	int err;
 
-	err = counters_reset();
-	if (!CHECK(err == 0, "resetting counters: %s", strerror(-err)))
-		return err;
 	node_frame(s->prog, &s->in, s->in.ttl, in);
-	if (s->to != EP_NONE)
-		build_frame(o, eps[s->to].pod_mac, eps[s->to].host_mac,
-			    o->ttl - 1, &expect);
-	else
-		node_frame(s->prog, o, o->ttl, &expect);
+	node_frame(s->prog, o, o->ttl, &expect);
 	if (mark)
 		ctx.mark = *mark;
-
-	t0 = now_ns();
-	err = prog_run_ctx(s->prog, &ctx, in, out, 1, &retval, NULL);
-	t1 = now_ns();
-	if (!CHECK(err == 0, "BPF_PROG_TEST_RUN: %s", strerror(-err)))
-		return err;
+	err = ostep_run(s, &ctx, in, &expect, out);
 	if (mark)
 		*mark = ctx.mark;
-	CHECK((int)retval == s->ret, "returned %u, want %d", retval, s->ret);
-	if (s->to != EP_NONE)
-		check_redirected(s->to, in, out);
-	if (o->l3 == L3_IPV4 && out->len >= out->l3_off + sizeof(struct iphdr))
-		CHECK(ipv4_csum(pkt_ipv4(out), pkt_ipv4(out)->ihl * 4) == 0,
-		      "IPv4 header checksum is not valid");
-	if (o->l3 == L3_IPV4 && (o->l4 == IPPROTO_TCP || o->l4 == IPPROTO_UDP))
-		CHECK(pkt_l4_csum_ok(out), "L4 checksum 0x%04x is not valid",
-		      frame_l4_check(out));
-	check_same_frame("frame out", &expect, out);
-
-	for (; n < ARRAY_SIZE(s->count) && s->count[n]; n++)
-		want[n] = (struct metric_want){ s->count[n], dir, 1, in->len };
-	for (__u8 d = 0; d < SL_DIR_MAX; d++)
-		if (s->allowed & (1u << d))
-			want[n++] = (struct metric_want){ SL_POLICY_ALLOWED, d,
-							  1, in->len };
-	check_metrics_set(want, n);
-	err = events_read(s->count[0]);
-	if (!CHECK(err == 0, "reading sl_events: %s", strerror(-err)))
-		return err;
-	if (s->ret == TC_ACT_SHOT) {
-		if (CHECK(events.count == 1, "%u drop events, want 1",
-			  events.count))
-			check_drop_event(&events.first, s->count[0], dir,
-					 ctx.ifindex, in, t0, t1);
-	} else {
-		CHECK(events.count == 0, "%u drop events for a frame let "
-		      "through", events.count);
-	}
-	return 0;
+	return err;
 }
 
 /* The i-th verdict event of the last step: the pod's ingress policy. */

@@ -2,8 +2,8 @@
 /*
  * The datapath test runner: the node every suite runs on, the checks the
  * suites share, and main(). See runner.h for how a case is written,
- * datapath_test.c, lb_test.c, icmp_test.c, policy_test.c, flow_test.c
- * and overlay_test.c for the cases.
+ * datapath_test.c, lb_test.c, icmp_test.c, policy_test.c, flow_test.c,
+ * overlay_test.c and host_route_test.c for the cases.
  *
  * The runner moves into a network namespace of its own, the node, with two
  * pretend pods behind veth pairs (topo.c): test_run resolves the ifindex in
@@ -39,6 +39,7 @@
 #include <sluice/endpoint.h>
 #include <sluice/ipcache.h>
 #include <sluice/policy.h>
+#include <sluice/tunnel.h>
 
 #include "reasons.h"
 #include "bpfmap.h"
@@ -528,24 +529,43 @@ void print_frame_diff(const struct pkt *want, const struct pkt *got)
 	}
 }
 
-void check_redirected(enum ep_id to_id, const struct pkt *in,
-		      const struct pkt *out)
+void check_same_frame(const char *what, const struct pkt *want,
+		      const struct pkt *got)
 {
-	const struct test_ep *to = &eps[to_id];
+	if (CHECK(got->len == want->len, "%s is %u bytes, want %u", what,
+		  got->len, want->len) &&
+	    !CHECK(memcmp(got->data, want->data, want->len) == 0,
+		   "%s differs from the one expected", what))
+		print_frame_diff(want, got);
+}
+
+void check_hop(const struct pkt *in, const struct pkt *out,
+	       const __u8 *dst_mac, const char *dst_what,
+	       const __u8 *src_mac, const char *src_what)
+{
 	const struct ethhdr *eth = (const void *)out->data;
 	const struct iphdr *ip = pkt_ipv4(out);
 
 	if (!CHECK(out->len >= ETH_HLEN + sizeof(*ip),
 		   "redirected frame is %u bytes", out->len))
 		return;
-	CHECK(memcmp(eth->h_dest, to->pod_mac, ETH_ALEN) == 0,
-	      "destination MAC is not the destination pod's");
-	CHECK(memcmp(eth->h_source, to->host_mac, ETH_ALEN) == 0,
-	      "source MAC is not the destination pod's gateway");
+	CHECK(memcmp(eth->h_dest, dst_mac, ETH_ALEN) == 0,
+	      "destination MAC is not %s", dst_what);
+	CHECK(memcmp(eth->h_source, src_mac, ETH_ALEN) == 0,
+	      "source MAC is not %s", src_what);
 	CHECK(ip->ttl == pkt_ipv4(in)->ttl - 1, "TTL %u, want %u", ip->ttl,
 	      pkt_ipv4(in)->ttl - 1);
 	CHECK(ipv4_csum(ip, ip->ihl * 4) == 0,
 	      "IPv4 header checksum 0x%04x is not valid", ntohs(ip->check));
+}
+
+void check_redirected(enum ep_id to_id, const struct pkt *in,
+		      const struct pkt *out)
+{
+	const struct test_ep *to = &eps[to_id];
+
+	check_hop(in, out, to->pod_mac, "the destination pod's",
+		  to->host_mac, "the destination pod's gateway");
 }
 
 /* How many runs of test_run on one skb still see a TTL above 1. */
@@ -683,6 +703,65 @@ int run_case(const struct dp_case *c)
 
 	if (c->bench && !case_failed)
 		bench_case(c);
+	return 0;
+}
+
+int ostep_run(const struct ostep *s, struct __sk_buff *ctx,
+	      const struct pkt *in, const struct pkt *expect,
+	      struct pkt *out)
+{
+	const struct pkt_spec *o = s->out.saddr ? &s->out : &s->in;
+	struct metric_want want[ARRAY_SIZE(s->count) + SL_DIR_MAX];
+	__u8 dir = prog_dir(s->prog);
+	struct pkt to_pod;
+	__u32 retval;
+	__u64 t0, t1;
+	size_t n = 0;
+	int err;
+
+	err = counters_reset();
+	if (!CHECK(err == 0, "resetting counters: %s", strerror(-err)))
+		return err;
+	if (s->to != EP_NONE) {
+		build_frame(o, eps[s->to].pod_mac, eps[s->to].host_mac,
+			    o->ttl - 1, &to_pod);
+		expect = &to_pod;
+	}
+
+	t0 = now_ns();
+	err = prog_run_ctx(s->prog, ctx, in, out, 1, &retval, NULL);
+	t1 = now_ns();
+	if (!CHECK(err == 0, "BPF_PROG_TEST_RUN: %s", strerror(-err)))
+		return err;
+	CHECK((int)retval == s->ret, "returned %u, want %d", retval, s->ret);
+	if (s->to != EP_NONE)
+		check_redirected(s->to, in, out);
+	if (o->l3 == L3_IPV4 && out->len >= out->l3_off + sizeof(struct iphdr))
+		CHECK(ipv4_csum(pkt_ipv4(out), pkt_ipv4(out)->ihl * 4) == 0,
+		      "IPv4 header checksum is not valid");
+	if (o->l3 == L3_IPV4 && (o->l4 == IPPROTO_TCP || o->l4 == IPPROTO_UDP))
+		CHECK(pkt_l4_csum_ok(out), "L4 checksum is not valid");
+	check_same_frame("frame out", expect, out);
+
+	for (; n < ARRAY_SIZE(s->count) && s->count[n]; n++)
+		want[n] = (struct metric_want){ s->count[n], dir, 1, in->len };
+	for (__u8 d = 0; d < SL_DIR_MAX; d++)
+		if (s->allowed & (1u << d))
+			want[n++] = (struct metric_want){ SL_POLICY_ALLOWED, d,
+							  1, in->len };
+	check_metrics_set(want, n);
+	err = events_read(s->count[0]);
+	if (!CHECK(err == 0, "reading sl_events: %s", strerror(-err)))
+		return err;
+	if (s->ret == TC_ACT_SHOT) {
+		if (CHECK(events.count == 1, "%u drop events, want 1",
+			  events.count))
+			check_drop_event(&events.first, s->count[0], dir,
+					 ctx->ifindex, in, t0, t1);
+	} else {
+		CHECK(events.count == 0, "%u drop events for a frame let "
+		      "through", events.count);
+	}
 	return 0;
 }
 
@@ -855,6 +934,43 @@ int bpffs_list(char *buf)
 	return ret == 0 ? 0 : -EOVERFLOW;
 }
 
+/* --- devices of the node's own ------------------------------------------ */
+
+int sh(const char *fmt, ...)
+{
+	char cmd[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	if (system(cmd) != 0) {
+		fail(__FILE_NAME__, __LINE__, "'%s' failed", cmd);
+		return -EIO;
+	}
+	return 0;
+}
+
+void ip_str(__u32 addr, char *buf)
+{
+	struct in_addr a = { .s_addr = htonl(addr) };
+
+	inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
+}
+
+void mac_str(const __u8 *mac, char *buf, size_t len)
+{
+	snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1],
+		 mac[2], mac[3], mac[4], mac[5]);
+}
+
+int node_socket(__u32 ifindex)
+{
+	const struct test_ep at = { .ifindex = ifindex };
+
+	return topo_socket(&at, false);
+}
+
 /* --- setup ------------------------------------------------------------ */
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
@@ -943,6 +1059,7 @@ static const struct {
 	{ policy_cases, &policy_cases_n },
 	{ flow_cases, &flow_cases_n },
 	{ overlay_cases, &overlay_cases_n },
+	{ host_route_cases, &host_route_cases_n },
 };
 
 #define for_each_case(c)                                                       \
@@ -1074,6 +1191,15 @@ int ipcache_put(__u32 addr, __u32 identity)
 	struct sl_ipcache_val v = { .identity = identity };
 
 	return bpf_map_update_elem(bpf_map__fd(skel->maps.sl_ipcache), &k, &v,
+				   BPF_ANY) < 0 ? -errno : 0;
+}
+
+int tunnel_put(__u32 cidr, __u8 plen, __u32 node)
+{
+	struct sl_tunnel_key k = { .prefixlen = plen, .ip4 = htonl(cidr) };
+	struct sl_tunnel_val v = { .node_ip = htonl(node) };
+
+	return bpf_map_update_elem(bpf_map__fd(skel->maps.sl_tunnel), &k, &v,
 				   BPF_ANY) < 0 ? -errno : 0;
 }
 

@@ -6,7 +6,8 @@
  * and events; lb_test.c: Services and conntrack; icmp_test.c: ICMP errors
  * about Service connections; policy_test.c: NetworkPolicy verdicts;
  * flow_test.c: flow events; overlay_test.c: the VXLAN overlay and the
- * SNAT mark) that main runs in turn, with the maps reset between cases.
+ * SNAT mark; host_route_test.c: routing between nodes past the host
+ * stack) that main runs in turn, with the maps reset between cases.
  *
  * A case is either one frame through one program (struct dp_case with
  * .pkt, run by run_case() or, .live, run_live()) or a function of its own
@@ -166,6 +167,8 @@ extern const struct dp_case flow_cases[];
 extern const size_t flow_cases_n;
 extern const struct dp_case overlay_cases[];
 extern const size_t overlay_cases_n;
+extern const struct dp_case host_route_cases[];
+extern const size_t host_route_cases_n;
 
 /* --- suite state and checks ------------------------------------------- */
 
@@ -340,10 +343,20 @@ int map_clear(int fd, size_t key_size);
 /* Print where two frames first differ. */
 void print_frame_diff(const struct pkt *want, const struct pkt *got);
 
+/* The frame got must be want, byte for byte; @what names it. */
+void check_same_frame(const char *what, const struct pkt *want,
+		      const struct pkt *got);
+
 /*
- * The properties of a frame redirected to pod @to, each on its own so a
- * failure names it: its MACs, TTL one less than @in's, IPv4 checksum.
+ * The properties of a frame forwarded as a router hop, each on its own so
+ * a failure names it: its MACs (@dst_what and @src_what say whose, for
+ * the message), TTL one less than @in's, IPv4 checksum.
  */
+void check_hop(const struct pkt *in, const struct pkt *out,
+	       const __u8 *dst_mac, const char *dst_what,
+	       const __u8 *src_mac, const char *src_what);
+
+/* check_hop() of a frame redirected to pod @to: its MACs and gateway's. */
 void check_redirected(enum ep_id to, const struct pkt *in,
 		      const struct pkt *out);
 
@@ -363,6 +376,50 @@ void wait_counted(__u32 reason, __u8 dir);
 int run_case(const struct dp_case *c);
 int run_live(const struct dp_case *c);
 
+/**
+ * struct ostep - one frame through a program by test_run, built by the
+ *                case for the device it arrives on (overlay_test.c,
+ *                host_route_test.c)
+ * @prog: the program run
+ * @in: the frame
+ * @out: how it must leave when that is not as it came (translated);
+ *       ignored when out.l3 is L3_IPV4 and out.saddr is 0
+ * @ret: the TC_ACT_* verdict
+ * @to: the pod it is handed to (MACs, TTL), EP_NONE for none
+ * @count: the reasons that must count it once in @prog's direction, and
+ *         nothing else; a drop's reason first (its drop event names it)
+ * @allowed: POLICY_ALLOWED counted once in each direction whose bit is
+ *           set
+ */
+struct ostep {
+	enum prog prog;
+	struct pkt_spec in;
+	struct pkt_spec out;
+	int ret;
+	enum ep_id to;
+	__u32 count[3];
+	__u8 allowed;
+};
+
+/**
+ * ostep_run - run one step from zeroed counters and check it
+ * @s: the step
+ * @ctx: the context it runs with (ifindex, mark), and what the program
+ *       left there
+ * @in: the frame of s->in as it arrives
+ * @expect: the frame that must leave when it goes to no pod; one handed
+ *          to pod s->to is built here (its MACs, TTL one less)
+ * @out: receives the frame that left
+ *
+ * Checks the verdict, the frame against one built from scratch, its
+ * checksums, the counters, the drop event or its absence; events holds
+ * the verdict events after. 0, or a negative errno when the step could
+ * not run (a check then failed).
+ */
+int ostep_run(const struct ostep *s, struct __sk_buff *ctx,
+	      const struct pkt *in, const struct pkt *expect,
+	      struct pkt *out);
+
 /* --- the bpffs, for maps_not_pinned ------------------------------------ */
 
 #define BPFFS "/sys/fs/bpf"
@@ -374,6 +431,20 @@ extern char bpffs_before[BPFFS_LIST_MAX];
 /* List BPFFS into buf (BPFFS_LIST_MAX bytes); an absent BPFFS is empty. */
 int bpffs_list(char *buf);
 
+/* --- devices of the node's own, for the cases that need real ones ----- */
+
+/* Run a shell command (ip(8)); on failure the case fails, -EIO. */
+int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* An address (host byte order) in dotted quad, INET_ADDRSTRLEN bytes. */
+void ip_str(__u32 addr, char *buf);
+
+/* A MAC as ip(8) takes it, 18 bytes. */
+void mac_str(const __u8 *mac, char *buf, size_t len);
+
+/* A packet socket on a device of the node's namespace (topo_socket()). */
+int node_socket(__u32 ifindex);
+
 
 /* The maps as the agent writes them (runner.c). */
 /* A pod's identity and endpoint flags. */
@@ -383,6 +454,8 @@ int pol_put(__u32 ep, __u8 dir, __u8 proto, __u32 identity, __u16 port,
 	    __u8 plen, __u32 policy_id);
 /* An address's identity in sl_ipcache (/32). */
 int ipcache_put(__u32 addr, __u32 identity);
+/* A node's pod CIDR, as the agent writes it from the Node object. */
+int tunnel_put(__u32 cidr, __u8 plen, __u32 node);
 /* The i-th verdict event of the last run: what decided, for which
  * endpoint. */
 void check_verdict(unsigned int i, __u8 verdict, __u8 dir, __u32 ep,
