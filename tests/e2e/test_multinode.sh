@@ -179,6 +179,8 @@ t_mn_matrix() {
 		assert_ge 1 "$(metric n1 TO_NODE egress)" "n1's pods routed by the datapath"
 	else
 		assert_eq 0 "$(metric n1 TO_NODE egress)" "n1's pods routed by the stack"
+		# Anything else is refused before the agent starts.
+		sluiced_fails n1 2 "--host-routing takes bpf or stack" --host-routing kernel
 	fi
 }
 
