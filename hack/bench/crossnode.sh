@@ -5,17 +5,30 @@
 # server pod on another, TCP_RR, TCP_CRR (hack/bench/rr.c) and iperf3
 # single-stream throughput, side by side in one run, for
 #
-#   underlay  node to node: the client in one node netns, the server in
-#             another, over their underlay addresses (192.168.77.x). No
-#             CNI, no BPF: the baseline
-#   native    sluice, sluiced --routing native on both nodes (a route per
-#             other node: its podCIDR via its InternalIP)
-#   vxlan     sluice, sluiced --routing vxlan on both nodes (sluice_vxlan,
-#             collect metadata, UDP 8472; pod MTU = underlay MTU - 50)
-#   bridge    the reference CNI bridge plugin (isGateway, no masquerade)
-#             with host-local IPAM on each node, and a host route per other
-#             node (its pod CIDR via its underlay address): Calico's or
-#             flannel host-gw's layout
+#   underlay      node to node: the client in one node netns, the server
+#                 in another, over their underlay addresses (192.168.77.x).
+#                 No CNI, no BPF: the baseline
+#   floor         sluice's forwarding primitives and nothing else: a pod netns per
+#                 node on a plain veth (sluice's layout: /32, default via
+#                 169.254.1.1), and hack/bench/floor.bpf.c's two tc programs
+#                 and nothing else: host veth ingress, FIB lookup, MACs,
+#                 TTL, bpf_redirect to eth0; eth0 ingress, for the pod: TTL,
+#                 bpf_redirect_peer into it. What sluice's routing costs
+#   native        sluice, sluiced --routing native on both nodes (a route
+#                 per other node: its podCIDR via its InternalIP); host
+#                 routing bpf (the datapath redirects between pod and eth0)
+#   native_stack  the same with --host-routing stack (the node's stack
+#                 forwards, as before eBPF host routing)
+#   vxlan         sluice, sluiced --routing vxlan on both nodes
+#                 (sluice_vxlan, collect metadata, UDP 8472; pod MTU =
+#                 underlay MTU - 50); host routing bpf
+#   vxlan_stack   the same with --host-routing stack (the sending node's
+#                 stack forwards to sluice_vxlan; sl_from_overlay delivers
+#                 into the pod either way)
+#   bridge        the reference CNI bridge plugin (isGateway, no
+#                 masquerade) with host-local IPAM on each node, and a host
+#                 route per other node (its pod CIDR via its underlay
+#                 address): Calico's or flannel host-gw's layout
 #
 # Every configuration is its own pair of node netns on hack/lib/cluster.sh's
 # underlay bridge (its own addresses and pod CIDRs 10.244.INDEX.0/24), set
@@ -24,11 +37,16 @@
 # veth and its routing to the pod. The sluice nodes get a manifests folder
 # with both Node objects and both Pods; before measuring, the script checks
 # the routes in each node netns, that `sluicectl status` counts one route
-# (to the other node) and none refused, the pods' MTU, and that a short RR
-# run crossed: the client node's interface (eth0, or sluice_vxlan) sent
-# and the server node's received at least a packet per transaction. A
-# configuration failing a check is reported as failed, not measured, and
-# the script exits 1 after the report.
+# (to the other node), none refused and the host routing asked for, the
+# pods' MTU, and that a short RR run crossed: the client node's interface
+# (eth0, or sluice_vxlan) sent and the server node's received at least a
+# packet per transaction. Then who routed that run: on a sluice node with
+# host routing bpf the client node's TO_NODE counter (sluicectl metrics)
+# grew by at least the transactions, with stack it did not grow; on the
+# floor neither node's stack forwarded a packet (ForwDatagrams), so both
+# programs ran and redirected everything. A configuration failing a check
+# is reported as failed, not measured, and the script exits 1 after the
+# report.
 #
 # The client runs pinned to CPU0, the servers to CPU1; the agents are
 # pinned nowhere. Each repetition runs every test on every configuration
@@ -36,18 +54,24 @@
 # datapath.sh); the table gives medians [min-max], per-run p50/p99, then
 # ratios of the medians and the median [min-max] of the paired
 # per-repetition ratios: native/underlay (goal >= 0.95 on RR, CRR and
-# throughput), vxlan/underlay, native/bridge, vxlan/native (VXLAN's cost)
-# and bridge/underlay. Per sluice configuration it also gives the agents'
-# RSS at the end of the run, and per configuration and test what was lost:
-# TCP segments the client and the server retransmitted and packets
-# netfilter conntrack dropped in the node netns (insert_failed), with the
-# nftables tables that put conntrack there.
+# throughput), vxlan/underlay, native/bridge, vxlan/native (VXLAN's cost),
+# bridge/underlay, floor/underlay (what veth and tc cost at the least),
+# native/floor (sluice against that floor), native/native_stack and
+# vxlan/vxlan_stack (what eBPF host routing gains). Per sluice
+# configuration it also gives the agents' RSS at the end of the run, and
+# per configuration and test what was lost: TCP segments the client and
+# the server retransmitted and packets netfilter conntrack dropped in the
+# node netns (insert_failed), with the nftables tables that put conntrack
+# there.
 #
 # Environment: BENCH_REPS (5), BENCH_SECS (4, per run, plus 1 s warm-up),
-# BENCH_CROSSNODE_CONFIGS ("underlay native vxlan bridge"), BENCH_RETRIES
-# (1), BENCH_BUSY_PCT (10), BENCH_QUIET_WAIT (30 s).
-# Output: stdout and build/bench/crossnode.txt. About 8 minutes on a quiet
-# machine.
+# BENCH_CROSSNODE_CONFIGS ("underlay floor native native_stack vxlan
+# vxlan_stack bridge"), BENCH_RETRIES (1), BENCH_BUSY_PCT (10),
+# BENCH_QUIET_WAIT (30 s), BENCH_PROG_STATS (0; 1: the mean run time of
+# each datapath program, sluice's and the floor's, per test, from the
+# kernel's bpf_stats, turned on for the run and restored after).
+# Output: stdout and build/bench/crossnode.txt. About 15 minutes on a
+# quiet machine. The floor needs clang (it compiles floor.bpf.c per node).
 #
 # sluice runs from copies of build/bin taken at the start (snapshot_bins),
 # in a private mount namespace (bench_private_mounts).
@@ -59,9 +83,10 @@ bench_private_mounts "$@"
 
 REPS=${BENCH_REPS:-5}
 SECS=${BENCH_SECS:-4}
-CONFIGS=${BENCH_CROSSNODE_CONFIGS:-"underlay native vxlan bridge"}
+CONFIGS=${BENCH_CROSSNODE_CONFIGS:-"underlay floor native native_stack vxlan vxlan_stack bridge"}
 RETRIES=${BENCH_RETRIES:-1}
 QUIET_WAIT=${BENCH_QUIET_WAIT:-30}
+PROG_STATS=${BENCH_PROG_STATS:-0}
 RR_PORT=7000
 IPERF_PORT=5201
 UNDERLAY_MTU=1500	# cluster.sh's veths: the kernel's default
@@ -69,9 +94,17 @@ VXLAN_OVERHEAD=50	# outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14
 
 # Per configuration: its node pair's underlay indexes (192.168.77.INDEX,
 # pod CIDR 10.244.INDEX.0/24), so configurations never share an address.
-declare -A IDX=([underlay]="1 2" [native]="3 4" [vxlan]="5 6" [bridge]="7 8")
-declare -A LABEL=([underlay]="underlay" [native]="native" [vxlan]="vxlan" \
-	[bridge]="bridge")
+declare -A IDX=([underlay]="1 2" [native]="3 4" [vxlan]="5 6" [bridge]="7 8"
+	[floor]="9 10" [native_stack]="11 12" [vxlan_stack]="13 14")
+declare -A LABEL=([underlay]="underlay" [native]="native" [vxlan]="vxlan"
+	[bridge]="bridge" [floor]="floor" [native_stack]="native_stack"
+	[vxlan_stack]="vxlan_stack")
+# The sluice configurations: sluiced's --routing and --host-routing.
+declare -A MODE=([native]=native [native_stack]=native [vxlan]=vxlan
+	[vxlan_stack]=vxlan)
+declare -A HOSTR=([native]=bpf [native_stack]=stack [vxlan]=bpf
+	[vxlan_stack]=stack)
+FLOOR_POD_HOST=10	# the floor's pods: 10.244.INDEX.10
 # CLI_NS/SRV_NS: the netns the client/server run in; CLI_NODE/SRV_NODE:
 # the node netns; DEV: the interface a crossing packet leaves and enters
 # a node by.
@@ -83,6 +116,7 @@ AFTER=''	# checks failed after the measurements
 # --- helpers ---------------------------------------------------------------
 
 ok() { [[ -n ${SRV_IP[$1]:-} && -z ${STATUS[$1]:-} ]]; } # CONFIG: measured
+ok_sluice() { [[ -n ${MODE[$1]:-} ]] && ok "$1"; } # CONFIG: sluice's, measured
 
 fail_cfg() { # CONFIG MESSAGE: the configuration is not measured
 	STATUS[$1]="FAILED: ${2//$'\n'/ / }"
@@ -155,6 +189,38 @@ loss_add() {
 	}'
 }
 
+# ip_forwarded NS: IPv4 datagrams NS's stack has forwarded so far
+# (ForwDatagrams): no growth while traffic crosses the node means
+# something other than the stack routed it (a redirect).
+ip_forwarded() {
+	# shellcheck disable=SC2016 # awk's $i
+	bns_exec "$1" awk '/^Ip:/ {
+		if (!h) { for (i = 1; i <= NF; i++) c[$i] = i; h = 1 }
+		else print $c["ForwDatagrams"] }' /proc/net/snmp
+}
+
+# to_node NODE: packets NODE's datapath routed to another node past the
+# host stack so far (trace point TO_NODE, code 139, all directions).
+# "-" when sluicectl cannot tell.
+to_node() {
+	local out
+	out=$(ctl "$1" -o json metrics 2>/dev/null) &&
+		jq -er '[.[] | select(.code == 139) | .packets] | add // 0' \
+			<<<"$out" 2>/dev/null || echo -
+}
+
+# netkit_state: CONFIG_NETKIT of the running kernel ("is not set", "=y",
+# ...), "unknown" without /proc/config.gz.
+netkit_state() {
+	local v
+	v=$(zcat /proc/config.gz 2>/dev/null | grep -E '^(# )?CONFIG_NETKIT[= ]') || true
+	case $v in
+	'') echo "unknown" ;;
+	'#'*) echo "is not set" ;;
+	*) echo "=${v#*=}" ;;
+	esac
+}
+
 mib() { # KIB: in MiB, 1 decimal
 	awk -v k="$1" 'BEGIN { if (k == "-") print "-"; else printf "%.1f\n", k / 1024 }'
 }
@@ -220,6 +286,106 @@ setup_bridge() {
 	CLI_NODE[bridge]=$na SRV_NODE[bridge]=$nb DEV[bridge]=eth0
 	ra=$(ip -n "$na" route show "10.244.$b.0/24") rb=$(ip -n "$nb" route show "10.244.$a.0/24")
 	SETUP[bridge]="$ipc on bra -> $ips on brb; pod MTU $(link_mtu "$pc" eth0); routes: bra: ${ra%% } | brb: ${rb%% }"
+}
+
+# floor_pod NODE_NS IDX ROLE: a pod netns on NODE_NS wired as sluice's
+# plugin wires one, without sluice: a plain veth (host end flROLE, eth0 in
+# the pod), the pod's 10.244.IDX.FLOOR_POD_HOST/32, its default route via
+# 169.254.1.1 (onlink) with a permanent neighbour entry for the host end's
+# MAC; on the node a /32 route to the pod via the host end and a permanent
+# neighbour entry for the pod; IPv6 off at both ends. Sets FP_NS (not
+# through $(...): the list for cleanup must be this shell's).
+floor_pod() {
+	local node=$1 ip=10.244.$2.$FLOOR_POD_HOST host=fl$3 hmac pmac
+	bns_add FP_NS "f$3"
+	ip -n "$node" link add "$host" type veth peer name eth0 netns "$FP_NS" &&
+		bns_exec "$node" sysctl -qw "net.ipv6.conf.$host.disable_ipv6=1" &&
+		bns_exec "$FP_NS" sysctl -qw net.ipv6.conf.eth0.disable_ipv6=1 &&
+		hmac=$(ip -n "$node" -j link show dev "$host" | jq -er '.[0].address') &&
+		pmac=$(ip -n "$FP_NS" -j link show dev eth0 | jq -er '.[0].address') &&
+		ip -n "$FP_NS" addr add "$ip/32" dev eth0 &&
+		ip -n "$FP_NS" link set eth0 up &&
+		ip -n "$FP_NS" neigh add 169.254.1.1 lladdr "$hmac" dev eth0 nud permanent &&
+		ip -n "$FP_NS" route add default via 169.254.1.1 dev eth0 onlink &&
+		ip -n "$node" link set "$host" up &&
+		ip -n "$node" neigh add "$ip" lladdr "$pmac" dev "$host" nud permanent &&
+		ip -n "$node" route add "$ip/32" dev "$host"
+}
+
+# floor_attach NODE_NS IDX HOST: hack/bench/floor.bpf.c compiled for
+# NODE_NS's pod (its address, its host veth HOST's ifindex) and attached
+# with tc, direct-action: fl_from_pod on HOST's ingress, fl_from_netdev
+# on eth0's. Prints tc's view of both filters.
+floor_attach() {
+	local node=$1 idx=$2 host=$3 obj=$BENCH_WORK/floor-$2.bpf.o ifindex
+	ifindex=$(ip -n "$node" -j link show dev "$host" | jq -er '.[0].ifindex') &&
+		clang -O2 -g -Wall -Wextra -Werror -target bpf \
+			-I"/usr/include/$(gcc -dumpmachine)" \
+			-DFLOOR_POD_IP="$(printf '0x0af4%02x%02x' "$idx" "$FLOOR_POD_HOST")" \
+			-DFLOOR_POD_IFINDEX="$ifindex" \
+			-c "$BENCH_TOP/hack/bench/floor.bpf.c" -o "$obj" &&
+		tc -n "$node" qdisc add dev "$host" clsact &&
+		tc -n "$node" filter add dev "$host" ingress bpf da obj "$obj" sec tc/from_pod &&
+		tc -n "$node" qdisc add dev eth0 clsact &&
+		tc -n "$node" filter add dev eth0 ingress bpf da obj "$obj" sec tc/from_netdev &&
+		tc -n "$node" filter show dev "$host" ingress &&
+		tc -n "$node" filter show dev eth0 ingress
+}
+
+# floor_prog NODE_NS DEV PROG: "PROG id N" when tc lists PROG, and no other
+# filter, direct-action on DEV's ingress; nothing otherwise.
+floor_prog() {
+	tc -n "$1" filter show dev "$2" ingress | awk -v p="$3" '
+		/ handle / { n++; if (/ direct-action / && $0 ~ " name " p " ") {
+			for (i = 1; i < NF; i++) if ($i == "id") id = $(i + 1) } }
+		END { if (n == 1 && id != "") print p " id " id }'
+}
+
+# setup_floor: two plain underlay nodes (outside_add, ip_forward on), a
+# floor_pod on each, a route to the other's pod CIDR via its underlay
+# address, and floor.bpf.c on both: sluice's forwarding primitives and
+# nothing else. The stack stays able to forward, so that check_crossing can tell
+# a floor that routes from one the stack carries.
+setup_floor() {
+	local a b na nb pc ps n d p v progs='' x=$BENCH_WORK/x.log
+	read -r a b <<<"${IDX[floor]}"
+	if ! outside_add fla "$a" || ! outside_add flb "$b"; then
+		fail_cfg floor "outside_add"
+		return 1
+	fi
+	na=$(outside_ns fla) nb=$(outside_ns flb)
+	bns_exec "$na" sysctl -qw net.ipv4.ip_forward=1
+	bns_exec "$nb" sysctl -qw net.ipv4.ip_forward=1
+	if ! floor_pod "$na" "$a" c >>"$x" 2>&1; then
+		fail_cfg floor "the client's pod: $(tail -2 "$x")"
+		return 1
+	fi
+	pc=$FP_NS
+	if ! floor_pod "$nb" "$b" s >>"$x" 2>&1; then
+		fail_cfg floor "the server's pod: $(tail -2 "$x")"
+		return 1
+	fi
+	ps=$FP_NS
+	ip -n "$na" route add "10.244.$b.0/24" via "192.168.77.$b"
+	ip -n "$nb" route add "10.244.$a.0/24" via "192.168.77.$a"
+	if ! floor_attach "$na" "$a" flc >>"$x" 2>&1 ||
+	   ! floor_attach "$nb" "$b" fls >>"$x" 2>&1; then
+		fail_cfg floor "floor.bpf.c: $(tail -3 "$x")"
+		return 1
+	fi
+	for n in "$na flc" "$nb fls"; do
+		read -r n d <<<"$n"
+		for p in "$d fl_from_pod" "eth0 fl_from_netdev"; do
+			v=$(floor_prog "$n" "${p% *}" "${p#* }")
+			[[ -n $v ]] || { fail_cfg floor "${n##*-}: tc does not list ${p#* } alone, direct-action, on ${p% *} ingress: $(tc -n "$n" filter show dev "${p% *}" ingress | tr '\n' ' ')"; return 1; }
+			progs+="${progs:+, }${n##*-} ${p% *}: $v"
+		done
+	done
+	CLI_NS[floor]=$pc SRV_NS[floor]=$ps
+	CLI_IP[floor]=10.244.$a.$FLOOR_POD_HOST SRV_IP[floor]=10.244.$b.$FLOOR_POD_HOST
+	CLI_NODE[floor]=$na SRV_NODE[floor]=$nb DEV[floor]=eth0
+	SETUP[floor]="${CLI_IP[floor]} on fla -> ${SRV_IP[floor]} on flb; pod MTU $(link_mtu "$pc" eth0); routes: fla: $(ip -n "$na" route show "10.244.$b.0/24" | sed 's/ *$//') | flb: $(ip -n "$nb" route show "10.244.$a.0/24" | sed 's/ *$//')"
+	SETUP[floor]+=$'\n'"    programs (tc ingress, direct-action): $progs"
 }
 
 # node_manifest NODE IDX: a Node as the API server serves it.
@@ -292,12 +458,14 @@ check_route() {
 	ROUTES+="${ROUTES:+ | }$node: $r"
 }
 
-# setup_sluice CONFIG MODE: two sluice nodes with their agents (--routing
-# MODE), the client pod on the first, the server pod on the second.
+# setup_sluice CONFIG: two sluice nodes with their agents (--routing
+# MODE[CONFIG], --host-routing HOSTR[CONFIG]), the client pod on the
+# first, the server pod on the second.
 setup_sluice() {
-	local cfg=$1 mode=$2 a b na nb dir ipc ips want_mtu m v ROUTES=''
+	local cfg=$1 mode=${MODE[$1]} hr=${HOSTR[$1]} a b na nb dir ipc ips
+	local want_mtu m v ROUTES=''
 	read -r a b <<<"${IDX[$cfg]}"
-	na=${cfg}1 nb=${cfg}2
+	na=${cfg//_/-}1 nb=${cfg//_/-}2	# a Node's name has no "_"
 	NODES[$cfg]="$na $nb"
 	want_mtu=$UNDERLAY_MTU
 	[[ $mode == vxlan ]] && want_mtu=$((UNDERLAY_MTU - VXLAN_OVERHEAD))
@@ -314,12 +482,17 @@ setup_sluice() {
 	  {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "bench"}}]}\n' \
 		"$(node_manifest "$na" "$a")" "$(node_manifest "$nb" "$b")" |
 		put_manifest "$dir" cluster.json
-	agent_start "$na" --source "$dir" --routing "$mode"
+	agent_start "$na" --source "$dir" --routing "$mode" --host-routing "$hr"
 	AGENT_A[$cfg]=$AGENT
-	agent_start "$nb" --source "$dir" --routing "$mode"
+	agent_start "$nb" --source "$dir" --routing "$mode" --host-routing "$hr"
 	AGENT_B[$cfg]=$AGENT
 	wait_agent "$cfg" "$na" "${AGENT_A[$cfg]}" "$mode" 0 &&
 		wait_agent "$cfg" "$nb" "${AGENT_B[$cfg]}" "$mode" 0 || return 1
+	for m in "$na" "$nb"; do
+		v=$(ctl "$m" -o json status 2>/dev/null | jq -r '.routing.hostRouting' 2>/dev/null) || true
+		[[ $v == "$hr" ]] ||
+			{ fail_cfg "$cfg" "$m's status: host routing '$v', want $hr"; return 1; }
+	done
 	for m in "$na" "$nb"; do
 		v=$(jq -r '.mtu // empty' "$(node_run_dir "$m")/node.json" 2>/dev/null) || true
 		[[ $v == "$want_mtu" ]] ||
@@ -379,11 +552,19 @@ start_servers() {
 # check_crossing CONFIG: a 1 s RR run from the client to the server; the
 # client node's DEV sent, and the server node's DEV received, at least a
 # packet per transaction (each is a request one way and a response the
-# other). Fails the configuration otherwise.
+# other). Then check_routed on the same run. Fails the configuration
+# otherwise. A connection first, uncounted: a packet that finds its next
+# hop's neighbour entry unresolved goes through the stack, even on the
+# floor, and the counted run must not depend on who came first.
 check_crossing() {
-	local cfg=$1 tx0 rx0 tx1 rx1 out txns
+	local cfg=$1 tx0 rx0 tx1 rx1 out txns f0 g0 n0=- n1=- node=''
+	bns_exec "${CLI_NS[$cfg]}" timeout 5 bash -c \
+		": <>/dev/tcp/${SRV_IP[$cfg]}/$RR_PORT" 2>/dev/null || true
+	[[ -n ${MODE[$cfg]:-} ]] && node=${NODES[$cfg]%% *}
 	tx0=$(link_stat "${CLI_NODE[$cfg]}" "${DEV[$cfg]}" tx)
 	rx0=$(link_stat "${SRV_NODE[$cfg]}" "${DEV[$cfg]}" rx)
+	f0=$(ip_forwarded "${CLI_NODE[$cfg]}") g0=$(ip_forwarded "${SRV_NODE[$cfg]}")
+	[[ -n $node ]] && n0=$(to_node "$node")
 	if ! out=$(bns_exec "${CLI_NS[$cfg]}" timeout 10 "$RR" client \
 		-H "${SRV_IP[$cfg]}" -p "$RR_PORT" -m rr -t 1 -w 0 2>&1); then
 		fail_cfg "$cfg" "${CLI_IP[$cfg]} cannot reach ${SRV_IP[$cfg]}:$RR_PORT: $out"
@@ -391,12 +572,54 @@ check_crossing() {
 	fi
 	tx1=$(link_stat "${CLI_NODE[$cfg]}" "${DEV[$cfg]}" tx)
 	rx1=$(link_stat "${SRV_NODE[$cfg]}" "${DEV[$cfg]}" rx)
+	[[ -n $node ]] && n1=$(to_node "$node")
 	txns=$(field "$out" txns)
 	if ((${txns:-0} < 100 || tx1 - tx0 < txns || rx1 - rx0 < txns)); then
 		fail_cfg "$cfg" "traffic did not cross: $txns transactions, client node ${DEV[$cfg]} sent $((tx1 - tx0)), server node ${DEV[$cfg]} received $((rx1 - rx0)) packets"
 		return 1
 	fi
 	SETUP[$cfg]+=$'\n'"    crossed: $txns RR transactions in 1 s; client node ${DEV[$cfg]} sent $((tx1 - tx0)), server node ${DEV[$cfg]} received $((rx1 - rx0)) packets"
+	check_routed "$cfg" "$txns" $(($(ip_forwarded "${CLI_NODE[$cfg]}") - f0)) \
+		$(($(ip_forwarded "${SRV_NODE[$cfg]}") - g0)) "$n0" "$n1"
+}
+
+# check_routed CONFIG TXNS FWD_CLI FWD_SRV TO_NODE0 TO_NODE1: who routed
+# check_crossing's run of TXNS transactions, in which the client's and the
+# server's node stacks forwarded FWD_CLI and FWD_SRV packets and the client
+# node's TO_NODE counter went from TO_NODE0 to TO_NODE1 ("-" when not a
+# sluice node). On the floor the stacks forwarded nothing: both programs
+# ran and redirected every packet both ways. On a sluice node with host
+# routing bpf, TO_NODE grew by TXNS at least (every request past the
+# stack); with stack it did not grow. Fails the configuration otherwise.
+check_routed() {
+	local cfg=$1 txns=$2 fc=$3 fs=$4 line d
+	line="node stacks forwarded $fc (client node) and $fs (server node) packets"
+	if [[ $cfg == floor ]]; then
+		((fc == 0 && fs == 0)) || {
+			fail_cfg "$cfg" "the floor did not route: over $txns transactions the $line; floor.bpf.c must redirect all"
+			return 1
+		}
+		SETUP[$cfg]+=$'\n'"    routed by floor.bpf.c: $line"
+		return 0
+	fi
+	if [[ -z ${MODE[$cfg]:-} ]]; then
+		SETUP[$cfg]+=$'\n'"    $line"
+		return 0
+	fi
+	[[ $5 != - && $6 != - ]] || {
+		fail_cfg "$cfg" "sluicectl metrics on ${NODES[$cfg]%% *} failed"
+		return 1
+	}
+	d=$(($6 - $5))
+	line="client node's TO_NODE +$d; $line"
+	if [[ ${HOSTR[$cfg]} == bpf ]] && ((d < txns)); then
+		fail_cfg "$cfg" "host routing bpf, but the datapath did not route: over $txns transactions $line"
+		return 1
+	elif [[ ${HOSTR[$cfg]} == stack ]] && ((d != 0)); then
+		fail_cfg "$cfg" "host routing stack, but the datapath routed: over $txns transactions $line"
+		return 1
+	fi
+	SETUP[$cfg]+=$'\n'"    routed by the ${HOSTR[$cfg]/bpf/datapath}: $line"
 }
 
 # --- tests ---------------------------------------------------------------
@@ -405,10 +628,14 @@ check_crossing() {
 # in res/CONFIG.TEST (lib.sh's measure_clean), and its retransmissions and
 # conntrack drops (redone runs included) in res/CONFIG.TEST.loss.
 measure() {
-	local cfg=$1 t=$2 m0
+	local cfg=$1 t=$2 m0 p0
 	m0=$(loss_mark "$cfg")
+	((PROG_STATS)) && p0=$(prog_stats_snap "${PROG_IDS[$cfg]:-}")
 	measure1 "$cfg" "$t"
 	loss_add "$cfg" "$t" "$m0" "$(loss_mark "$cfg")"
+	((PROG_STATS)) && prog_stats_add "$BENCH_WORK/res/$cfg.$t.prog" \
+		"$p0" "$(prog_stats_snap "${PROG_IDS[$cfg]:-}")"
+	return 0
 }
 
 measure1() {
@@ -447,7 +674,7 @@ ratio_row() {
 	local res=$BENCH_WORK/res t r
 	[[ " $CONFIGS " == *" $1 "* && " $CONFIGS " == *" $2 "* ]] || return 0
 	ok "$1" && ok "$2" || return 0
-	printf '%-20s' "$1 / $2"
+	printf '%-24s' "$1 / $2"
 	for t in rr crr tput; do
 		r=$(ratio "$(res_med "$res/$1.$t")" "$(res_med "$res/$2.$t")")
 		if (( ($(clean_n "$res/$1.$t") > 0) != ($(clean_n "$res/$2.$t") > 0) )); then
@@ -478,31 +705,31 @@ report() {
 	echo "Setup"
 	for cfg in $CONFIGS; do
 		if [[ -n ${STATUS[$cfg]:-} ]]; then
-			printf '  %-9s %s\n' "${LABEL[$cfg]}" "${STATUS[$cfg]}"
+			printf '  %-12s %s\n' "${LABEL[$cfg]}" "${STATUS[$cfg]}"
 		else
-			printf '  %-9s %s\n' "${LABEL[$cfg]}" "${SETUP[$cfg]}"
+			printf '  %-12s %s\n' "${LABEL[$cfg]}" "${SETUP[$cfg]}"
 		fi
 	done
 	echo
 	echo "Median [min-max] over the clean runs, n clean/all (see below)"
-	printf '%-10s %-28s %-28s %-26s\n' config "TCP_RR (trans/s)" \
+	printf '%-12s %-28s %-28s %-26s\n' config "TCP_RR (trans/s)" \
 		"TCP_CRR (trans/s)" "iperf3 (Gbit/s)"
 	for cfg in $CONFIGS; do
 		if ! ok "$cfg"; then
-			printf '%-10s %s\n' "${LABEL[$cfg]}" "${STATUS[$cfg]:-not set up}"
+			printf '%-12s %s\n' "${LABEL[$cfg]}" "${STATUS[$cfg]:-not set up}"
 			continue
 		fi
-		printf '%-10s %-28s %-28s %-26s\n' "${LABEL[$cfg]}" \
+		printf '%-12s %-28s %-28s %-26s\n' "${LABEL[$cfg]}" \
 			"$(cell "$res/$cfg.rr" %.0f)" "$(cell "$res/$cfg.crr" %.0f)" \
 			"$(cell "$res/$cfg.tput" %.2f)"
 	done
 	echo
 	echo "Latency, median over the same runs of each run's percentile (us)"
-	printf '%-10s %8s %8s %8s %8s %11s\n' config "RR p50" "RR p99" \
+	printf '%-12s %8s %8s %8s %8s %11s\n' config "RR p50" "RR p99" \
 		"CRR p50" "CRR p99" "CRR errors"
 	for cfg in $CONFIGS; do
 		ok "$cfg" || continue
-		printf '%-10s %8s %8s %8s %8s %11s\n' "${LABEL[$cfg]}" \
+		printf '%-12s %8s %8s %8s %8s %11s\n' "${LABEL[$cfg]}" \
 			"$(res_med "$res/$cfg.rr" 3)" "$(res_med "$res/$cfg.rr" 4)" \
 			"$(res_med "$res/$cfg.crr" 3)" "$(res_med "$res/$cfg.crr" 4)" \
 			"$(awk '{ s += $5 } END { print s + 0 }' "$res/$cfg.crr" \
@@ -511,12 +738,16 @@ report() {
 	echo
 	echo "Ratios of the medians, and in brackets the median [min-max] of the"
 	echo "per-repetition ratios (paired runs seconds apart: steadier)"
-	printf '%-20s %-24s %-24s %-24s\n' "" TCP_RR TCP_CRR iperf3
+	printf '%-24s %-24s %-24s %-24s\n' "" TCP_RR TCP_CRR iperf3
 	ratio_row native underlay
 	ratio_row vxlan underlay
 	ratio_row native bridge
 	ratio_row vxlan native
 	ratio_row bridge underlay
+	ratio_row floor underlay
+	ratio_row native floor
+	ratio_row native native_stack
+	ratio_row vxlan vxlan_stack
 	((MIXED)) && echo "~: one side had no clean run, its median is over busy runs: read the paired ratio"
 	echo
 	if ok native && ok underlay; then
@@ -529,6 +760,21 @@ report() {
 	else
 		echo "Goal: native/underlay >= 0.95 on RR, CRR and throughput: not" \
 			"measured (native or underlay not run or failed, see above)"
+	fi
+	if ok floor && ok underlay; then
+		line="Floor: floor/underlay"
+		for t in rr crr tput; do
+			line+=" $(tname "$t") $(ratio "$(res_med "$res/floor.$t")" \
+				"$(res_med "$res/underlay.$t")"),"
+		done
+		echo "${line%,}: what forwarding alone costs, with sluice's" \
+			"primitives (FIB lookup and redirect out, redirect_peer in)" \
+			"and nothing else, on the pod's veth (each packet one pass more" \
+			"through a per-CPU backlog than on the underlay's path; netkit" \
+			"would spare it: CONFIG_NETKIT $(netkit_state) in this kernel);" \
+			"native/floor: what sluice's per-packet work (conntrack," \
+			"policy, Services, flows) costs on top." | fmt -w 76 | sed '2,$s/^/  /'
+
 	fi
 	if ok vxlan && ok native; then
 		line="VXLAN's cost against native (1 - vxlan/native of the medians):"
@@ -543,20 +789,34 @@ report() {
 	echo "Reference (Cilium's 2021 benchmark, bare metal, 100 GbE): eBPF" \
 		"host-routing / node-to-node ~0.95 RR, ~0.96 CRR, ~1.01 stream"
 	echo
-	for cfg in native vxlan; do
-		ok "$cfg" || continue
+	for cfg in $CONFIGS; do
+		ok_sluice "$cfg" || continue
 		read -r a b <<<"${NODES[$cfg]}"
 		echo "$cfg agents, VmRSS at the end (peak VmHWM): $a $(mib "${RSS_A[$cfg]}")" \
 			"MiB ($(mib "${HWM_A[$cfg]}")), $b $(mib "${RSS_B[$cfg]}") MiB" \
 			"($(mib "${HWM_B[$cfg]}"))"
 	done
 	[[ -n $AFTER ]] && echo "FAILED: $AFTER"
+	if ((PROG_STATS)); then
+		echo
+		echo "Datapath programs (BENCH_PROG_STATS=1): mean run time per packet,"
+		echo "over every run of the test, both nodes (the kernel's bpf_stats,"
+		echo "which add two clock reads to each run; rates above are lower for it)"
+		for cfg in $CONFIGS; do
+			ok "$cfg" || continue
+			[[ $cfg == floor ]] || ok_sluice "$cfg" || continue
+			for t in rr crr tput; do
+				printf '  %-12s %-5s %s\n' "$cfg" "$t" \
+					"$(prog_stats_cells "$res/$cfg.$t.prog")"
+			done
+		done
+	fi
 	echo
 	echo "Loss, all runs summed (redone ones too): TCP segments retransmitted"
 	echo "(tail loss probes included) by client/server, and packets netfilter"
 	echo "conntrack dropped in the two node netns (insert_failed/drop; conntrack"
 	echo "runs in a node netns once it has nftables tables: listed)"
-	printf '%-10s %-12s %-12s %-12s %-12s %s\n' config "RR retr" "CRR retr" \
+	printf '%-12s %-12s %-12s %-12s %-12s %s\n' config "RR retr" "CRR retr" \
 		"iperf3 retr" "ct drops" "nftables (client node; server node)"
 	for cfg in $CONFIGS; do
 		ok "$cfg" || continue
@@ -567,7 +827,7 @@ report() {
 			-v nft="${NFT_CLI[$cfg]:-?}; ${NFT_SRV[$cfg]:-?}" '
 			{ i += $3; d += $4 }
 			function rs(s, a) { if (split(s, a) < 2) return "-"; return a[1] "/" a[2] }
-			END { printf "%-10s %-12s %-12s %-12s %-12s %s\n", l, rs(r), rs(c),
+			END { printf "%-12s %-12s %-12s %-12s %-12s %s\n", l, rs(r), rs(c),
 				rs(t), i "/" d, nft }'
 		if grep -qv ' 0 0$' "$res/$cfg".{rr,crr,tput}.loss 2>/dev/null; then
 			echo "  ${LABEL[$cfg]}: netfilter conntrack DROPPED packets in a node netns:" \
@@ -602,10 +862,10 @@ report() {
 
 # --- main ----------------------------------------------------------------
 
-declare -A RSS_A RSS_B HWM_A HWM_B NFT_CLI NFT_SRV
+declare -A RSS_A RSS_B HWM_A HWM_B NFT_CLI NFT_SRV PROG_IDS
 
 main() {
-	local cfg t active=()
+	local cfg t active=() want_sluice
 	bench_init crossnode
 	bench_build
 	for t in iperf3 jq taskset; do
@@ -622,8 +882,11 @@ main() {
 	[[ -n $SNAP && $BENCH_BIN != "$BENCH_TOP/build/bin" ]] &&
 		BUILD_INFO="$BENCH_BIN/sluice of $(date -u -d @"$(stat -c %Y \
 			"$BENCH_BIN/sluice")" +%Y-%m-%dT%H:%MZ) (BENCH_BIN)"
-	if [[ -z $SNAP && ( " $CONFIGS " == *" native "* ||
-	      " $CONFIGS " == *" vxlan "* ) ]]; then
+	want_sluice=0
+	for cfg in $CONFIGS; do
+		[[ -n ${MODE[$cfg]:-} ]] && want_sluice=1
+	done
+	if [[ -z $SNAP ]] && ((want_sluice)); then
 		log "build/bin/sluice, sluiced or sluicectl is missing (run make first)"
 		exit 1
 	fi
@@ -631,7 +894,19 @@ main() {
 		log "sluiced has no --routing (too old a build)"
 		exit 1
 	fi
+	if ((want_sluice)) && ! "$SNAP/sluiced" --help 2>&1 | grep -q -- --host-routing; then
+		log "sluiced has no --host-routing (too old a build)"
+		exit 1
+	fi
+	if [[ " $CONFIGS " == *" floor "* ]] && ! command -v clang >/dev/null; then
+		log "clang is missing (the floor compiles hack/bench/floor.bpf.c)"
+		exit 1
+	fi
 	START_ENV=$(bench_env_line)
+	if ((PROG_STATS)) && ! prog_stats_on; then
+		log "BENCH_PROG_STATS=1: cannot turn kernel.bpf_stats_enabled on"
+		exit 1
+	fi
 	cluster_start
 
 	for cfg in $CONFIGS; do
@@ -639,7 +914,8 @@ main() {
 		case $cfg in
 		underlay) setup_underlay || continue ;;
 		bridge) setup_bridge || continue ;;
-		native | vxlan) setup_sluice "$cfg" "$cfg" || continue ;;
+		floor) setup_floor || continue ;;
+		*) setup_sluice "$cfg" || continue ;;
 		esac
 		client_tune "${CLI_NS[$cfg]}"
 		start_servers "$cfg" ||
@@ -654,6 +930,9 @@ main() {
 	for cfg in "${active[@]}"; do
 		NFT_CLI[$cfg]=$(nft_tables "${CLI_NODE[$cfg]}")
 		NFT_SRV[$cfg]=$(nft_tables "${SRV_NODE[$cfg]}")
+		# BENCH_PROG_STATS times this configuration's programs only.
+		((PROG_STATS)) && PROG_IDS[$cfg]=$(prog_ids_in "${CLI_NODE[$cfg]}" \
+			"${SRV_NODE[$cfg]}")
 	done
 	for ((REP = 1; REP <= REPS; REP++)); do
 		for t in rr crr tput; do
@@ -665,15 +944,15 @@ main() {
 			echo >&2
 		done
 	done
-	for cfg in native vxlan; do
-		ok "$cfg" || continue
+	for cfg in $CONFIGS; do
+		ok_sluice "$cfg" || continue
 		RSS_A[$cfg]=$(status_kib "${AGENT_A[$cfg]}" VmRSS)
 		HWM_A[$cfg]=$(status_kib "${AGENT_A[$cfg]}" VmHWM)
 		RSS_B[$cfg]=$(status_kib "${AGENT_B[$cfg]}" VmRSS)
 		HWM_B[$cfg]=$(status_kib "${AGENT_B[$cfg]}" VmHWM)
 		# Still the expected routes after the run (none lost, none refused).
 		for t in ${NODES[$cfg]}; do
-			[[ $(agent_state "$t") == "true $cfg 1 0 "* ]] && continue
+			[[ $(agent_state "$t") == "true ${MODE[$cfg]} 1 0 "* ]] && continue
 			AFTER+="${AFTER:+; }$cfg: after the run, $t's status says inSync/mode/routes/refused/podMTU/pods/endpointsWithoutPod = $(agent_state "$t")"
 			FAILED=1
 		done

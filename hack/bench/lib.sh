@@ -394,6 +394,58 @@ bench_reap() {
 	return 0
 }
 
+# --- what the datapath's programs cost ---------------------------------------
+
+# prog_stats_on: the kernel's per-program run counters and run time
+# (kernel.bpf_stats_enabled, a machine-wide switch that costs two clock
+# reads per program run), on until the run ends, then back as it was.
+prog_stats_on() {
+	local was
+	was=$(sysctl -n kernel.bpf_stats_enabled) || return 1
+	sysctl -qw kernel.bpf_stats_enabled=1 || return 1
+	BENCH_CLEANUPS+=("sysctl -qw kernel.bpf_stats_enabled=$was")
+}
+
+# prog_ids_in NS...: the ids of the tc programs attached to any device of
+# each NS: what one configuration runs, and no other sluice on the machine.
+prog_ids_in() {
+	local ns
+	for ns in "$@"; do
+		ip netns exec "$ns" bpftool net show -j 2>/dev/null |
+			jq -r '.[].tc[]?.id // empty'
+	done | sort -u | tr '\n' ' '
+}
+
+# prog_stats_snap IDS: "NAME RUNS NS" per program name, summed over the
+# programs whose id is in IDS (space-separated).
+prog_stats_snap() {
+	bpftool prog show -j 2>/dev/null | jq -r --arg ids " $1 " '.[] |
+		.id as $id | select($ids | contains(" \($id) ")) |
+		"\(.name) \(.run_cnt // 0) \(.run_time_ns // 0)"' |
+		awk '{ n[$1] += $2; t[$1] += $3 }
+		END { for (p in n) print p, n[p], t[p] }' | sort
+}
+
+# prog_stats_add FILE SNAP0 SNAP1: the runs and run time between two
+# snapshots, added per program to FILE ("NAME RUNS NS" lines).
+prog_stats_add() {
+	awk -v f="$1" -v a="$2" -v b="$3" 'BEGIN {
+		while ((getline l < f) > 0) { split(l, o); n[o[1]] += o[2]; t[o[1]] += o[3] }
+		close(f)
+		k = split(a, x, "\n"); for (i = 1; i <= k; i++) { split(x[i], o); n[o[1]] -= o[2]; t[o[1]] -= o[3] }
+		k = split(b, x, "\n"); for (i = 1; i <= k; i++) { split(x[i], o); n[o[1]] += o[2]; t[o[1]] += o[3] }
+		for (p in n) if (p != "" && n[p] > 0) print p, n[p], t[p] > f
+	}'
+}
+
+# prog_stats_cells FILE: "NAME NSns (RUNS runs)" per program of FILE, one
+# line: the mean time of one run, and how many runs it is the mean of.
+prog_stats_cells() {
+	[[ -s $1 ]] || { echo "-"; return 0; }
+	awk '{ printf "%s%s %.0fns (%d runs)", sep, $1, $3 / $2, $2; sep = ", " }
+		END { print "" }' "$1"
+}
+
 # --- rr runs and the cells of their results ----------------------------------
 
 # field LINE KEY: the value of KEY=value in an rr output line.
