@@ -711,12 +711,10 @@ int ostep_run(const struct ostep *s, struct __sk_buff *ctx,
 	      struct pkt *out)
 {
 	const struct pkt_spec *o = s->out.saddr ? &s->out : &s->in;
-	struct metric_want want[ARRAY_SIZE(s->count) + SL_DIR_MAX];
 	__u8 dir = prog_dir(s->prog);
 	struct pkt to_pod;
 	__u32 retval;
 	__u64 t0, t1;
-	size_t n = 0;
 	int err;
 
 	err = counters_reset();
@@ -743,24 +741,41 @@ int ostep_run(const struct ostep *s, struct __sk_buff *ctx,
 		CHECK(pkt_l4_csum_ok(out), "L4 checksum is not valid");
 	check_same_frame("frame out", expect, out);
 
-	for (; n < ARRAY_SIZE(s->count) && s->count[n]; n++)
-		want[n] = (struct metric_want){ s->count[n], dir, 1, in->len };
+	return step_counted(&(struct step_counts){
+				    .dir = dir, .count = s->count,
+				    .n_count = ARRAY_SIZE(s->count),
+				    .count_len = in->len,
+				    .allowed = s->allowed,
+				    .drop_event = s->ret == TC_ACT_SHOT,
+				    .ifindex = ctx->ifindex, .t0 = t0, .t1 = t1 },
+			    in);
+}
+
+int step_counted(const struct step_counts *c, const struct pkt *in)
+{
+	struct metric_want want[STEP_COUNTS_MAX + SL_DIR_MAX];
+	size_t n = 0;
+	int err;
+
+	for (; n < c->n_count && n < STEP_COUNTS_MAX && c->count[n]; n++)
+		want[n] = (struct metric_want){ c->count[n], c->dir, 1,
+						c->count_len };
 	for (__u8 d = 0; d < SL_DIR_MAX; d++)
-		if (s->allowed & (1u << d))
+		if (c->allowed & (1u << d))
 			want[n++] = (struct metric_want){ SL_POLICY_ALLOWED, d,
 							  1, in->len };
 	check_metrics_set(want, n);
-	err = events_read(s->count[0]);
+	err = events_read(c->count[0]);
 	if (!CHECK(err == 0, "reading sl_events: %s", strerror(-err)))
 		return err;
-	if (s->ret == TC_ACT_SHOT) {
+	if (c->drop_event) {
 		if (CHECK(events.count == 1, "%u drop events, want 1",
 			  events.count))
-			check_drop_event(&events.first, s->count[0], dir,
-					 ctx->ifindex, in, t0, t1);
+			check_drop_event(&events.first, c->count[0], c->dir,
+					 c->ifindex, in, c->t0, c->t1);
 	} else {
-		CHECK(events.count == 0, "%u drop events for a frame let "
-		      "through", events.count);
+		CHECK(events.count == 0, "%u events for a frame let through",
+		      events.count);
 	}
 	return 0;
 }

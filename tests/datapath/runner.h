@@ -420,6 +420,34 @@ int ostep_run(const struct ostep *s, struct __sk_buff *ctx,
 	      const struct pkt *in, const struct pkt *expect,
 	      struct pkt *out);
 
+#define STEP_COUNTS_MAX 3
+
+/**
+ * struct step_counts - what one frame through a program must have left
+ * @dir: the program's direction
+ * @count: reasons counted once each in @dir, @count_len bytes, and no
+ *         others; zero-terminated, a drop's reason first
+ * @n_count: the room in @count (at most STEP_COUNTS_MAX)
+ * @allowed: POLICY_ALLOWED counted once in each direction whose bit is set
+ * @drop_event: one drop event naming count[0], seen on @ifindex between
+ *              @t0 and @t1; otherwise no event at all
+ */
+struct step_counts {
+	__u8 dir;
+	const __u32 *count;
+	size_t n_count;
+	__u32 count_len;
+	__u8 allowed;
+	bool drop_event;
+	__u32 ifindex;
+	__u64 t0, t1;
+};
+
+/* The counters and events of the frame in checked against c: the end of
+ * svc.c's step() and of ostep_run(). 0, or a negative errno when the
+ * events could not be read. */
+int step_counted(const struct step_counts *c, const struct pkt *in);
+
 /* --- the bpffs, for maps_not_pinned ------------------------------------ */
 
 #define BPFFS "/sys/fs/bpf"

@@ -325,11 +325,9 @@ void frame_dst(const struct pkt *p, __u32 *addr, __u16 *port)
 int step(const struct step *s, struct pkt *in, struct pkt *out)
 {
 	__u8 dir = prog_dir(s->prog);
-	struct metric_want want[ARRAY_SIZE(s->count) + SL_DIR_MAX];
 	struct pkt expect;
 	__u32 retval;
 	__u64 t0, t1;
-	size_t n = 0;
 	int err;
 
 	err = counters_reset();
@@ -387,27 +385,14 @@ int step(const struct step *s, struct pkt *in, struct pkt *out)
 			print_frame_diff(&expect, out);
 	}
 
-	for (; n < ARRAY_SIZE(s->count) && s->count[n]; n++)
-		want[n] = (struct metric_want){ s->count[n], dir, 1,
-						s->count_out ? out->len :
-							       in->len };
-	for (__u8 d = 0; d < SL_DIR_MAX; d++)
-		if (s->allowed & (1u << d))
-			want[n++] = (struct metric_want){ SL_POLICY_ALLOWED, d,
-							  1, in->len };
-	check_metrics_set(want, n);
-	err = events_read(s->count[0]);
-	if (!CHECK(err == 0, "reading sl_events: %s", strerror(-err)))
-		return err;
-	if (s->ret == TC_ACT_SHOT || s->event) {
-		if (CHECK(events.count == 1, "%u drop events, want 1",
-			  events.count))
-			check_drop_event(&events.first, s->count[0], dir,
-					 eps[s->dev].ifindex, in, t0, t1);
-	} else {
-		CHECK(events.count == 0, "%u events for a frame let through",
-		      events.count);
-	}
-	return 0;
+	return step_counted(&(struct step_counts){
+				    .dir = dir, .count = s->count,
+				    .n_count = ARRAY_SIZE(s->count),
+				    .count_len = s->count_out ? out->len : in->len,
+				    .allowed = s->allowed,
+				    .drop_event = s->ret == TC_ACT_SHOT || s->event,
+				    .ifindex = eps[s->dev].ifindex,
+				    .t0 = t0, .t1 = t1 },
+			    in);
 }
 
