@@ -7,6 +7,9 @@
  * back as they leave (see SL_CT_F_OUTSIDE for why not at the backend's
  * veth).
  *
+ * A packet from another node for a pod of this node goes straight into
+ * the pod, judged as the pod's veth would judge it (lib/host_route.h,
+ * lxc_from_node()), unless the agent chose the host stack's routing.
  * Everything else is the host's: passed untouched, malformed or not, for
  * the stack to judge. These programs never drop host traffic they do not
  * understand.
