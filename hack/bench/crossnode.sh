@@ -14,6 +14,11 @@
 #                 and nothing else: host veth ingress, FIB lookup, MACs,
 #                 TTL, bpf_redirect to eth0; eth0 ingress, for the pod: TTL,
 #                 bpf_redirect_peer into it. What sluice's routing costs
+#   floor_neigh   optional (not in the default list): the floor with the
+#                 next hop known in advance: on the host veth
+#                 fl_from_pod_neigh, for the other node's pod CIDR TTL and
+#                 bpf_redirect_neigh to eth0 via that node's underlay
+#                 address (no FIB lookup); eth0 as the floor
 #   native        sluice, sluiced --routing native on both nodes (a route
 #                 per other node: its podCIDR via its InternalIP); host
 #                 routing bpf (the datapath redirects between pod and eth0)
@@ -43,10 +48,10 @@
 # packet per transaction. Then who routed that run: on a sluice node with
 # host routing bpf the client node's TO_NODE counter (sluicectl metrics)
 # grew by at least the transactions, with stack it did not grow; on the
-# floor neither node's stack forwarded a packet (ForwDatagrams), so both
-# programs ran and redirected everything. A configuration failing a check
-# is reported as failed, not measured, and the script exits 1 after the
-# report.
+# floor (and floor_neigh) neither node's stack forwarded a packet
+# (ForwDatagrams), so both programs ran and redirected everything. A
+# configuration failing a check is reported as failed, not measured, and
+# the script exits 1 after the report.
 #
 # The client runs pinned to CPU0, the servers to CPU1; the agents are
 # pinned nowhere. Each repetition runs every test on every configuration
@@ -56,6 +61,7 @@
 # per-repetition ratios: native/underlay (goal >= 0.95 on RR, CRR and
 # throughput), vxlan/underlay, native/bridge, vxlan/native (VXLAN's cost),
 # bridge/underlay, floor/underlay (what veth and tc cost at the least),
+# floor_neigh/underlay and floor_neigh/floor (what the FIB lookup costs),
 # native/floor (sluice against that floor), native/native_stack and
 # vxlan/vxlan_stack (what eBPF host routing gains). Per sluice
 # configuration it also gives the agents' RSS at the end of the run, and
@@ -71,7 +77,7 @@
 # each datapath program, sluice's and the floor's, per test, from the
 # kernel's bpf_stats, turned on for the run and restored after).
 # Output: stdout and build/bench/crossnode.txt. About 15 minutes on a
-# quiet machine. The floor needs clang (it compiles floor.bpf.c per node).
+# quiet machine. The floors need clang (they compile floor.bpf.c per node).
 #
 # sluice runs from copies of build/bin taken at the start (snapshot_bins),
 # in a private mount namespace (bench_private_mounts).
@@ -95,10 +101,16 @@ VXLAN_OVERHEAD=50	# outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14
 # Per configuration: its node pair's underlay indexes (192.168.77.INDEX,
 # pod CIDR 10.244.INDEX.0/24), so configurations never share an address.
 declare -A IDX=([underlay]="1 2" [native]="3 4" [vxlan]="5 6" [bridge]="7 8"
-	[floor]="9 10" [native_stack]="11 12" [vxlan_stack]="13 14")
+	[floor]="9 10" [native_stack]="11 12" [vxlan_stack]="13 14"
+	[floor_neigh]="15 16")
 declare -A LABEL=([underlay]="underlay" [native]="native" [vxlan]="vxlan"
 	[bridge]="bridge" [floor]="floor" [native_stack]="native_stack"
-	[vxlan_stack]="vxlan_stack")
+	[vxlan_stack]="vxlan_stack" [floor_neigh]="floor_neigh")
+# The floor configurations: floor.bpf.c's section for the pod's host veth
+# ingress, and a tag in their names (nodes flTAGa/flTAGb, pods' host veths
+# flTAGc/flTAGs).
+declare -A FLOOR_SEC=([floor]=from_pod [floor_neigh]=from_pod_neigh)
+declare -A FLOOR_TAG=([floor]='' [floor_neigh]=n)
 # The sluice configurations: sluiced's --routing and --host-routing.
 declare -A MODE=([native]=native [native_stack]=native [vxlan]=vxlan
 	[vxlan_stack]=vxlan)
@@ -117,6 +129,7 @@ AFTER=''	# checks failed after the measurements
 
 ok() { [[ -n ${SRV_IP[$1]:-} && -z ${STATUS[$1]:-} ]]; } # CONFIG: measured
 ok_sluice() { [[ -n ${MODE[$1]:-} ]] && ok "$1"; } # CONFIG: sluice's, measured
+is_floor() { [[ -n ${FLOOR_SEC[$1]:-} ]]; } # CONFIG: a floor configuration
 
 fail_cfg() { # CONFIG MESSAGE: the configuration is not measured
 	STATUS[$1]="FAILED: ${2//$'\n'/ / }"
@@ -312,20 +325,27 @@ floor_pod() {
 		ip -n "$node" route add "$ip/32" dev "$host"
 }
 
-# floor_attach NODE_NS IDX HOST: hack/bench/floor.bpf.c compiled for
-# NODE_NS's pod (its address, its host veth HOST's ifindex) and attached
-# with tc, direct-action: fl_from_pod on HOST's ingress, fl_from_netdev
-# on eth0's. Prints tc's view of both filters.
+# floor_attach NODE_NS IDX OTHER_IDX HOST SEC: hack/bench/floor.bpf.c
+# compiled for NODE_NS's pod (its address, its host veth HOST's ifindex)
+# and the other node (its pod CIDR, its underlay address; eth0's ifindex)
+# and attached with tc, direct-action: section SEC (from_pod or
+# from_pod_neigh) on HOST's ingress, fl_from_netdev on eth0's. Prints
+# tc's view of both filters.
 floor_attach() {
-	local node=$1 idx=$2 host=$3 obj=$BENCH_WORK/floor-$2.bpf.o ifindex
+	local node=$1 idx=$2 other=$3 host=$4 sec=$5 ifindex eth0
+	local obj=$BENCH_WORK/floor-$2.bpf.o
 	ifindex=$(ip -n "$node" -j link show dev "$host" | jq -er '.[0].ifindex') &&
+		eth0=$(ip -n "$node" -j link show dev eth0 | jq -er '.[0].ifindex') &&
 		clang -O2 -g -Wall -Wextra -Werror -target bpf \
 			-I"/usr/include/$(gcc -dumpmachine)" \
 			-DFLOOR_POD_IP="$(printf '0x0af4%02x%02x' "$idx" "$FLOOR_POD_HOST")" \
 			-DFLOOR_POD_IFINDEX="$ifindex" \
+			-DFLOOR_OTHER_NET="$(printf '0x0af4%02x00' "$other")" \
+			-DFLOOR_NEXTHOP="$(printf '0xc0a84d%02x' "$other")" \
+			-DFLOOR_ETH0_IFINDEX="$eth0" \
 			-c "$BENCH_TOP/hack/bench/floor.bpf.c" -o "$obj" &&
 		tc -n "$node" qdisc add dev "$host" clsact &&
-		tc -n "$node" filter add dev "$host" ingress bpf da obj "$obj" sec tc/from_pod &&
+		tc -n "$node" filter add dev "$host" ingress bpf da obj "$obj" sec "tc/$sec" &&
 		tc -n "$node" qdisc add dev eth0 clsact &&
 		tc -n "$node" filter add dev eth0 ingress bpf da obj "$obj" sec tc/from_netdev &&
 		tc -n "$node" filter show dev "$host" ingress &&
@@ -333,59 +353,62 @@ floor_attach() {
 }
 
 # floor_prog NODE_NS DEV PROG: "PROG id N" when tc lists PROG, and no other
-# filter, direct-action on DEV's ingress; nothing otherwise.
+# filter, direct-action on DEV's ingress; nothing otherwise. The kernel
+# keeps 15 characters of a program's name (fl_from_pod_nei).
 floor_prog() {
 	tc -n "$1" filter show dev "$2" ingress | awk -v p="$3" '
-		/ handle / { n++; if (/ direct-action / && $0 ~ " name " p " ") {
+		/ handle / { n++; if (/ direct-action / && $0 ~ " name " substr(p, 1, 15) " ") {
 			for (i = 1; i < NF; i++) if ($i == "id") id = $(i + 1) } }
 		END { if (n == 1 && id != "") print p " id " id }'
 }
 
-# setup_floor: two plain underlay nodes (outside_add, ip_forward on), a
-# floor_pod on each, a route to the other's pod CIDR via its underlay
-# address, and floor.bpf.c on both: sluice's forwarding primitives and
-# nothing else. The stack stays able to forward, so that check_crossing can tell
-# a floor that routes from one the stack carries.
+# setup_floor CONFIG: two plain underlay nodes (outside_add, ip_forward
+# on), a floor_pod on each, a route to the other's pod CIDR via its
+# underlay address, and floor.bpf.c on both, its section FLOOR_SEC[CONFIG]
+# on the pod's host veth: sluice's forwarding primitives and nothing else.
+# The stack stays able to forward, so that check_crossing can tell a
+# floor that routes from one the stack carries.
 setup_floor() {
-	local a b na nb pc ps n d p v progs='' x=$BENCH_WORK/x.log
-	read -r a b <<<"${IDX[floor]}"
-	if ! outside_add fla "$a" || ! outside_add flb "$b"; then
-		fail_cfg floor "outside_add"
+	local cfg=$1 a b na nb pc ps n d p v progs='' x=$BENCH_WORK/x.log
+	local sec=${FLOOR_SEC[$1]} fl=fl${FLOOR_TAG[$1]} r=${FLOOR_TAG[$1]}
+	read -r a b <<<"${IDX[$cfg]}"
+	if ! outside_add "${fl}a" "$a" || ! outside_add "${fl}b" "$b"; then
+		fail_cfg "$cfg" "outside_add"
 		return 1
 	fi
-	na=$(outside_ns fla) nb=$(outside_ns flb)
+	na=$(outside_ns "${fl}a") nb=$(outside_ns "${fl}b")
 	bns_exec "$na" sysctl -qw net.ipv4.ip_forward=1
 	bns_exec "$nb" sysctl -qw net.ipv4.ip_forward=1
-	if ! floor_pod "$na" "$a" c >>"$x" 2>&1; then
-		fail_cfg floor "the client's pod: $(tail -2 "$x")"
+	if ! floor_pod "$na" "$a" "${r}c" >>"$x" 2>&1; then
+		fail_cfg "$cfg" "the client's pod: $(tail -2 "$x")"
 		return 1
 	fi
 	pc=$FP_NS
-	if ! floor_pod "$nb" "$b" s >>"$x" 2>&1; then
-		fail_cfg floor "the server's pod: $(tail -2 "$x")"
+	if ! floor_pod "$nb" "$b" "${r}s" >>"$x" 2>&1; then
+		fail_cfg "$cfg" "the server's pod: $(tail -2 "$x")"
 		return 1
 	fi
 	ps=$FP_NS
 	ip -n "$na" route add "10.244.$b.0/24" via "192.168.77.$b"
 	ip -n "$nb" route add "10.244.$a.0/24" via "192.168.77.$a"
-	if ! floor_attach "$na" "$a" flc >>"$x" 2>&1 ||
-	   ! floor_attach "$nb" "$b" fls >>"$x" 2>&1; then
-		fail_cfg floor "floor.bpf.c: $(tail -3 "$x")"
+	if ! floor_attach "$na" "$a" "$b" "${fl}c" "$sec" >>"$x" 2>&1 ||
+	   ! floor_attach "$nb" "$b" "$a" "${fl}s" "$sec" >>"$x" 2>&1; then
+		fail_cfg "$cfg" "floor.bpf.c: $(tail -3 "$x")"
 		return 1
 	fi
-	for n in "$na flc" "$nb fls"; do
+	for n in "$na ${fl}c" "$nb ${fl}s"; do
 		read -r n d <<<"$n"
-		for p in "$d fl_from_pod" "eth0 fl_from_netdev"; do
+		for p in "$d fl_$sec" "eth0 fl_from_netdev"; do
 			v=$(floor_prog "$n" "${p% *}" "${p#* }")
-			[[ -n $v ]] || { fail_cfg floor "${n##*-}: tc does not list ${p#* } alone, direct-action, on ${p% *} ingress: $(tc -n "$n" filter show dev "${p% *}" ingress | tr '\n' ' ')"; return 1; }
+			[[ -n $v ]] || { fail_cfg "$cfg" "${n##*-}: tc does not list ${p#* } alone, direct-action, on ${p% *} ingress: $(tc -n "$n" filter show dev "${p% *}" ingress | tr '\n' ' ')"; return 1; }
 			progs+="${progs:+, }${n##*-} ${p% *}: $v"
 		done
 	done
-	CLI_NS[floor]=$pc SRV_NS[floor]=$ps
-	CLI_IP[floor]=10.244.$a.$FLOOR_POD_HOST SRV_IP[floor]=10.244.$b.$FLOOR_POD_HOST
-	CLI_NODE[floor]=$na SRV_NODE[floor]=$nb DEV[floor]=eth0
-	SETUP[floor]="${CLI_IP[floor]} on fla -> ${SRV_IP[floor]} on flb; pod MTU $(link_mtu "$pc" eth0); routes: fla: $(ip -n "$na" route show "10.244.$b.0/24" | sed 's/ *$//') | flb: $(ip -n "$nb" route show "10.244.$a.0/24" | sed 's/ *$//')"
-	SETUP[floor]+=$'\n'"    programs (tc ingress, direct-action): $progs"
+	CLI_NS[$cfg]=$pc SRV_NS[$cfg]=$ps
+	CLI_IP[$cfg]=10.244.$a.$FLOOR_POD_HOST SRV_IP[$cfg]=10.244.$b.$FLOOR_POD_HOST
+	CLI_NODE[$cfg]=$na SRV_NODE[$cfg]=$nb DEV[$cfg]=eth0
+	SETUP[$cfg]="${CLI_IP[$cfg]} on ${fl}a -> ${SRV_IP[$cfg]} on ${fl}b; pod MTU $(link_mtu "$pc" eth0); routes: ${fl}a: $(ip -n "$na" route show "10.244.$b.0/24" | sed 's/ *$//') | ${fl}b: $(ip -n "$nb" route show "10.244.$a.0/24" | sed 's/ *$//')"
+	SETUP[$cfg]+=$'\n'"    programs (tc ingress, direct-action): $progs"
 }
 
 # node_manifest NODE IDX: a Node as the API server serves it.
@@ -587,14 +610,14 @@ check_crossing() {
 # check_crossing's run of TXNS transactions, in which the client's and the
 # server's node stacks forwarded FWD_CLI and FWD_SRV packets and the client
 # node's TO_NODE counter went from TO_NODE0 to TO_NODE1 ("-" when not a
-# sluice node). On the floor the stacks forwarded nothing: both programs
+# sluice node). On the floors the stacks forwarded nothing: both programs
 # ran and redirected every packet both ways. On a sluice node with host
 # routing bpf, TO_NODE grew by TXNS at least (every request past the
 # stack); with stack it did not grow. Fails the configuration otherwise.
 check_routed() {
 	local cfg=$1 txns=$2 fc=$3 fs=$4 line d
 	line="node stacks forwarded $fc (client node) and $fs (server node) packets"
-	if [[ $cfg == floor ]]; then
+	if is_floor "$cfg"; then
 		((fc == 0 && fs == 0)) || {
 			fail_cfg "$cfg" "the floor did not route: over $txns transactions the $line; floor.bpf.c must redirect all"
 			return 1
@@ -690,6 +713,17 @@ tname() { # TEST: its name in a sentence
 	case $1 in rr) echo RR ;; crr) echo CRR ;; *) echo throughput ;; esac
 }
 
+# test_ratios A B: " RR r, CRR r, throughput r", the ratios A/B of the
+# medians per test.
+test_ratios() {
+	local t out=''
+	for t in rr crr tput; do
+		out+=" $(tname "$t") $(ratio "$(res_med "$BENCH_WORK/res/$1.$t")" \
+			"$(res_med "$BENCH_WORK/res/$2.$t")"),"
+	done
+	echo "${out%,}"
+}
+
 metgoal() { # RATIO GOAL
 	awk -v r="$1" -v g="$2" 'BEGIN { print (r != "-" && r >= g) ? "met" : "NOT met" }'
 }
@@ -745,6 +779,8 @@ report() {
 	ratio_row vxlan native
 	ratio_row bridge underlay
 	ratio_row floor underlay
+	ratio_row floor_neigh underlay
+	ratio_row floor_neigh floor
 	ratio_row native floor
 	ratio_row native native_stack
 	ratio_row vxlan vxlan_stack
@@ -762,17 +798,18 @@ report() {
 			"measured (native or underlay not run or failed, see above)"
 	fi
 	if ok floor && ok underlay; then
-		line="Floor: floor/underlay"
-		for t in rr crr tput; do
-			line+=" $(tname "$t") $(ratio "$(res_med "$res/floor.$t")" \
-				"$(res_med "$res/underlay.$t")"),"
-		done
-		echo "${line%,}: what forwarding alone costs, with sluice's" \
-			"primitives (FIB lookup and redirect out, redirect_peer in)" \
-			"and nothing else, on the pod's veth (each packet one pass more" \
-			"through a per-CPU backlog than on the underlay's path; netkit" \
-			"would spare it: CONFIG_NETKIT $(netkit_state) in this kernel);" \
-			"native/floor: what sluice's per-packet work (conntrack," \
+		line="Floor: floor/underlay$(test_ratios floor underlay)"
+		line+=": what forwarding alone costs, with sluice's"
+		line+=" primitives (FIB lookup and redirect out, redirect_peer in)"
+		line+=" and nothing else, on the pod's veth (each packet one pass more"
+		line+=" through a per-CPU backlog than on the underlay's path; netkit"
+		line+=" would spare it: CONFIG_NETKIT $(netkit_state) in this kernel);"
+		if ok floor_neigh; then
+			line+=" floor_neigh/underlay$(test_ratios floor_neigh underlay)"
+			line+=": the same with the next hop known in advance"
+			line+=" (bpf_redirect_neigh: no FIB lookup);"
+		fi
+		echo "$line native/floor: what sluice's per-packet work (conntrack," \
 			"policy, Services, flows) costs on top." | fmt -w 76 | sed '2,$s/^/  /'
 
 	fi
@@ -804,7 +841,7 @@ report() {
 		echo "which add two clock reads to each run; rates above are lower for it)"
 		for cfg in $CONFIGS; do
 			ok "$cfg" || continue
-			[[ $cfg == floor ]] || ok_sluice "$cfg" || continue
+			is_floor "$cfg" || ok_sluice "$cfg" || continue
 			for t in rr crr tput; do
 				printf '  %-12s %-5s %s\n' "$cfg" "$t" \
 					"$(prog_stats_cells "$res/$cfg.$t.prog")"
@@ -898,8 +935,9 @@ main() {
 		log "sluiced has no --host-routing (too old a build)"
 		exit 1
 	fi
-	if [[ " $CONFIGS " == *" floor "* ]] && ! command -v clang >/dev/null; then
-		log "clang is missing (the floor compiles hack/bench/floor.bpf.c)"
+	if [[ " $CONFIGS " == *" floor "* || " $CONFIGS " == *" floor_neigh "* ]] &&
+		! command -v clang >/dev/null; then
+		log "clang is missing (the floors compile hack/bench/floor.bpf.c)"
 		exit 1
 	fi
 	START_ENV=$(bench_env_line)
@@ -914,7 +952,7 @@ main() {
 		case $cfg in
 		underlay) setup_underlay || continue ;;
 		bridge) setup_bridge || continue ;;
-		floor) setup_floor || continue ;;
+		floor | floor_neigh) setup_floor "$cfg" || continue ;;
 		*) setup_sluice "$cfg" || continue ;;
 		esac
 		client_tune "${CLI_NS[$cfg]}"

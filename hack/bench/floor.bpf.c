@@ -10,6 +10,11 @@
  *                   way out (the other node's pod CIDR via its underlay
  *                   address, on eth0); TTL down, the neighbour's MACs, and
  *                   bpf_redirect() to that device.
+ *   fl_from_pod_neigh  instead of fl_from_pod (crossnode.sh's floor_neigh):
+ *                   the next hop known in advance, no FIB lookup. A
+ *                   packet for the other node's pod CIDR gets its TTL down
+ *                   and bpf_redirect_neigh() to eth0 via that node's
+ *                   underlay address (the neighbour table fills the MACs).
  *   fl_from_netdev  tc ingress of the node's eth0: a packet for the pod
  *                   gets its TTL down and bpf_redirect_peer() straight
  *                   into the pod, past the host veth.
@@ -20,10 +25,15 @@
  * are compile-time constants, one object per node:
  *
  *   clang -O2 -target bpf -I/usr/include/x86_64-linux-gnu \
- *         -DFLOOR_POD_IP=0x0af40901 -DFLOOR_POD_IFINDEX=5 -c floor.bpf.c
+ *         -DFLOOR_POD_IP=0x0af4090a -DFLOOR_POD_IFINDEX=5 \
+ *         -DFLOOR_OTHER_NET=0x0af40a00 -DFLOOR_NEXTHOP=0xc0a84d0a \
+ *         -DFLOOR_ETH0_IFINDEX=2 -c floor.bpf.c
  *
  * FLOOR_POD_IP: the node's pod address, host byte order; FLOOR_POD_IFINDEX:
- * its host veth (bpf_redirect_peer() crosses to that veth's peer).
+ * its host veth (bpf_redirect_peer() crosses to that veth's peer). For
+ * fl_from_pod_neigh only, also in host byte order: FLOOR_OTHER_NET, the
+ * other node's pod CIDR (a /24), FLOOR_NEXTHOP, that node's underlay
+ * address; FLOOR_ETH0_IFINDEX: this node's eth0.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -34,6 +44,10 @@
 
 #if !defined(FLOOR_POD_IP) || !defined(FLOOR_POD_IFINDEX)
 #error "FLOOR_POD_IP and FLOOR_POD_IFINDEX must be defined (-D)"
+#endif
+#if !defined(FLOOR_OTHER_NET) || !defined(FLOOR_NEXTHOP) || \
+	!defined(FLOOR_ETH0_IFINDEX)
+#error "FLOOR_OTHER_NET, FLOOR_NEXTHOP and FLOOR_ETH0_IFINDEX must be defined (-D)"
 #endif
 
 #define AF_INET 2
@@ -86,6 +100,23 @@ int fl_from_pod(struct __sk_buff *skb)
 	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
 	return bpf_redirect(fib.ifindex, 0);
+}
+
+SEC("tc/from_pod_neigh")
+int fl_from_pod_neigh(struct __sk_buff *skb)
+{
+	struct bpf_redir_neigh nh = {
+		.nh_family = AF_INET,
+		.ipv4_nh = bpf_htonl(FLOOR_NEXTHOP),
+	};
+	struct ethhdr *eth;
+	struct iphdr *ip = ipv4_of(skb, &eth);
+
+	if (!ip || (ip->daddr & bpf_htonl(0xffffff00)) !=
+		       bpf_htonl(FLOOR_OTHER_NET) || ip->ttl <= 1)
+		return TC_ACT_OK;
+	dec_ttl(ip);
+	return bpf_redirect_neigh(FLOOR_ETH0_IFINDEX, &nh, sizeof(nh), 0);
 }
 
 SEC("tc/from_netdev")
