@@ -562,16 +562,6 @@ setup_sluice() {
 	done
 }
 
-# start_servers CONFIG: rr and iperf3 servers on CPU1 for the whole run.
-start_servers() {
-	local cfg=$1 ns=${SRV_NS[$1]}
-	bench_bg "$BENCH_WORK/$cfg.server.log" "$ns" taskset -c 1 \
-		"$RR" server -p "$RR_PORT"
-	bench_bg "$BENCH_WORK/$cfg.server.log" "$ns" taskset -c 1 \
-		iperf3 -s -p "$IPERF_PORT"
-	wait_listen "$ns" "$RR_PORT" && wait_listen "$ns" "$IPERF_PORT"
-}
-
 # check_crossing CONFIG: a 1 s RR run from the client to the server; the
 # client node's DEV sent, and the server node's DEV received, at least a
 # packet per transaction (each is a request one way and a response the
@@ -676,18 +666,6 @@ measure1() {
 
 # --- report --------------------------------------------------------------
 
-cell() { # FILE FMT: "median [min-max] n/N" of the rates, formatted with FMT
-	local m lo hi n all
-	[[ -f $1 ]] || { echo "-"; return 0; }
-	read -r m lo hi < <(stat3 <(res_rows "$1" | awk '{ print $2 }'))
-	[[ $m == - ]] && { echo "-"; return 0; }
-	n=$(awk '$6 == 1' "$1" | wc -l)
-	all=$(wc -l <"$1")
-	# shellcheck disable=SC2059
-	printf "$2 [$2-$2] %s/%s%s" "$m" "$lo" "$hi" "$n" "$all" \
-		"$( ((n)) || echo '*')"
-}
-
 clean_n() { awk '$6 == 1' "$1" 2>/dev/null | wc -l; } # FILE: clean runs
 
 # ratio_row A B: the ratios A/B of the medians and (paired) per test. A
@@ -754,8 +732,8 @@ report() {
 			continue
 		fi
 		printf '%-12s %-28s %-28s %-26s\n' "${LABEL[$cfg]}" \
-			"$(cell "$res/$cfg.rr" %.0f)" "$(cell "$res/$cfg.crr" %.0f)" \
-			"$(cell "$res/$cfg.tput" %.2f)"
+			"$(res_cell "$res/$cfg.rr")" "$(res_cell "$res/$cfg.crr")" \
+			"$(res_cell "$res/$cfg.tput" %.2f)"
 	done
 	echo
 	echo "Latency, median over the same runs of each run's percentile (us)"

@@ -133,37 +133,11 @@ setup_ours() {
 	CLI_NS[x]=$(pod_ns n1 c) SRV_NS[x]=$(pod_ns n1 s) SRV_IP[x]=$ips
 }
 
-# start_servers CFG: rr and iperf3 servers on CPU1 for the whole run.
-start_servers() {
-	local cfg=$1 ns=${SRV_NS[$1]}
-	bench_bg "$BENCH_WORK/$cfg.server.log" "$ns" taskset -c 1 \
-		"$RR" server -p "$RR_PORT"
-	bench_bg "$BENCH_WORK/$cfg.server.log" "$ns" taskset -c 1 \
-		iperf3 -s -p "$IPERF_PORT"
-	wait_listen "$ns" "$RR_PORT" && wait_listen "$ns" "$IPERF_PORT"
-}
-
-# --- tests ---------------------------------------------------------------
-
-# field LINE KEY: the value of KEY=value in an rr output line.
-field() {
-	sed -n "s/.*\\b$2=\\([^ ]*\\).*/\\1/p" <<<"$1"
-}
-
-# run_rr CFG MODE: one rr client run; sets R_RATE R_P50 R_P99 R_ERR.
+# run_rr CFG MODE: one rr client run (lib.sh's rr_once, PAR connections
+# in parallel); sets R_RATE R_P50 R_P99 R_ERR.
 run_rr() {
-	local cfg=$1 mode=$2 out
-	if ! out=$(bns_exec "${CLI_NS[$cfg]}" taskset -c 0 "$RR" client \
-		-H "${SRV_IP[$cfg]}" -p "$RR_PORT" -m "$mode" -t "$SECS" \
-		-P "$PAR" 2>&1); then
-		log "${LABEL[$cfg]} $mode failed: $out"
-		echo "$out" >>"$BENCH_WORK/$cfg.errors"
-		return 1
-	fi
-	R_RATE=$(field "$out" rate)
-	R_P50=$(field "$out" p50_us)
-	R_P99=$(field "$out" p99_us)
-	R_ERR=$(field "$out" errors)
+	local RR_ARGS=(-P "$PAR")
+	rr_once "$1" "${CLI_NS[$1]}" "${SRV_IP[$1]}" "$RR_PORT" "$2"
 }
 
 # measure CFG TEST: run TEST (rr, crr, tput) on CFG; appends one row
@@ -192,77 +166,6 @@ measure() {
 
 # --- report --------------------------------------------------------------
 
-# rows FILE: the clean rows of FILE, or all of them when none is clean.
-rows() {
-	[[ -f $1 ]] || return 0
-	awk '$6 == 1' "$1" | grep . || cat "$1"
-}
-
-# vals FILE COL: column COL of rows FILE.
-vals() {
-	rows "$1" | awk -v c="$2" '{ print $c }'
-}
-
-# count FILE: "n/N" (clean runs/runs), "*" when none was clean.
-count() {
-	local n all
-	[[ -f $1 ]] || { echo "-"; return 0; }
-	n=$(awk '$6 == 1' "$1" | wc -l)
-	all=$(wc -l <"$1")
-	if ((n == 0)); then
-		echo "0/$all*"
-	else
-		echo "$n/$all"
-	fi
-}
-
-# cell FILE FMT: "median [min-max] n/N" of the rates, formatted with FMT.
-cell() {
-	local m lo hi
-	read -r m lo hi < <(stat3 <(vals "$1" 2))
-	if [[ $m == - ]]; then
-		echo "-"
-	else
-		# shellcheck disable=SC2059
-		printf "$2 [$2-$2] %s" "$m" "$lo" "$hi" "$(count "$1")"
-	fi
-}
-
-# med FILE [COL]: median of column COL (2, the rate) of rows FILE.
-med() {
-	local m _lo _hi
-	read -r m _lo _hi < <(stat3 <(vals "$1" "${2:-2}"))
-	echo "$m"
-}
-
-# paired A B: "median [min-max]" of the per-repetition ratios A/B over the
-# repetitions where both runs were clean (all of them if none was).
-paired() {
-	local f=$BENCH_WORK/pair
-	[[ -f $1 && -f $2 ]] || { echo "-"; return 0; }
-	join <(sort -k1,1 "$1") <(sort -k1,1 "$2") |
-		awk '$6 == 1 && $11 == 1 && $7 > 0 { print $2 / $7 }' >"$f"
-	[[ -s $f ]] || join <(sort -k1,1 "$1") <(sort -k1,1 "$2") |
-		awk '$7 > 0 { print $2 / $7 }' >"$f"
-	cell_plain "$f"
-}
-
-cell_plain() {
-	local m lo hi
-	read -r m lo hi < <(stat3 "$1")
-	[[ $m == - ]] && { echo "-"; return 0; }
-	printf '%.2f [%.2f-%.2f]' "$m" "$lo" "$hi"
-}
-
-# spread FILE: (max-min)/median of the rates used, in percent.
-spread() {
-	local m lo hi
-	read -r m lo hi < <(stat3 <(vals "$1" 2))
-	awk -v m="$m" -v lo="$lo" -v hi="$hi" 'BEGIN {
-		if (m == "-" || m + 0 == 0) print 0
-		else printf "%.0f\n", (hi - lo) / m * 100 }'
-}
-
 report() {
 	local cfg r base noisy=0 s res=$BENCH_WORK/res
 	echo "sluice datapath benchmark, same-node pod to pod"
@@ -280,9 +183,9 @@ report() {
 			continue
 		fi
 		printf '%-14s %-28s %-28s %-26s\n' "${LABEL[$cfg]}" \
-			"$(cell "$res/$cfg.rr" %.0f)" \
-			"$(cell "$res/$cfg.crr" %.0f)" \
-			"$(cell "$res/$cfg.tput" %.2f)"
+			"$(res_cell "$res/$cfg.rr" %.0f)" \
+			"$(res_cell "$res/$cfg.crr" %.0f)" \
+			"$(res_cell "$res/$cfg.tput" %.2f)"
 	done
 	echo
 	echo "Latency, median over the same runs of each run's percentile (us)"
@@ -291,8 +194,8 @@ report() {
 	for cfg in $CONFIGS; do
 		[[ -n ${STATUS[$cfg]:-} ]] && continue
 		printf '%-14s %8s %8s %8s %8s %11s\n' "${LABEL[$cfg]}" \
-			"$(med "$res/$cfg.rr" 3)" "$(med "$res/$cfg.rr" 4)" \
-			"$(med "$res/$cfg.crr" 3)" "$(med "$res/$cfg.crr" 4)" \
+			"$(res_med "$res/$cfg.rr" 3)" "$(res_med "$res/$cfg.rr" 4)" \
+			"$(res_med "$res/$cfg.crr" 3)" "$(res_med "$res/$cfg.crr" 4)" \
 			"$(awk '{ s += $5 } END { print s + 0 }' "$res/$cfg.crr" \
 				2>/dev/null || echo -)"
 	done
@@ -308,8 +211,8 @@ report() {
 			[[ " $CONFIGS " == *" $base "* ]] || continue
 			printf '%-26s' "${LABEL[$cfg]} / ${LABEL[$base]#* }"
 			for r in rr crr tput; do
-				printf ' %-24s' "$(ratio "$(med "$res/$cfg.$r")" \
-					"$(med "$res/$base.$r")") ($(paired \
+				printf ' %-24s' "$(ratio "$(res_med "$res/$cfg.$r")" \
+					"$(res_med "$res/$base.$r")") ($(res_paired \
 					"$res/$cfg.$r" "$res/$base.$r"))"
 			done
 			echo
@@ -319,8 +222,8 @@ report() {
 	if [[ " $CONFIGS " == *" x "* && " $CONFIGS " == *" a "* &&
 	      -z ${STATUS[x]:-} && -z ${STATUS[a]:-} ]]; then
 		local rrr crr
-		rrr=$(ratio "$(med "$res/x.rr")" "$(med "$res/a.rr")")
-		crr=$(ratio "$(med "$res/x.crr")" "$(med "$res/a.crr")")
+		rrr=$(ratio "$(res_med "$res/x.rr")" "$(res_med "$res/a.rr")")
+		crr=$(ratio "$(res_med "$res/x.crr")" "$(res_med "$res/a.crr")")
 		echo "Goal: (x)/(a) >= 1.05 on TCP_RR and TCP_CRR:" \
 			"RR $rrr $(awk -v r="$rrr" 'BEGIN { print (r != "-" && r >= 1.05) ? "met" : "NOT met" }')," \
 			"CRR $crr $(awk -v r="$crr" 'BEGIN { print (r != "-" && r >= 1.05) ? "met" : "NOT met" }')"
@@ -339,7 +242,7 @@ report() {
 	for cfg in $CONFIGS; do
 		[[ -n ${STATUS[$cfg]:-} ]] && continue
 		for r in rr crr tput; do
-			s=$(spread "$res/$cfg.$r")
+			s=$(res_spread "$res/$cfg.$r")
 			if ((s > 10)); then
 				echo "noisy: ${LABEL[$cfg]} $r spread ${s}% of the median"
 				noisy=1

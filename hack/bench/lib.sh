@@ -448,6 +448,17 @@ prog_stats_cells() {
 
 # --- rr runs and the cells of their results ----------------------------------
 
+# start_servers CONFIG: rr and iperf3 servers on CPU1 for the whole run,
+# in the caller's SRV_NS[CONFIG], on its RR_PORT and IPERF_PORT.
+start_servers() {
+	local cfg=$1 ns=${SRV_NS[$1]}
+	bench_bg "$BENCH_WORK/$cfg.server.log" "$ns" taskset -c 1 \
+		"$RR" server -p "$RR_PORT"
+	bench_bg "$BENCH_WORK/$cfg.server.log" "$ns" taskset -c 1 \
+		iperf3 -s -p "$IPERF_PORT"
+	wait_listen "$ns" "$RR_PORT" && wait_listen "$ns" "$IPERF_PORT"
+}
+
 # field LINE KEY: the value of KEY=value in an rr output line.
 field() { sed -n "s/.*\\b$2=\\([^ ]*\\).*/\\1/p" <<<"$1"; }
 
@@ -492,13 +503,17 @@ res_med() { # FILE [COL]: median of column COL (2, the rate) of res_rows
 	echo "$m"
 }
 
-res_cell() { # FILE: "median [min-max] n/N" of the rates, * when none clean
-	local m lo hi n all
+# res_cell FILE [FMT]: "median [min-max] n/N" of the rates, formatted
+# with FMT (%.0f), * when none was clean.
+res_cell() {
+	local m lo hi n all fmt=${2:-%.0f}
 	[[ -f $1 ]] || { echo "-"; return 0; }
 	read -r m lo hi < <(stat3 <(res_rows "$1" | awk '{ print $2 }'))
+	[[ $m == - ]] && { echo "-"; return 0; }
 	n=$(awk '$6 == 1' "$1" | wc -l)
 	all=$(wc -l <"$1")
-	printf '%.0f [%.0f-%.0f] %s/%s%s' "$m" "$lo" "$hi" "$n" "$all" \
+	# shellcheck disable=SC2059
+	printf "$fmt [$fmt-$fmt] %s/%s%s" "$m" "$lo" "$hi" "$n" "$all" \
 		"$( ((n)) || echo '*')"
 }
 
