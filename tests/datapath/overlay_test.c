@@ -211,6 +211,30 @@ static void ovl_detach(void)
 	bpf_tc_hook_destroy(&hook);
 }
 
+/* A live case's start: both packet sockets open, the programs attached to
+ * the overlay device. False (the case failed, said) otherwise. */
+static bool ovl_live_start(int tx, int rx)
+{
+	int err;
+
+	if (!CHECK(tx >= 0 && rx >= 0, "packet sockets: %s",
+		   strerror(-(tx < 0 ? tx : rx))))
+		return false;
+	err = ovl_attach();
+	return CHECK(err == 0, "attaching to " VX_DEV ": %s", strerror(-err));
+}
+
+/* A live case's end, however far its start got: programs detached (the
+ * clsact hook removed, attached or not), sockets closed. */
+static void ovl_live_end(int tx, int rx)
+{
+	ovl_detach();
+	if (rx >= 0)
+		close(rx);
+	if (tx >= 0)
+		close(tx);
+}
+
 /* --- frames ------------------------------------------------------------- */
 
 /* A frame as it meets prog: the MACs of the device it runs on. */
@@ -503,12 +527,8 @@ static int run_longest_prefix_live(const struct dp_case *c)
 	SETUP(tunnels_put());
 	tx = node_socket(ovl.vx);
 	rx = node_socket(ovl.ul_peer);
-	if (!CHECK(tx >= 0 && rx >= 0, "packet sockets: %s",
-		   strerror(-(tx < 0 ? tx : rx))))
-		goto out;
-	err = ovl_attach();
-	if (!CHECK(err == 0, "attaching to " VX_DEV ": %s", strerror(-err)))
-		goto detach;
+	if (!ovl_live_start(tx, rx))
+		goto done;
 
 	for (size_t i = 0; i < ARRAY_SIZE(trips); i++) {
 		const struct trip *t = &trips[i];
@@ -522,7 +542,7 @@ static int run_longest_prefix_live(const struct dp_case *c)
 		len = frame.len;
 		err = topo_send(tx, &frame);
 		if (!CHECK(err == 0, "sending to %s: %s", dst, strerror(-err)))
-			goto detach;
+			goto done;
 		err = recv_vxlan(rx, &got, &o, LIVE_WAIT_MS);
 		if (!CHECK(err == 0, "to %s: nothing on the underlay: %s", dst,
 			   strerror(-err)))
@@ -560,13 +580,8 @@ static int run_longest_prefix_live(const struct dp_case *c)
 	want[1] = (struct metric_want){ SL_NO_TUNNEL_ENDPOINT, SL_DIR_EGRESS,
 					1, len };
 	check_metrics_set(want, 2);
-detach:
-	ovl_detach();
-out:
-	if (rx >= 0)
-		close(rx);
-	if (tx >= 0)
-		close(tx);
+done:
+	ovl_live_end(tx, rx);
 	return 0;
 }
 
@@ -840,7 +855,7 @@ static int run_vni_identity_live(const struct dp_case *c)
 	struct sl_ct_key k = ct_key(IP_REMOTE, CPORT, IP_B, PORT, IPPROTO_TCP,
 				    SL_CT_OUT);
 	struct sl_ct_entry e;
-	int tx = -1, rx = -1, err;
+	int tx = -1, rx = -1;
 
 	(void)c;
 	SETUP(ovl_up());
@@ -854,12 +869,8 @@ static int run_vni_identity_live(const struct dp_case *c)
 	SETUP(ipcache_put(NODE2, SL_ID_REMOTE_NODE));
 	tx = node_socket(ovl.ul_peer);
 	rx = topo_socket(&eps[EP_B], true);
-	if (!CHECK(tx >= 0 && rx >= 0, "packet sockets: %s",
-		   strerror(-(tx < 0 ? tx : rx))))
-		goto out;
-	err = ovl_attach();
-	if (!CHECK(err == 0, "attaching to " VX_DEV ": %s", strerror(-err)))
-		goto detach;
+	if (!ovl_live_start(tx, rx))
+		goto done;
 
 	arrive(tx, rx, &as_remote);
 	if (CHECK(ct_get(&k, &e) == 0, "no conntrack entry"))
@@ -869,13 +880,8 @@ static int run_vni_identity_live(const struct dp_case *c)
 		arrive(tx, rx, &as_other);
 	arrive(tx, rx, &node);
 	arrive(tx, rx, &stranger);
-detach:
-	ovl_detach();
-out:
-	if (rx >= 0)
-		close(rx);
-	if (tx >= 0)
-		close(tx);
+done:
+	ovl_live_end(tx, rx);
 	return 0;
 }
 
