@@ -93,6 +93,18 @@ static void usage(FILE *out)
 		"  pod CIDR and InternalIP, and --cluster-cidr CIDR if given\n");
 }
 
+/* optarg, for the option --opt that takes one of two words: 0 for the
+ * first, 1 for the second, -1 (said on stderr) for anything else. */
+static int one_of_two(const char *opt, const char *first, const char *second)
+{
+	if (!strcmp(optarg, first))
+		return 0;
+	if (!strcmp(optarg, second))
+		return 1;
+	fprintf(stderr, "sluiced: --%s takes %s or %s\n", opt, first, second);
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -130,7 +142,7 @@ int main(int argc, char **argv)
 			      .routing.vxlan_port = SL_VXLAN_PORT_DEFAULT };
 	const char *kubeconfig = NULL, *api_server = NULL, *sa_dir = NULL;
 	char why[1024];
-	int c, err;
+	int c, err, word;
 
 	sl_log_init("sluiced", SL_LOG_INFO);
 	sl_log_capture_libbpf();
@@ -248,11 +260,9 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'F':
-			if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
-				fprintf(stderr, "sluiced: --flow-events takes on or off\n");
+			if ((word = one_of_two("flow-events", "on", "off")) < 0)
 				return 2;
-			}
-			a.flow_events_off = !strcmp(optarg, "off");
+			a.flow_events_off = word;
 			break;
 		case 'R':
 			if (sl_routing_mode_parse(optarg, &a.routing.mode) < 0) {
@@ -261,11 +271,9 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'H':
-			if (strcmp(optarg, "bpf") && strcmp(optarg, "stack")) {
-				fprintf(stderr, "sluiced: --host-routing takes bpf or stack\n");
+			if ((word = one_of_two("host-routing", "bpf", "stack")) < 0)
 				return 2;
-			}
-			a.routing.stack_routing = !strcmp(optarg, "stack");
+			a.routing.stack_routing = word;
 			break;
 		case 'P': {
 			char *end;
@@ -281,11 +289,9 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'Q':
-			if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
-				fprintf(stderr, "sluiced: --masquerade takes on or off\n");
+			if ((word = one_of_two("masquerade", "on", "off")) < 0)
 				return 2;
-			}
-			a.nat.masquerade_off = !strcmp(optarg, "off");
+			a.nat.masquerade_off = word;
 			break;
 		case 'G': {
 			struct sl_ipv4_net net;
